@@ -1,0 +1,72 @@
+// Internal: the small interface every backend implements.  The driver (host/driver.cpp)
+// owns the algorithm; a backend only owns data, parameters and the named steps below.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "steepest/data.hpp"
+
+namespace steepest::detail {
+
+/// A backend holds the data (uploaded once), the parameters (w, b) and the gradient of the
+/// last compute().  Calls may be asynchronous; loss(), running_loss(), gradient() and
+/// get_parameters() are the only synchronisation points.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  /// "cpu" or "cuda".
+  virtual const char* name() const noexcept = 0;
+  /// Human-readable device, e.g. "CPU (2 threads)".
+  virtual std::string device_name() const = 0;
+
+  /// Number of rows n and features d of the loaded data.
+  virtual std::int64_t rows() const noexcept = 0;
+  virtual std::int64_t cols() const noexcept = 0;
+
+  /// Replace the parameters: w has cols() entries.
+  virtual void set_parameters(const double* w, double b) = 0;
+  /// Read the parameters back: w has room for cols() entries.
+  virtual void get_parameters(double* w, double* b) = 0;
+
+  /// Row order used by ordered computes: a permutation of 0..n-1, copied by the backend.
+  virtual void set_row_order(const std::int64_t* order) = 0;
+
+  /// One fused pass over m = end - begin rows, taken from the natural order or, when
+  /// \p ordered, from positions begin..end of the row order:
+  ///   r_i = x_i . w + b - y_i,   loss = (1/m) sum r_i^2,
+  ///   grad_w = (2/m) X^T r,      grad_b = (2/m) sum r_i,
+  /// all accumulated in float64.  Also adds sum r_i^2 and m to the running loss.
+  virtual void compute(std::int64_t begin, std::int64_t end, bool ordered) = 0;
+
+  /// w -= lr * grad_w and, when \p update_bias, b -= lr * grad_b, with the gradient of the
+  /// last compute().
+  virtual void step(double lr, bool update_bias) = 0;
+
+  /// MSE of the last compute().
+  virtual double loss() = 0;
+  /// Gradient of the last compute(): gw has room for cols() entries.
+  virtual void gradient(double* gw, double* gb) = 0;
+
+  /// Running loss: sum of r_i^2 over all computes since the reset, divided by their rows.
+  virtual void reset_running_loss() = 0;
+  virtual double running_loss() = 0;
+};
+
+/// The CPU reference backend (host/cpu_backend.cpp).  \p threads 0 = OpenMP default.
+std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
+                                          std::int32_t threads);
+
+/// The CUDA backend (kernels/), or the stub that throws DeviceUnavailable when CUDA was not
+/// compiled.  Throws DeviceUnavailable when no device is usable or the data does not fit.
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y);
+
+/// Whether make_cuda_backend() can succeed on this machine (compiled and a device usable).
+bool cuda_usable() noexcept;
+
+}  // namespace steepest::detail

@@ -1,0 +1,34 @@
+#include "steepest/device.hpp"
+#include "steepest/result.hpp"
+
+#if defined(STEEPEST_HAVE_OPENMP)
+#include <omp.h>
+#endif
+
+namespace steepest {
+
+const char* to_string(StopReason r) noexcept {
+  switch (r) {
+    case StopReason::max_epochs: return "max_epochs";
+    case StopReason::converged: return "converged";
+    case StopReason::diverged: return "diverged";
+    case StopReason::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+BuildInfo build_info() {
+  BuildInfo info;
+  info.version = STEEPEST_VERSION;
+#if defined(STEEPEST_HAVE_CUDA)
+  info.cuda_compiled = true;
+  info.cuda_architectures = STEEPEST_CUDA_ARCHITECTURES;
+#endif
+#if defined(STEEPEST_HAVE_OPENMP)
+  info.openmp = true;
+  info.cpu_threads = omp_get_max_threads();
+#endif
+  return info;
+}
+
+}  // namespace steepest

@@ -1,0 +1,132 @@
+// The CPU reference backend: one fused pass over the rows computes residuals, the sum of
+// squared residuals and the gradient, accumulated in float64 whatever the storage type.
+//
+// Determinism: rows are cut into chunks whose size depends only on (rows, cols), never on
+// the thread count; each chunk is summed by one thread in row order, and chunk partials
+// are combined serially in chunk order.  Any thread count therefore gives the same bits.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "cpu_kernels.hpp"
+
+#if defined(STEEPEST_HAVE_OPENMP)
+#include <omp.h>
+#endif
+
+namespace steepest::detail {
+namespace {
+
+int default_threads() noexcept {
+#if defined(STEEPEST_HAVE_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const MatrixView& X, const VectorView& y, std::int32_t threads)
+      : X_(X), y_(y), threads_(threads > 0 ? threads : default_threads()),
+        w_(static_cast<std::size_t>(X.cols), 0.0), gw_(w_.size(), 0.0) {}
+
+  const char* name() const noexcept override { return "cpu"; }
+  std::string device_name() const override {
+    return "CPU (" + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
+  }
+  std::int64_t rows() const noexcept override { return X_.rows; }
+  std::int64_t cols() const noexcept override { return X_.cols; }
+
+  void set_parameters(const double* w, double b) override {
+    std::copy(w, w + X_.cols, w_.begin());
+    b_ = b;
+  }
+  void get_parameters(double* w, double* b) override {
+    std::copy(w_.begin(), w_.end(), w);
+    *b = b_;
+  }
+  void set_row_order(const std::int64_t* order) override {
+    order_.assign(order, order + X_.rows);
+  }
+
+  void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
+    const std::int64_t* rows = ordered ? order_.data() + begin : nullptr;
+    const std::int64_t first = ordered ? 0 : begin;
+    const std::int64_t m = end - begin;
+    const ChunkPlan plan = plan_chunks(m, X_.cols);
+    const std::size_t width = static_cast<std::size_t>(X_.cols) + 2;  // grad_w, sse, sum_r
+    partials_.assign(static_cast<std::size_t>(plan.chunks) * width, 0.0);
+
+    const Params p{w_.data(), b_};
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads_) if (plan.chunks > 1)
+#endif
+    for (std::int64_t c = 0; c < plan.chunks; ++c) {
+      const std::int64_t lo = c * plan.rows_per_chunk;
+      const std::int64_t hi = std::min(m, lo + plan.rows_per_chunk);
+      fused_chunk(X_, y_, p, rows, first + lo, first + hi,
+                  partials_.data() + static_cast<std::size_t>(c) * width);
+    }
+
+    // Fixed combination order: chunk 0, 1, 2, ...
+    std::fill(gw_.begin(), gw_.end(), 0.0);
+    double sse = 0.0, sum_r = 0.0;
+    for (std::int64_t c = 0; c < plan.chunks; ++c) {
+      const double* part = partials_.data() + static_cast<std::size_t>(c) * width;
+      for (std::size_t k = 0; k < gw_.size(); ++k) gw_[k] += part[k];
+      sse += part[gw_.size()];
+      sum_r += part[gw_.size() + 1];
+    }
+    const double inv_m = 1.0 / static_cast<double>(m);
+    for (double& g : gw_) g *= 2.0 * inv_m;
+    gb_ = 2.0 * inv_m * sum_r;
+    loss_ = sse * inv_m;
+    running_sse_ += sse;
+    running_rows_ += m;
+  }
+
+  void step(double lr, bool update_bias) override {
+    for (std::size_t k = 0; k < w_.size(); ++k) w_[k] -= lr * gw_[k];
+    if (update_bias) b_ -= lr * gb_;
+  }
+
+  double loss() override { return loss_; }
+  void gradient(double* gw, double* gb) override {
+    std::copy(gw_.begin(), gw_.end(), gw);
+    *gb = gb_;
+  }
+  void reset_running_loss() override {
+    running_sse_ = 0.0;
+    running_rows_ = 0;
+  }
+  double running_loss() override {
+    return running_rows_ > 0 ? running_sse_ / static_cast<double>(running_rows_) : 0.0;
+  }
+
+ private:
+  MatrixView X_;
+  VectorView y_;
+  int threads_;
+  std::vector<double> w_;
+  double b_ = 0.0;
+  std::vector<double> gw_;
+  double gb_ = 0.0;
+  double loss_ = 0.0;
+  double running_sse_ = 0.0;
+  std::int64_t running_rows_ = 0;
+  std::vector<std::int64_t> order_;
+  std::vector<double> partials_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
+                                          std::int32_t threads) {
+  return std::make_unique<CpuBackend>(X, y, threads);
+}
+
+}  // namespace steepest::detail

@@ -1,0 +1,177 @@
+// The driver: the only place that knows what an epoch is.  It owns the algorithm
+// (epochs, batches, row order, the step, stopping rules, history); backends only run the
+// named steps of host/backend.hpp.
+//
+//   r = X w + b - y,  MSE = (1/m) sum r^2,  grad_w = (2/m) X^T r,  grad_b = (2/m) sum r
+//   step:  w <- w - lr * grad_w,  b <- b - lr * grad_b      (m = rows of the batch)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "permutation.hpp"
+#include "steepest/device.hpp"
+#include "steepest/error.hpp"
+#include "steepest/fit.hpp"
+#include "validate.hpp"
+
+namespace steepest {
+namespace {
+
+using detail::Backend;
+
+struct Selected {
+  std::unique_ptr<Backend> backend;
+  std::string note;  // why auto did not pick the GPU, when it could have
+};
+
+Selected select_backend(Device device, const MatrixView& X, const VectorView& y,
+                        std::int32_t threads) {
+  switch (device) {
+    case Device::cpu: return {detail::make_cpu_backend(X, y, threads), {}};
+    case Device::cuda: return {detail::make_cuda_backend(X, y), {}};
+    case Device::automatic: break;
+  }
+  if (detail::cuda_usable()) {
+    try {
+      return {detail::make_cuda_backend(X, y), {}};
+    } catch (const DeviceUnavailable& e) {
+      return {detail::make_cpu_backend(X, y, threads),
+              std::string("auto: CUDA device not used (") + e.what() + "); ran on the CPU"};
+    }
+  }
+  return {detail::make_cpu_backend(X, y, threads), {}};
+}
+
+bool all_finite(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+std::string format_loss(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+/// Full-data MSE at the backend's current parameters (also leaves its gradient there).
+double full_loss(Backend& be) {
+  be.compute(0, be.rows(), /*ordered=*/false);
+  return be.loss();
+}
+
+}  // namespace
+
+FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
+  detail::validate_data(X, y);
+  detail::validate_options(opt, X.cols);
+  const auto start = std::chrono::steady_clock::now();
+
+  auto [backend, note] = select_backend(opt.device, X, y, opt.threads);
+  Backend& be = *backend;
+  const std::int64_t n = X.rows;
+  const auto d = static_cast<std::size_t>(X.cols);
+
+  FitResult res;
+  res.backend = be.name();
+  res.device_name = be.device_name();
+  res.message = note;
+  res.weights = opt.init_weights.empty() ? std::vector<double>(d, 0.0) : opt.init_weights;
+  res.bias = opt.init_bias;
+  be.set_parameters(res.weights.data(), res.bias);
+
+  // loss_history[0]: MSE at the initial parameters; its gradient drives the first
+  // full-batch step.  Non-finite input (NaN/inf in X or y, or squares that overflow)
+  // shows up here, before any step, as a non-finite loss.
+  double loss = full_loss(be);
+  if (!std::isfinite(loss))
+    throw InvalidArgument("the MSE at the initial parameters is " + format_loss(loss) +
+                          ": X or y holds non-finite values, or values so large that their "
+                          "squares overflow float64");
+  res.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt.epochs, 1 << 20)) + 1);
+  res.loss_history.push_back(loss);
+
+  // batch_size >= n is full batch: one batch of all rows gives the same gradient, and the
+  // natural order keeps the bits identical to batch_size == 0.
+  const bool full_batch = opt.batch_size == 0 || opt.batch_size >= n;
+  const bool ordered = !full_batch && opt.shuffle;
+  std::vector<std::int64_t> order(ordered ? static_cast<std::size_t>(n) : 0);
+  std::vector<double> w(d);
+  double b = 0.0;
+
+  for (std::int64_t epoch = 1; epoch <= opt.epochs; ++epoch) {
+    if (full_batch) {
+      be.step(opt.learning_rate, opt.fit_intercept);  // gradient of the previous pass
+      loss = full_loss(be);                           // MSE after this epoch, and the next gradient
+    } else {
+      if (ordered) {
+        detail::epoch_permutation(opt.seed, epoch - 1, order.data(), n);
+        be.set_row_order(order.data());
+      }
+      be.reset_running_loss();
+      for (std::int64_t lo = 0; lo < n; lo += opt.batch_size) {
+        be.compute(lo, std::min(n, lo + opt.batch_size), ordered);
+        be.step(opt.learning_rate, opt.fit_intercept);
+      }
+      loss = opt.history == HistoryMode::running_average ? be.running_loss() : full_loss(be);
+    }
+
+    be.get_parameters(w.data(), &b);
+    if (!std::isfinite(loss) || !std::isfinite(b) || !all_finite(w)) {
+      res.stop_reason = StopReason::diverged;
+      res.message = "diverged in epoch " + std::to_string(epoch) + ": the " +
+                    (std::isfinite(loss) ? "parameters" : "loss") +
+                    " became non-finite (last finite MSE " + format_loss(res.loss_history.back()) +
+                    "); the learning rate " + format_loss(opt.learning_rate) +
+                    " is too large for this data. Returned the parameters of epoch " +
+                    std::to_string(epoch - 1) + ".";
+      break;
+    }
+    res.weights = w;
+    res.bias = b;
+    res.epochs_run = epoch;
+    res.loss_history.push_back(loss);
+
+    if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss})) {
+      res.stop_reason = StopReason::cancelled;
+      break;
+    }
+    const double prev = res.loss_history[res.loss_history.size() - 2];
+    if (opt.tol > 0.0 && loss <= prev && prev - loss <= opt.tol * prev) {
+      res.stop_reason = StopReason::converged;
+      break;
+    }
+  }
+
+  // final_mse is always the exact full-data MSE at the returned parameters.
+  const bool exact_last = full_batch || opt.history == HistoryMode::exact;
+  if (res.stop_reason == StopReason::diverged || !exact_last) {
+    be.set_parameters(res.weights.data(), res.bias);
+    res.final_mse = full_loss(be);
+  } else {
+    res.final_mse = res.loss_history.back();
+  }
+  res.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return res;
+}
+
+Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
+                    double bias, const EvaluateOptions& options) {
+  detail::validate_data(X, y);
+  if (static_cast<std::int64_t>(weights.size()) != X.cols)
+    throw InvalidArgument("evaluate: " + std::to_string(weights.size()) + " weights given for " +
+                          std::to_string(X.cols) + " feature columns");
+  auto selected = select_backend(options.device, X, y, options.threads);
+  Backend& be = *selected.backend;
+  be.set_parameters(weights.data(), bias);
+  Evaluation ev;
+  ev.mse = full_loss(be);
+  ev.grad_weights.resize(weights.size());
+  be.gradient(ev.grad_weights.data(), &ev.grad_bias);
+  ev.backend = be.name();
+  return ev;
+}
+
+}  // namespace steepest

@@ -1,0 +1,62 @@
+#include "validate.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "steepest/error.hpp"
+
+namespace steepest::detail {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw InvalidArgument(what); }
+
+std::string str(std::int64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+void validate_data(const MatrixView& X, const VectorView& y) {
+  if (X.data == nullptr) fail("X: null data pointer");
+  if (y.data == nullptr) fail("y: null data pointer");
+  if (X.rows < 1) fail("X: needs at least one row, got " + str(X.rows));
+  if (X.cols < 1) fail("X: needs at least one feature column, got " + str(X.cols));
+  if (X.dtype != DType::float32 && X.dtype != DType::float64) fail("X: unknown dtype");
+  if (y.dtype != DType::float32 && y.dtype != DType::float64) fail("y: unknown dtype");
+  const bool row_major = X.layout == Layout::row_major;
+  if (!row_major && X.layout != Layout::col_major) fail("X: unknown layout");
+  const std::int64_t inner = row_major ? X.cols : X.rows;
+  const std::int64_t outer = row_major ? X.rows : X.cols;
+  if (X.stride < inner)
+    fail("X: stride " + str(X.stride) + " is smaller than the " +
+         (row_major ? "row length " : "column length ") + str(inner));
+  if (outer - 1 > (std::numeric_limits<std::int64_t>::max() - inner) / X.stride)
+    fail("X: rows x stride overflows a 64-bit index");
+  if (y.size != X.rows)
+    fail("y has " + str(y.size) + " entries but X has " + str(X.rows) + " rows");
+  if (y.stride < 1) fail("y: stride must be >= 1, got " + str(y.stride));
+  if (y.size - 1 > std::numeric_limits<std::int64_t>::max() / y.stride)
+    fail("y: size x stride overflows a 64-bit index");
+}
+
+void validate_options(const FitOptions& o, std::int64_t cols) {
+  if (!(o.learning_rate > 0.0) || !std::isfinite(o.learning_rate))
+    fail("learning rate must be a finite number > 0, got " + std::to_string(o.learning_rate));
+  if (o.epochs < 0) fail("epochs must be >= 0, got " + str(o.epochs));
+  if (o.batch_size < 0) fail("batch size must be >= 0 (0 = full batch), got " + str(o.batch_size));
+  if (!(o.tol >= 0.0) || !std::isfinite(o.tol))
+    fail("tol must be a finite number >= 0, got " + std::to_string(o.tol));
+  if (o.threads < 0) fail("threads must be >= 0 (0 = default), got " + std::to_string(o.threads));
+  if (!o.init_weights.empty() && static_cast<std::int64_t>(o.init_weights.size()) != cols)
+    fail("initial weights: " + str(static_cast<std::int64_t>(o.init_weights.size())) +
+         " values given for " + str(cols) + " feature columns");
+  for (std::size_t k = 0; k < o.init_weights.size(); ++k)
+    if (!std::isfinite(o.init_weights[k]))
+      fail("initial weights: value " + std::to_string(k + 1) + " is not finite");
+  if (!std::isfinite(o.init_bias)) fail("initial bias is not finite");
+  if (o.device != Device::automatic && o.device != Device::cpu && o.device != Device::cuda)
+    fail("unknown device");
+  if (o.history != HistoryMode::exact && o.history != HistoryMode::running_average)
+    fail("unknown history mode");
+}
+
+}  // namespace steepest::detail

@@ -1,0 +1,34 @@
+/// \file
+/// \brief The exceptions steepest throws.  Library code never calls exit().
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace steepest {
+
+/// Base of every steepest exception.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Bad input or options, detected before any work (the CLI maps it to exit code 2).
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The requested device is not compiled in or not usable (CLI exit code 2).
+class DeviceUnavailable : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A CUDA runtime call failed; what() names the call, the error, the file and the line.
+class CudaError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace steepest

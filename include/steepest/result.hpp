@@ -1,0 +1,49 @@
+/// \file
+/// \brief What fit() and evaluate() return.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace steepest {
+
+/// Why a fit stopped.
+enum class StopReason : std::int32_t {
+  max_epochs = 0,  ///< ran FitOptions::epochs epochs
+  converged = 1,   ///< the relative decrease of the loss fell to FitOptions::tol or below
+  diverged = 2,    ///< the loss or a parameter became non-finite; see FitResult::message
+  cancelled = 3,   ///< FitOptions::on_epoch returned false
+};
+
+/// \brief Lower-case name of \p r ("max_epochs", "converged", "diverged", "cancelled").
+const char* to_string(StopReason r) noexcept;
+
+/// \brief The outcome of fit().
+///
+/// When stop_reason is diverged, weights and bias are the last finite parameters (those
+/// at the start of the epoch that failed), never NaN, and message says what happened.
+struct FitResult {
+  std::vector<double> weights;  ///< one per feature
+  double bias = 0.0;
+  std::int64_t epochs_run = 0;
+  StopReason stop_reason = StopReason::max_epochs;
+  /// loss_history[0]: MSE at the initial parameters; loss_history[k]: MSE after k epochs
+  /// (see HistoryMode for mini-batch runs).  Size epochs_run + 1.
+  std::vector<double> loss_history;
+  double final_mse = 0.0;  ///< exact MSE over all rows at (weights, bias)
+  std::string backend;     ///< "cpu" or "cuda"
+  std::string device_name; ///< e.g. "CPU (2 threads)" or "NVIDIA H100 80GB HBM3"
+  double wall_seconds = 0.0;
+  std::string message;  ///< human-readable note; always set when diverged
+};
+
+/// \brief MSE and its gradient at given parameters.
+struct Evaluation {
+  double mse = 0.0;
+  std::vector<double> grad_weights;  ///< dMSE/dw = (2/n) X^T r
+  double grad_bias = 0.0;            ///< dMSE/db = (2/n) sum_i r_i
+  std::string backend;
+};
+
+}  // namespace steepest
