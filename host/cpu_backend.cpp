@@ -62,14 +62,20 @@ class CpuBackend final : public Backend {
     partials_.assign(static_cast<std::size_t>(plan.chunks) * width, 0.0);
 
     const Params p{w_.data(), b_};
-#if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads_) if (plan.chunks > 1)
-#endif
-    for (std::int64_t c = 0; c < plan.chunks; ++c) {
+    auto run_chunk = [&](std::int64_t c) {
       const std::int64_t lo = c * plan.rows_per_chunk;
       const std::int64_t hi = std::min(m, lo + plan.rows_per_chunk);
       fused_chunk(X_, y_, p, rows, first + lo, first + hi,
                   partials_.data() + static_cast<std::size_t>(c) * width);
+    };
+    if (plan.chunks == 1 || threads_ == 1) {
+      // Small batches: no parallel region at all (its start-up costs more than the work).
+      for (std::int64_t c = 0; c < plan.chunks; ++c) run_chunk(c);
+    } else {
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads_)
+#endif
+      for (std::int64_t c = 0; c < plan.chunks; ++c) run_chunk(c);
     }
 
     // Fixed combination order: chunk 0, 1, 2, ...

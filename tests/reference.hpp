@@ -1,0 +1,111 @@
+// Independent references for the tests: naive loops in long double over plain arrays,
+// written without any steepest code, and a least-squares solver (normal equations in long
+// double, Gaussian elimination with partial pivoting).  Slow and obvious on purpose.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace ref {
+
+/// A dense problem stored row-major in float64, with helpers to lay it out other ways.
+struct Problem {
+  std::int64_t n = 0, d = 0;
+  std::vector<double> X;  // row-major n x d
+  std::vector<double> y;
+  std::vector<double> w_true;
+  double b_true = 0.0;
+
+  double x(std::int64_t i, std::int64_t k) const { return X[static_cast<std::size_t>(i * d + k)]; }
+
+  std::vector<double> col_major() const {
+    std::vector<double> out(X.size());
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t k = 0; k < d; ++k) out[static_cast<std::size_t>(k * n + i)] = x(i, k);
+    return out;
+  }
+};
+
+/// Random features in [-1, 1) (optionally scaled per column), a planted (w, b), Gaussian noise.
+inline Problem planted(std::int64_t n, std::int64_t d, unsigned seed, double noise = 0.05) {
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::normal_distribution<double> e(0.0, 1.0);
+  Problem p;
+  p.n = n;
+  p.d = d;
+  p.w_true.resize(static_cast<std::size_t>(d));
+  for (auto& w : p.w_true) w = 2.0 * u(gen);
+  p.b_true = u(gen);
+  p.X.resize(static_cast<std::size_t>(n * d));
+  p.y.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    double yi = p.b_true;
+    for (std::int64_t k = 0; k < d; ++k) {
+      const double v = u(gen);
+      p.X[static_cast<std::size_t>(i * d + k)] = v;
+      yi += v * p.w_true[static_cast<std::size_t>(k)];
+    }
+    p.y[static_cast<std::size_t>(i)] = yi + noise * e(gen);
+  }
+  return p;
+}
+
+struct LossGrad {
+  long double mse = 0;
+  std::vector<long double> gw;
+  long double gb = 0;
+};
+
+/// MSE and gradient over the rows listed in \p rows (all rows when empty).
+inline LossGrad loss_grad(const Problem& p, const std::vector<double>& w, double b,
+                          const std::vector<std::int64_t>& rows = {}) {
+  LossGrad out;
+  out.gw.assign(static_cast<std::size_t>(p.d), 0.0L);
+  const std::int64_t m = rows.empty() ? p.n : static_cast<std::int64_t>(rows.size());
+  for (std::int64_t t = 0; t < m; ++t) {
+    const std::int64_t i = rows.empty() ? t : rows[static_cast<std::size_t>(t)];
+    long double r = b;
+    for (std::int64_t k = 0; k < p.d; ++k) r += static_cast<long double>(p.x(i, k)) * w[static_cast<std::size_t>(k)];
+    r -= p.y[static_cast<std::size_t>(i)];
+    out.mse += r * r;
+    for (std::int64_t k = 0; k < p.d; ++k) out.gw[static_cast<std::size_t>(k)] += r * p.x(i, k);
+    out.gb += r;
+  }
+  out.mse /= m;
+  for (auto& g : out.gw) g *= 2.0L / m;
+  out.gb *= 2.0L / m;
+  return out;
+}
+
+/// Least-squares (w, b) minimising the MSE; with_intercept=false fixes b = 0.
+inline std::pair<std::vector<double>, double> least_squares(const Problem& p, bool with_intercept = true) {
+  const std::int64_t m = p.d + (with_intercept ? 1 : 0);
+  std::vector<std::vector<long double>> A(static_cast<std::size_t>(m), std::vector<long double>(static_cast<std::size_t>(m + 1), 0.0L));
+  auto feat = [&](std::int64_t i, std::int64_t k) -> long double { return k < p.d ? p.x(i, k) : 1.0L; };
+  for (std::int64_t i = 0; i < p.n; ++i)
+    for (std::int64_t a = 0; a < m; ++a) {
+      for (std::int64_t c = 0; c < m; ++c) A[a][c] += feat(i, a) * feat(i, c);
+      A[a][m] += feat(i, a) * p.y[static_cast<std::size_t>(i)];
+    }
+  for (std::int64_t c = 0; c < m; ++c) {
+    std::int64_t piv = c;
+    for (std::int64_t r = c + 1; r < m; ++r)
+      if (std::fabs(A[r][c]) > std::fabs(A[piv][c])) piv = r;
+    std::swap(A[c], A[piv]);
+    for (std::int64_t r = 0; r < m; ++r) {
+      if (r == c) continue;
+      const long double f = A[r][c] / A[c][c];
+      for (std::int64_t k = c; k <= m; ++k) A[r][k] -= f * A[c][k];
+    }
+  }
+  std::vector<double> w(static_cast<std::size_t>(p.d));
+  for (std::int64_t k = 0; k < p.d; ++k) w[k] = static_cast<double>(A[k][m] / A[k][k]);
+  const double b = with_intercept ? static_cast<double>(A[p.d][m] / A[p.d][p.d]) : 0.0;
+  return {w, b};
+}
+
+}  // namespace ref
