@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -52,13 +53,22 @@ double parse_cell(std::string_view cell, const Location& at, std::int64_t column
                   const std::string& col_name) {
   if (cell.empty()) fail_at(at, column, col_name, "empty cell");
   std::string_view s = cell;
-  if (s.front() == '+') s.remove_prefix(1);  // from_chars rejects a leading '+'
+  if (s.front() == '+') {  // from_chars rejects a leading '+'; a sign after it is no number
+    s.remove_prefix(1);
+    if (s.empty() || s.front() == '-' || s.front() == '+')
+      fail_at(at, column, col_name, "'" + std::string(cell) + "' is not a number");
+  }
   double v = 0.0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec == std::errc::result_out_of_range)
-    fail_at(at, column, col_name, "value '" + std::string(cell) + "' is out of the float64 range");
-  if (ec != std::errc() || end != s.data() + s.size())
+  if (end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
     fail_at(at, column, col_name, "'" + std::string(cell) + "' is not a number");
+  if (ec == std::errc::result_out_of_range) {
+    // from_chars says the same for overflow and underflow; strtod tells them apart and
+    // rounds an underflow to the nearest representable value (0 or a subnormal) as it should.
+    v = std::strtod(std::string(s).c_str(), nullptr);
+    if (std::isinf(v))
+      fail_at(at, column, col_name, "value '" + std::string(cell) + "' is out of the float64 range");
+  }
   if (!std::isfinite(v))
     fail_at(at, column, col_name, "value '" + std::string(cell) + "' is not finite");
   return v;

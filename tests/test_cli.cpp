@@ -1,0 +1,391 @@
+// End-to-end tests of the steepest command-line tool: the built binary is run with
+// std::system, its stdout and stderr captured to files, and its exit code, messages and
+// output files checked (0 ok, 1 other failure, 2 bad input or usage, 3 diverged).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "steepest/device.hpp"
+#include "steepest/version.hpp"
+
+#ifndef STEEPEST_CLI_PATH
+#error "STEEPEST_CLI_PATH must name the built steepest binary"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The folder of this source file, so tests/data is found without a macro.
+std::string test_source_dir() {
+  const std::string file = __FILE__;
+  const auto slash = file.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : file.substr(0, slash);
+}
+
+std::string nist(const std::string& name) {
+  return test_source_dir() + "/data/nist-strd/" + name + ".csv";
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_all(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+/// Single-quote \p s for /bin/sh.
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const Result& r) {
+  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
+}
+
+::testing::AssertionResult contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+/// \p msg names line \p line of \p file, as "file:N" or "line N".
+::testing::AssertionResult names_line(const std::string& msg, const std::string& file, int line) {
+  const std::string n = std::to_string(line);
+  const std::string compiler_style = file + ":" + n;
+  const auto at = msg.find(compiler_style);
+  if (at != std::string::npos) {
+    const std::size_t after = at + compiler_style.size();
+    if (after == msg.size() || msg[after] < '0' || msg[after] > '9')
+      return ::testing::AssertionSuccess();
+  }
+  if (msg.find(file) != std::string::npos && msg.find("line " + n) != std::string::npos)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << msg << "\" does not name " << file << " line "
+                                       << n;
+}
+
+/// The number after the JSON key \p key ("key": value or "key": [value, ...]) in \p json.
+double json_number(const std::string& json, const std::string& key, bool* found) {
+  *found = false;
+  const auto k = json.find("\"" + key + "\"");
+  if (k == std::string::npos) return 0.0;
+  std::size_t p = json.find(':', k);
+  if (p == std::string::npos) return 0.0;
+  ++p;
+  while (p < json.size() && (json[p] == ' ' || json[p] == '\n' || json[p] == '[')) ++p;
+  const char* begin = json.c_str() + p;
+  char* end = nullptr;
+  const double v = std::strtod(begin, &end);
+  *found = end != begin;
+  return v;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/steepest-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    out_ = dir_ + "/out";
+    fs::create_directory(out_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+
+  Result run(const std::vector<std::string>& args) const {
+    const std::string out = dir_ + "/stdout.txt";
+    const std::string err = dir_ + "/stderr.txt";
+    std::string cmd = quote(STEEPEST_CLI_PATH);
+    for (const auto& a : args) cmd += " " + quote(a);
+    cmd += " </dev/null >" + quote(out) + " 2>" + quote(err);
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_all(out);
+    r.err = read_all(err);
+    return r;
+  }
+
+  /// A CSV file in the temporary directory.
+  std::string csv(const std::string& name, const std::string& content) const {
+    const std::string path = dir_ + "/" + name;
+    write_all(path, content);
+    return path;
+  }
+
+  /// The tutorial's two points (1,3) and (2,5).
+  std::string tutorial() const { return csv("tutorial.csv", "x,y\n1,3\n2,5\n"); }
+
+  std::set<std::string> out_entries() const {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(out_)) names.insert(e.path().filename().string());
+    return names;
+  }
+
+  /// Runs a fit that must be refused as bad input (exit 2) before writing --output.
+  Result expect_bad_input(std::vector<std::string> args) const {
+    const std::string model = out_ + "/refused.json";
+    args.push_back("--output");
+    args.push_back(model);
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 2) << r;
+    EXPECT_FALSE(r.err.empty()) << r;
+    EXPECT_FALSE(fs::exists(model)) << r;
+    return r;
+  }
+
+  std::string dir_;
+  std::string out_;
+};
+
+TEST(CliData, RepositoryDataIsFound) {
+  EXPECT_TRUE(fs::exists(nist("NoInt2"))) << nist("NoInt2");
+}
+
+TEST_F(Cli, VersionPrintsTheVersion) {
+  const Result r = run({"--version"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, STEEPEST_VERSION_STRING));
+  EXPECT_TRUE(contains(r.out, "steepest"));
+}
+
+TEST_F(Cli, InfoSaysWhetherCudaIsCompiled) {
+  const Result r = run({"info"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, STEEPEST_VERSION_STRING));
+  const bool compiled = steepest::build_info().cuda_compiled;
+  EXPECT_TRUE(contains(r.out, compiled ? "cuda backend   compiled" : "cuda backend   not compiled"));
+  EXPECT_TRUE(contains(r.out, "cuda device"));
+}
+
+TEST_F(Cli, NoSubcommandIsAUsageError) {
+  const Result r = run({});
+  EXPECT_EQ(r.code, 2) << r;
+}
+
+TEST_F(Cli, FitNoInt2WritesTheCertifiedModelAndTheHistory) {
+  const std::string model = out_ + "/M.json";
+  const std::string history = out_ + "/H.csv";
+  const Result r = run({"fit", nist("NoInt2"), "--no-intercept", "--lr", "0.01", "--epochs", "200",
+                        "--output", model, "--history", history, "--quiet"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(r.out.empty()) << r;  // --quiet
+  EXPECT_EQ(out_entries(), (std::set<std::string>{"M.json", "H.csv"}));
+
+  const std::string json = read_all(model);
+  for (const char* key : {"\"weights\"", "\"bias\"", "\"epochs_run\"", "\"stop_reason\"",
+                          "\"final_mse\"", "\"loss_history\"", "\"backend\""})
+    EXPECT_TRUE(contains(json, key));
+  EXPECT_TRUE(contains(json, "\"max_epochs\""));
+
+  bool found = false;
+  const double w = json_number(json, "weights", &found);
+  ASSERT_TRUE(found) << json;
+  EXPECT_NEAR(w, 0.727272727272727, 1e-9);  // NIST certified B1
+  const double b = json_number(json, "bias", &found);
+  ASSERT_TRUE(found) << json;
+  EXPECT_EQ(b, 0.0);  // --no-intercept keeps the bias at 0
+  const double epochs = json_number(json, "epochs_run", &found);
+  ASSERT_TRUE(found) << json;
+  EXPECT_EQ(epochs, 200.0);
+  const double mse = json_number(json, "final_mse", &found);
+  ASSERT_TRUE(found) << json;
+  EXPECT_NEAR(mse, 0.272727272727273 / 3.0, 1e-12);  // certified residual SS / n
+
+  std::istringstream lines(read_all(history));
+  std::string line;
+  ASSERT_TRUE(static_cast<bool>(std::getline(lines, line)));
+  EXPECT_EQ(line, "epoch,mse");
+  std::vector<std::string> rows;
+  while (std::getline(lines, line)) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 201u);
+  EXPECT_EQ(rows.front().rfind("0,", 0), 0u) << rows.front();
+  EXPECT_EQ(rows.back().rfind("200,", 0), 0u) << rows.back();
+  // The first entry is the MSE at w = 0: mean(y^2) = (9 + 16 + 16) / 3.
+  EXPECT_NEAR(std::strtod(rows.front().c_str() + 2, nullptr), 41.0 / 3.0, 1e-12);
+  // The last entry is the final MSE of the model.
+  EXPECT_EQ(std::strtod(rows.back().c_str() + 4, nullptr), mse);
+}
+
+TEST_F(Cli, MissingDataFileNamesTheFile) {
+  const std::string missing = dir_ + "/no-such-data.csv";
+  const Result r = expect_bad_input({"fit", missing});
+  EXPECT_TRUE(contains(r.err, missing));
+}
+
+TEST_F(Cli, UnknownOptionIsAUsageError) {
+  expect_bad_input({"fit", nist("NoInt2"), "--no-such-option"});
+  EXPECT_EQ(run({"--no-such-option"}).code, 2);
+  EXPECT_EQ(run({"nosuchcommand"}).code, 2);
+}
+
+TEST_F(Cli, BadDeviceValueIsAUsageError) {
+  expect_bad_input({"fit", nist("NoInt2"), "--device", "gpu"});
+}
+
+TEST_F(Cli, NonPositiveLearningRateIsAUsageError) {
+  expect_bad_input({"fit", nist("NoInt2"), "--lr", "0"});
+  expect_bad_input({"fit", nist("NoInt2"), "--lr", "-1"});
+  expect_bad_input({"fit", nist("NoInt2"), "--lr=-1"});
+  expect_bad_input({"fit", nist("NoInt2"), "--lr", "abc"});
+}
+
+TEST_F(Cli, RaggedCsvNamesTheLine) {
+  const std::string data = csv("ragged.csv", "x,y\n1,2\n3\n4,5\n");
+  const Result r = expect_bad_input({"fit", data});
+  EXPECT_TRUE(names_line(r.err, data, 3)) << r;
+}
+
+TEST_F(Cli, NonNumericCellNamesLineAndColumn) {
+  const std::string data = csv("words.csv", "x,y\n1,2\n3,abc\n");
+  const Result r = expect_bad_input({"fit", data});
+  EXPECT_TRUE(names_line(r.err, data, 3)) << r;
+  EXPECT_TRUE(contains(r.err, "column 2"));
+  EXPECT_TRUE(contains(r.err, "abc"));
+}
+
+TEST_F(Cli, UnknownTargetColumnIsBadInput) {
+  const Result r = expect_bad_input({"fit", nist("NoInt2"), "--target", "nosuch"});
+  EXPECT_TRUE(contains(r.err, "nosuch"));
+}
+
+TEST_F(Cli, InitWeightsWithTheWrongCountIsBadInput) {
+  expect_bad_input({"fit", nist("NoInt2"), "--init-weights", "1,2"});
+}
+
+TEST_F(Cli, InitWeightsThatAreNotNumbersAreBadInput) {
+  const Result r = expect_bad_input({"fit", nist("NoInt2"), "--init-weights", "abc"});
+  EXPECT_TRUE(contains(r.err, "abc"));
+  expect_bad_input({"fit", nist("NoInt2"), "--init-weights", "0.5x"});
+  expect_bad_input({"fit", nist("NoInt2"), "--init-weights", "nan"});
+}
+
+TEST_F(Cli, OutputInAMissingDirectoryIsRefusedAndNothingIsCreated) {
+  const std::string missing = dir_ + "/missing";
+  const std::string model = missing + "/M.json";
+  const Result r = run({"fit", nist("NoInt2"), "--epochs", "5", "--output", model, "--quiet"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(contains(r.err, model));
+  EXPECT_FALSE(fs::exists(missing));
+  EXPECT_FALSE(fs::exists(model));
+
+  const Result h = run({"fit", nist("NoInt2"), "--epochs", "5", "--history", missing + "/H.csv",
+                        "--output", out_ + "/M.json", "--quiet"});
+  EXPECT_EQ(h.code, 2) << h;
+  EXPECT_FALSE(fs::exists(missing));
+  EXPECT_TRUE(out_entries().empty()) << "the refused run wrote its model";
+}
+
+TEST_F(Cli, DivergenceExitsThreeAndWritesNoModel) {
+  const std::string model = out_ + "/M.json";
+  const Result r = run({"fit", tutorial(), "--lr", "5", "--epochs", "200", "--output", model});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_TRUE(contains(r.err, "diverged"));
+  EXPECT_FALSE(fs::exists(model));
+  EXPECT_TRUE(out_entries().empty());
+}
+
+TEST_F(Cli, TutorialConvergesWithASmallLearningRate) {
+  // The same data as the divergence test fits y = 2x + 1 with a stable step.
+  const std::string model = out_ + "/M.json";
+  const Result r =
+      run({"fit", tutorial(), "--lr", "0.1", "--epochs", "5000", "--output", model, "--quiet"});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string json = read_all(model);
+  bool found = false;
+  EXPECT_NEAR(json_number(json, "weights", &found), 2.0, 1e-9);
+  EXPECT_TRUE(found);
+  EXPECT_NEAR(json_number(json, "bias", &found), 1.0, 1e-9);
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Cli, FailedFitLeavesAnExistingModelIntact) {
+  const std::string model = out_ + "/M.json";
+  std::string old = "{\"old\": \"model\"}\n";
+  old.push_back('\0');
+  old += "\xff trailing bytes";
+  write_all(model, old);
+
+  const Result diverged =
+      run({"fit", tutorial(), "--lr", "5", "--epochs", "200", "--output", model, "--quiet"});
+  EXPECT_EQ(diverged.code, 3) << diverged;
+  EXPECT_EQ(read_all(model), old);
+
+  const std::string bad = csv("bad.csv", "x,y\n1,2\n3,oops\n");
+  const Result refused = run({"fit", bad, "--output", model, "--quiet"});
+  EXPECT_EQ(refused.code, 2) << refused;
+  EXPECT_EQ(read_all(model), old);
+
+  EXPECT_EQ(out_entries(), (std::set<std::string>{"M.json"}));  // no temporary left
+}
+
+TEST_F(Cli, SuccessfulFitReplacesAnExistingModel) {
+  const std::string model = out_ + "/M.json";
+  write_all(model, "old\n");
+  const Result r = run({"fit", nist("NoInt2"), "--epochs", "3", "--output", model, "--quiet"});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string json = read_all(model);
+  EXPECT_TRUE(contains(json, "\"weights\""));
+  EXPECT_EQ(out_entries(), (std::set<std::string>{"M.json"}));
+}
+
+TEST_F(Cli, DeviceCudaWithoutAUsableGpuIsBadInput) {
+  const Result info = run({"info"});
+  ASSERT_EQ(info.code, 0) << info;
+  const bool no_gpu = info.out.find("cuda devices   none") != std::string::npos;
+  const std::string model = out_ + "/M.json";
+  const Result r = run({"fit", nist("NoInt2"), "--device", "cuda", "--epochs", "5", "--output",
+                        model, "--quiet"});
+  if (no_gpu) {
+    EXPECT_EQ(r.code, 2) << r;
+    EXPECT_TRUE(r.err.find("cuda") != std::string::npos ||
+                r.err.find("CUDA") != std::string::npos)
+        << r;
+    EXPECT_FALSE(fs::exists(model));
+  } else {
+    EXPECT_EQ(r.code, 0) << r;
+    EXPECT_TRUE(contains(read_all(model), "\"cuda\""));
+  }
+}
+
+TEST_F(Cli, DemoRuns) {
+  const std::string model = out_ + "/demo.json";
+  const Result r = run({"demo", "--rows", "1000", "--features", "3", "--epochs", "50", "--quiet",
+                        "--output", model});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(r.out.empty()) << r;
+  const std::string json = read_all(model);
+  EXPECT_TRUE(contains(json, "\"x3\""));
+  bool found = false;
+  EXPECT_EQ(json_number(json, "epochs_run", &found), 50.0);
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Cli, DemoRefusesZeroRows) {
+  const Result r = run({"demo", "--rows", "0", "--quiet"});
+  EXPECT_EQ(r.code, 2) << r;
+}
+
+}  // namespace

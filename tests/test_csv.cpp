@@ -1,0 +1,471 @@
+// Unit tests of the CSV reader (io::parse_csv / io::read_csv): ordinary files parse to the
+// exact doubles, and every malformed input is refused with InvalidArgument naming the file,
+// the line and the column.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/csv.hpp"
+#include "steepest/error.hpp"
+
+namespace {
+
+using steepest::InvalidArgument;
+using steepest::io::CsvDataset;
+using steepest::io::CsvOptions;
+using steepest::io::parse_csv;
+using steepest::io::read_csv;
+
+const std::string kPath = "data.csv";
+
+/// The folder of this source file, so tests/data is found without a macro.
+std::string test_source_dir() {
+  const std::string file = __FILE__;
+  const auto slash = file.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : file.substr(0, slash);
+}
+
+/// Runs \p f and returns the message of the InvalidArgument it throws; records a failure
+/// when it throws nothing or something else.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InvalidArgument& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw a non-InvalidArgument exception: " << e.what();
+    return {};
+  } catch (...) {
+    ADD_FAILURE() << "threw a non-std exception";
+    return {};
+  }
+  ADD_FAILURE() << "did not throw";
+  return {};
+}
+
+std::string parse_error(const std::string& text, const CsvOptions& opt = {}) {
+  return error_of([&] { parse_csv(text, kPath, opt); });
+}
+
+::testing::AssertionResult contains(const std::string& msg, const std::string& part) {
+  if (msg.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << part
+                                       << "\"";
+}
+
+/// The message names line \p line of kPath, as "data.csv:N" or "line N".
+::testing::AssertionResult names_line(const std::string& msg, std::int64_t line) {
+  const std::string n = std::to_string(line);
+  const std::string compiler_style = kPath + ":" + n;
+  const auto at = msg.find(compiler_style);
+  if (at != std::string::npos) {
+    const std::size_t after = at + compiler_style.size();
+    if (after == msg.size() || !std::isdigit(static_cast<unsigned char>(msg[after])))
+      return ::testing::AssertionSuccess();
+  }
+  if (msg.find("line " + n) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "message \"" << msg << "\" does not name line " << n;
+}
+
+CsvOptions target(const std::string& t) {
+  CsvOptions o;
+  o.target = t;
+  return o;
+}
+
+// --- well-formed input ----------------------------------------------------------------------
+
+TEST(CsvParse, HeaderNamesColumnsAndLastColumnIsTheTarget) {
+  const CsvDataset ds = parse_csv("a,b,y\n1,2,3\n4,5,6\n", kPath);
+  EXPECT_EQ(ds.path, kPath);
+  EXPECT_EQ(ds.rows, 2);
+  EXPECT_EQ(ds.cols, 2);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ds.target_name, "y");
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 2, 4, 5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{3, 6}));
+}
+
+TEST(CsvParse, NoHeaderTreatsTheFirstLineAsData) {
+  CsvOptions opt;
+  opt.header = false;
+  const CsvDataset ds = parse_csv("1,2,3\n4,5,6\n", kPath, opt);
+  EXPECT_EQ(ds.rows, 2);
+  EXPECT_EQ(ds.cols, 2);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"x1", "x2"}));
+  EXPECT_EQ(ds.target_name, "y");
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 2, 4, 5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{3, 6}));
+}
+
+TEST(CsvParse, NoHeaderRefusesAWordInTheFirstLine) {
+  CsvOptions opt;
+  opt.header = false;
+  const std::string msg = parse_error("a,b\n1,2\n", opt);
+  EXPECT_TRUE(names_line(msg, 1));
+  EXPECT_TRUE(contains(msg, "column 1"));
+}
+
+TEST(CsvParse, CrlfAndLfGiveTheSameResult) {
+  const CsvDataset lf = parse_csv("x,y\n0.1,0.2\n0.3,0.4\n", kPath);
+  const CsvDataset crlf = parse_csv("x,y\r\n0.1,0.2\r\n0.3,0.4\r\n", kPath);
+  EXPECT_EQ(crlf.feature_names, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(crlf.target_name, "y");
+  EXPECT_EQ(crlf.rows, 2);
+  EXPECT_EQ(crlf.X, (std::vector<double>{0.1, 0.3}));
+  EXPECT_EQ(crlf.y, (std::vector<double>{0.2, 0.4}));
+  EXPECT_EQ(lf.X, crlf.X);
+  EXPECT_EQ(lf.y, crlf.y);
+  EXPECT_EQ(lf.target_name, crlf.target_name);
+}
+
+TEST(CsvParse, LastLineWithoutNewline) {
+  const CsvDataset ds = parse_csv("x,y\n1,2\n3,4", kPath);
+  EXPECT_EQ(ds.rows, 2);
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 3}));
+  EXPECT_EQ(ds.y, (std::vector<double>{2, 4}));
+}
+
+TEST(CsvParse, Utf8ByteOrderMarkIsSkipped) {
+  const CsvDataset ds = parse_csv("\xEF\xBB\xBFx,y\r\n1.5,2.5\r\n", kPath);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"x"}));  // not "\xEF\xBB\xBFx"
+  EXPECT_EQ(ds.target_name, "y");
+  EXPECT_EQ(ds.X, (std::vector<double>{1.5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{2.5}));
+}
+
+TEST(CsvParse, ByteOrderMarkBeforeDataWithoutHeader) {
+  CsvOptions opt;
+  opt.header = false;
+  const CsvDataset ds = parse_csv("\xEF\xBB\xBF" "7,8\n", kPath, opt);
+  EXPECT_EQ(ds.X, (std::vector<double>{7}));
+  EXPECT_EQ(ds.y, (std::vector<double>{8}));
+}
+
+TEST(CsvParse, BlankLinesAreSkipped) {
+  const CsvDataset ds = parse_csv("\n  \nx,y\n\n1,2\n \t \r\n\r\n3,4\n\n\n", kPath);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(ds.rows, 2);
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 3}));
+  EXPECT_EQ(ds.y, (std::vector<double>{2, 4}));
+}
+
+TEST(CsvParse, SurroundingBlanksAreTrimmed) {
+  const CsvDataset ds = parse_csv("  a \t, b ,\ty \n 1 ,\t2\t, 3  \n", kPath);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ds.target_name, "y");
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 2}));
+  EXPECT_EQ(ds.y, (std::vector<double>{3}));
+}
+
+TEST(CsvParse, LeadingPlusSignIsAccepted) {
+  const CsvDataset ds = parse_csv("x,y\n+1.25,-2.5\n+0,+7e1\n", kPath);
+  EXPECT_EQ(ds.X, (std::vector<double>{1.25, 0.0}));
+  EXPECT_EQ(ds.y, (std::vector<double>{-2.5, 70.0}));
+}
+
+TEST(CsvParse, ExponentNotationAndExactDecimalValues) {
+  const CsvDataset ds =
+      parse_csv("x1,x2,y\n1e3,2.5E-2,-1.25e+2\n0.1,0.7272727272727273,1.7976931348623157e308\n"
+                "4.9406564584124654e-324,-0.0,123456789012345678901234567890\n",
+                kPath);
+  ASSERT_EQ(ds.rows, 3);
+  EXPECT_EQ(ds.X, (std::vector<double>{1e3, 2.5E-2, 0.1, 0.7272727272727273,
+                                       4.9406564584124654e-324, -0.0}));
+  EXPECT_EQ(ds.y, (std::vector<double>{-1.25e+2, 1.7976931348623157e308,
+                                       123456789012345678901234567890.0}));
+  EXPECT_TRUE(std::signbit(ds.X[5]));
+}
+
+TEST(CsvParse, NearestDoubleOfLongDecimals) {
+  // Parsing must round correctly: the same literal compiled by the compiler is the
+  // reference.
+  const CsvDataset ds = parse_csv(
+      "x,y\n0.30000000000000001665334536937734810635447502136230468750001,"
+      "2.718281828459045235360287471352662497757247093699959574966967627724\n",
+      kPath);
+  EXPECT_EQ(ds.X[0], 0.30000000000000001665334536937734810635447502136230468750001);
+  EXPECT_EQ(ds.y[0], 2.718281828459045235360287471352662497757247093699959574966967627724);
+}
+
+TEST(CsvParse, TargetByName) {
+  const CsvDataset ds = parse_csv("a,b,c\n1,2,3\n4,5,6\n", kPath, target("a"));
+  EXPECT_EQ(ds.target_name, "a");
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(ds.X, (std::vector<double>{2, 3, 5, 6}));
+  EXPECT_EQ(ds.y, (std::vector<double>{1, 4}));
+}
+
+TEST(CsvParse, TargetInTheMiddleKeepsTheOtherColumnsInOrder) {
+  const CsvDataset ds =
+      parse_csv("a,b,t,c,d\n1,2,3,4,5\n6,7,8,9,10\n", kPath, target("t"));
+  EXPECT_EQ(ds.rows, 2);
+  EXPECT_EQ(ds.cols, 4);
+  EXPECT_EQ(ds.target_name, "t");
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 2, 4, 5, 6, 7, 9, 10}));
+  EXPECT_EQ(ds.y, (std::vector<double>{3, 8}));
+}
+
+TEST(CsvParse, TargetByZeroBasedIndex) {
+  const CsvDataset ds = parse_csv("a,b,c\n1,2,3\n4,5,6\n", kPath, target("1"));
+  EXPECT_EQ(ds.target_name, "b");
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 3, 4, 6}));
+  EXPECT_EQ(ds.y, (std::vector<double>{2, 5}));
+
+  const CsvDataset first = parse_csv("a,b,c\n1,2,3\n", kPath, target("0"));
+  EXPECT_EQ(first.target_name, "a");
+  EXPECT_EQ(first.y, (std::vector<double>{1}));
+}
+
+TEST(CsvParse, TargetByNegativeIndexCountsFromTheEnd) {
+  const CsvDataset last = parse_csv("a,b,c\n1,2,3\n", kPath, target("-1"));
+  EXPECT_EQ(last.target_name, "c");
+  EXPECT_EQ(last.y, (std::vector<double>{3}));
+  EXPECT_EQ(last.X, (std::vector<double>{1, 2}));
+
+  const CsvDataset first = parse_csv("a,b,c\n1,2,3\n", kPath, target("-3"));
+  EXPECT_EQ(first.target_name, "a");
+  EXPECT_EQ(first.feature_names, (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(first.y, (std::vector<double>{1}));
+  EXPECT_EQ(first.X, (std::vector<double>{2, 3}));
+}
+
+TEST(CsvParse, TargetIndexWithoutHeader) {
+  CsvOptions opt = target("0");
+  opt.header = false;
+  const CsvDataset ds = parse_csv("1,2,3\n4,5,6\n", kPath, opt);
+  EXPECT_EQ(ds.target_name, "y");
+  EXPECT_EQ(ds.cols, 2);
+  EXPECT_EQ(ds.X, (std::vector<double>{2, 3, 5, 6}));
+  EXPECT_EQ(ds.y, (std::vector<double>{1, 4}));
+}
+
+TEST(CsvParse, TargetNameIsTriedBeforeIndex) {
+  // A header literally named "0" in column 1: the name wins over index 0.
+  const CsvDataset ds = parse_csv("a,0,b\n1,2,3\n", kPath, target("0"));
+  EXPECT_EQ(ds.target_name, "0");
+  EXPECT_EQ(ds.y, (std::vector<double>{2}));
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 3}));
+}
+
+TEST(CsvParse, DefaultTargetIsTheLastColumn) {
+  const CsvDataset ds = parse_csv("p,q,r,s\n1,2,3,4\n", kPath);
+  EXPECT_EQ(ds.target_name, "s");
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"p", "q", "r"}));
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(ds.y, (std::vector<double>{4}));
+}
+
+TEST(CsvParse, OtherDelimiter) {
+  CsvOptions opt;
+  opt.delimiter = ';';
+  const CsvDataset ds = parse_csv("x;y\n1.5;2\n", kPath, opt);
+  EXPECT_EQ(ds.X, (std::vector<double>{1.5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{2}));
+}
+
+// --- refused input ---------------------------------------------------------------------------
+
+TEST(CsvParse, EmptyFileIsRefused) {
+  EXPECT_TRUE(contains(parse_error(""), kPath));
+  EXPECT_TRUE(contains(parse_error(""), "empty"));
+  EXPECT_TRUE(contains(parse_error("\n \n\r\n\t\n"), "empty"));
+  EXPECT_TRUE(contains(parse_error("\xEF\xBB\xBF"), "empty"));
+}
+
+TEST(CsvParse, HeaderWithoutDataRowsIsRefused) {
+  const std::string msg = parse_error("x,y\n\n");
+  EXPECT_TRUE(contains(msg, kPath));
+  EXPECT_TRUE(contains(msg, "no data"));
+}
+
+TEST(CsvParse, SingleColumnIsRefused) {
+  const std::string msg = parse_error("y\n1\n2\n");
+  EXPECT_TRUE(contains(msg, kPath));
+  EXPECT_TRUE(contains(msg, "two columns"));
+
+  CsvOptions opt;
+  opt.header = false;
+  EXPECT_TRUE(contains(parse_error("1\n2\n", opt), "two columns"));
+}
+
+TEST(CsvParse, RaggedRowNamesTheLine) {
+  // Line numbers are physical lines of the file: the skipped blank line still counts.
+  const std::string short_row = parse_error("a,b,c\n1,2,3\n\n4,5\n");
+  EXPECT_TRUE(names_line(short_row, 4));
+  EXPECT_TRUE(contains(short_row, "ragged"));
+
+  const std::string long_row = parse_error("a,b\r\n1,2\r\n3,4,5\r\n");
+  EXPECT_TRUE(names_line(long_row, 3));
+
+  const std::string trailing_comma = parse_error("a,b\n1,2,\n");
+  EXPECT_TRUE(names_line(trailing_comma, 2));
+}
+
+TEST(CsvParse, NonNumericCellNamesLineColumnAndHeader) {
+  const std::string msg = parse_error("height,weight,y\n1,2,3\n4,abc,6\n");
+  EXPECT_TRUE(names_line(msg, 3));
+  EXPECT_TRUE(contains(msg, "column 2"));
+  EXPECT_TRUE(contains(msg, "weight"));
+  EXPECT_TRUE(contains(msg, "abc"));
+}
+
+TEST(CsvParse, PartlyNumericCellsAreRefused) {
+  EXPECT_TRUE(contains(parse_error("x,y\n1,2abc\n"), "column 2"));
+  EXPECT_TRUE(contains(parse_error("x,y\n1 2,3\n"), "column 1"));
+  EXPECT_TRUE(contains(parse_error("x,y\n0x10,3\n"), "column 1"));
+  EXPECT_TRUE(contains(parse_error("x,y\n1,+\n"), "column 2"));
+  EXPECT_TRUE(contains(parse_error("x,y\n1,++1\n"), "column 2"));
+}
+
+TEST(CsvParse, PlusFollowedByMinusIsRefused) {
+  // "+-1" is not a number; stripping the '+' must not let from_chars read "-1".
+  const std::string msg = parse_error("x,y\n1,+-1\n");
+  EXPECT_TRUE(names_line(msg, 2));
+  EXPECT_TRUE(contains(msg, "column 2"));
+}
+
+TEST(CsvParse, EmptyCellIsRefused) {
+  const std::string msg = parse_error("a,b,y\n1,2,3\n1,,3\n");
+  EXPECT_TRUE(names_line(msg, 3));
+  EXPECT_TRUE(contains(msg, "column 2"));
+  EXPECT_TRUE(contains(msg, "empty"));
+  EXPECT_TRUE(contains(parse_error("a,b\n1,  \n"), "column 2"));
+}
+
+TEST(CsvParse, NonFiniteValuesAreRefused) {
+  for (const std::string cell : {"nan", "NaN", "inf", "-inf", "+inf", "infinity"}) {
+    SCOPED_TRACE(cell);
+    const std::string msg = parse_error("x,y\n1,2\n" + cell + ",3\n");
+    EXPECT_TRUE(names_line(msg, 3));
+    EXPECT_TRUE(contains(msg, "column 1"));
+    EXPECT_TRUE(contains(msg, "x"));
+    EXPECT_TRUE(contains(msg, "finite"));
+  }
+}
+
+TEST(CsvParse, OverflowIsRefused) {
+  for (const std::string cell : {"1e400", "-1e400", "1.8e308"}) {
+    SCOPED_TRACE(cell);
+    const std::string msg = parse_error("x,y\n1," + cell + "\n");
+    EXPECT_TRUE(names_line(msg, 2));
+    EXPECT_TRUE(contains(msg, "column 2"));
+    EXPECT_TRUE(contains(msg, cell));
+  }
+}
+
+TEST(CsvParse, UnderflowRoundsToZeroLikeAnyCorrectParser) {
+  // Below the smallest subnormal the nearest double is 0 (or -0): not an error.
+  const CsvDataset ds = parse_csv("x,y\n1e-400,-1e-400\n2,3\n", kPath);
+  EXPECT_EQ(ds.X[0], 0.0);
+  EXPECT_EQ(ds.y[0], 0.0);
+  EXPECT_TRUE(std::signbit(ds.y[0]));
+}
+
+TEST(CsvParse, UnknownTargetNameListsTheColumns) {
+  const std::string msg = parse_error("alpha,beta,gamma\n1,2,3\n", target("delta"));
+  EXPECT_TRUE(contains(msg, kPath));
+  EXPECT_TRUE(contains(msg, "delta"));
+  EXPECT_TRUE(contains(msg, "alpha"));
+  EXPECT_TRUE(contains(msg, "beta"));
+  EXPECT_TRUE(contains(msg, "gamma"));
+}
+
+TEST(CsvParse, OutOfRangeTargetIndexIsRefused) {
+  for (const std::string t : {"3", "-4", "100"}) {
+    SCOPED_TRACE(t);
+    const std::string msg = parse_error("a,b,c\n1,2,3\n", target(t));
+    EXPECT_TRUE(contains(msg, kPath));
+    EXPECT_TRUE(contains(msg, t));
+    EXPECT_TRUE(contains(msg, "range"));
+  }
+}
+
+// --- read_csv: files on disk -----------------------------------------------------------------
+
+class CsvFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/steepest-csv-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  std::string write(const std::string& name, const std::string& content) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(CsvFile, ReadsAFile) {
+  const std::string path = write("small.csv", "u,v\r\n1.5,-2\r\n");
+  const CsvDataset ds = read_csv(path);
+  EXPECT_EQ(ds.path, path);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"u"}));
+  EXPECT_EQ(ds.target_name, "v");
+  EXPECT_EQ(ds.X, (std::vector<double>{1.5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{-2}));
+}
+
+TEST_F(CsvFile, MessagesFromReadCsvNameThePath) {
+  const std::string path = write("bad.csv", "a,b\n1,2\n3,oops\n");
+  const std::string msg = error_of([&] { read_csv(path); });
+  EXPECT_TRUE(contains(msg, path + ":3"));
+  EXPECT_TRUE(contains(msg, "column 2"));
+  EXPECT_TRUE(contains(msg, "oops"));
+}
+
+TEST_F(CsvFile, MissingFileIsRefusedNamingThePath) {
+  const std::string path = dir_ + "/no-such-file.csv";
+  const std::string msg = error_of([&] { read_csv(path); });
+  EXPECT_TRUE(contains(msg, path));
+}
+
+TEST_F(CsvFile, DirectoryIsRefused) {
+  const std::string msg = error_of([&] { read_csv(dir_); });
+  EXPECT_TRUE(contains(msg, dir_));
+  EXPECT_TRUE(contains(msg, "directory"));
+}
+
+TEST_F(CsvFile, EmptyFileIsRefused) {
+  const std::string path = write("empty.csv", "");
+  const std::string msg = error_of([&] { read_csv(path); });
+  EXPECT_TRUE(contains(msg, path));
+  EXPECT_TRUE(contains(msg, "empty"));
+}
+
+TEST(CsvNist, NorrisHas36RowsAndOneFeature) {
+  const std::string path = test_source_dir() + "/data/nist-strd/Norris.csv";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  const CsvDataset ds = read_csv(path);
+  EXPECT_EQ(ds.rows, 36);
+  EXPECT_EQ(ds.cols, 1);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(ds.target_name, "y");
+  ASSERT_EQ(ds.X.size(), 36u);
+  ASSERT_EQ(ds.y.size(), 36u);
+  EXPECT_EQ(ds.X[0], 0.2);
+  EXPECT_EQ(ds.y[0], 0.1);
+  EXPECT_EQ(ds.X[1], 337.4);
+  EXPECT_EQ(ds.y[1], 338.8);
+  EXPECT_EQ(ds.X[3], 884.6);
+  EXPECT_EQ(ds.y[3], 888.0);
+}
+
+}  // namespace
