@@ -16,6 +16,7 @@
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
 #include "validate.hpp"
+#include "validator.hpp"
 
 namespace steepest {
 namespace {
@@ -89,6 +90,8 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
     throw InvalidArgument("the MSE at the initial parameters is " + format_loss(loss) +
                           ": X or y holds non-finite values, or values so large that their "
                           "squares overflow float64");
+  detail::Validator validator(X, y, opt, be);
+  if (validator.due(0)) validator.check(be);
   res.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt.epochs, 1 << 20)) + 1);
   res.loss_history.push_back(loss);
 
@@ -133,6 +136,8 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
     res.epochs_run = epoch;
     res.loss_history.push_back(loss);
 
+    if (validator.due(epoch)) validator.check(be);  // a full pass: same gradient, same params
+
     if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss})) {
       res.stop_reason = StopReason::cancelled;
       break;
@@ -152,6 +157,7 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   } else {
     res.final_mse = res.loss_history.back();
   }
+  res.validation = validator.report();
   res.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return res;

@@ -53,6 +53,9 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
     if (!std::isfinite(o.init_weights[k]))
       fail("initial weights: value " + std::to_string(k + 1) + " is not finite");
   if (!std::isfinite(o.init_bias)) fail("initial bias is not finite");
+  if (o.validate_every < 0) fail("validate_every must be >= 0 (0 = off), got " + str(o.validate_every));
+  if (!(o.validate_tolerance > 0.0))
+    fail("validate_tolerance must be > 0, got " + std::to_string(o.validate_tolerance));
   if (o.device != Device::automatic && o.device != Device::cpu && o.device != Device::cuda)
     fail("unknown device");
   if (o.history != HistoryMode::exact && o.history != HistoryMode::running_average)

@@ -34,6 +34,7 @@ struct TrainArgs {
   std::string output;
   std::string history;
   bool quiet = false;
+  bool validate = false;
 };
 
 struct FitArgs : TrainArgs {
@@ -68,6 +69,12 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
       ->capture_default_str()->check(CLI::IsMember({"exact", "running"}));
   cmd.add_option("--threads", a.fit.threads, "CPU threads; 0 = all (never changes the result)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_flag("--validate", a.validate,
+               "Run the CPU reference beside the GPU and compare loss and gradient (exit 4 if "
+               "they deviate beyond the tolerance)");
+  a.fit.validate_every = 100;
+  cmd.add_option("--validate-every", a.fit.validate_every, "Epochs between --validate checks")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--output,-o", a.output, "Write the model as JSON to this file");
   cmd.add_option("--history", a.history, "Write the loss per epoch as CSV to this file");
   cmd.add_flag("--quiet,-q", a.quiet, "Print nothing but errors");
@@ -98,6 +105,7 @@ void finish_options(TrainArgs& a) {
   a.fit.device = a.device == "cpu" ? Device::cpu : a.device == "cuda" ? Device::cuda : Device::automatic;
   a.fit.history = a.history_mode == "running" ? HistoryMode::running_average : HistoryMode::exact;
   a.fit.init_weights = parse_weights(a.init_weights);
+  if (!a.validate) a.fit.validate_every = 0;
   if (!a.output.empty()) io::check_writable(a.output, "--output");
   if (!a.history.empty()) io::check_writable(a.history, "--history");
   if (!a.output.empty() && a.output == a.history)
@@ -151,6 +159,12 @@ std::string model_json(const FitResult& r, const TrainArgs& a,
   j["backend"] = r.backend;
   j["device"] = r.device_name;
   j["wall_seconds"] = r.wall_seconds;
+  if (r.validation.checks > 0)
+    j["validation"] = {{"checks", r.validation.checks},
+                       {"max_loss_deviation", r.validation.max_loss_deviation},
+                       {"max_gradient_deviation", r.validation.max_gradient_deviation},
+                       {"tolerance", r.validation.tolerance},
+                       {"passed", r.validation.passed}};
   j["data"] = data;
   j["options"] = {{"learning_rate", a.fit.learning_rate}, {"epochs", a.fit.epochs},
                   {"batch_size", a.fit.batch_size},       {"seed", a.fit.seed},
@@ -200,6 +214,21 @@ int report(const FitResult& r, const TrainArgs& a, const std::vector<std::string
       std::printf("%-12s %.10g\n", k < features.size() ? features[k].c_str() : "w", r.weights[k]);
     std::printf("%-12s %.10g\n", "bias", r.bias);
     if (!a.output.empty()) std::printf("model        %s\n", a.output.c_str());
+  }
+  const ValidationReport& v = r.validation;
+  if (a.validate && !a.quiet) {
+    if (v.checks == 0)
+      std::printf("validate     no check ran: %s\n", v.note.c_str());
+    else
+      std::printf("validate     %lld checks against the CPU: max loss deviation %.3g, max gradient "
+                  "deviation %.3g (tolerance %.3g): %s\n",
+                  static_cast<long long>(v.checks), v.max_loss_deviation,
+                  v.max_gradient_deviation, v.tolerance, v.passed ? "ok" : "FAILED");
+  }
+  if (!v.passed) {
+    std::cerr << "steepest: validation failed: the " << r.backend
+              << " backend deviates from the CPU reference beyond the tolerance\n";
+    return kValidationFailed;
   }
   if (r.stop_reason == StopReason::cancelled && g_signal != 0)
     return g_signal == SIGTERM ? kTerminated : kInterrupted;

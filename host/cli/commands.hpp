@@ -8,6 +8,7 @@ enum ExitCode : int {
   kFailure = 1,
   kBadInput = 2,
   kDiverged = 3,
+  kValidationFailed = 4,  ///< --validate found the GPU off the CPU reference
   kInterrupted = 130,  ///< SIGINT (128 + 2)
   kTerminated = 143,   ///< SIGTERM (128 + 15)
 };

@@ -57,6 +57,11 @@ struct FitOptions {
   HistoryMode history = HistoryMode::exact;
   /// CPU threads; 0 means the OpenMP default.  Never changes a result bit.
   std::int32_t threads = 0;
+  /// Cross-check a non-CPU backend against the CPU reference on the same parameters at
+  /// the start and every validate_every epochs (0 = off); see FitResult::validation.
+  std::int64_t validate_every = 0;
+  /// Largest deviation accepted by the cross-check (see ValidationReport for the measure).
+  double validate_tolerance = 1e-8;
   /// Called after every epoch; return false to stop the fit with StopReason::cancelled.
   std::function<bool(const EpochReport&)> on_epoch;
 };

@@ -19,6 +19,22 @@ enum class StopReason : std::int32_t {
 /// \brief Lower-case name of \p r ("max_epochs", "converged", "diverged", "cancelled").
 const char* to_string(StopReason r) noexcept;
 
+/// \brief The CPU reference run beside another backend (FitOptions::validate_every).
+///
+/// At each check both backends evaluate the full-data MSE and gradient at the same
+/// parameters.  The loss deviation is |l - l_ref| / l_ref.  The gradient deviation of
+/// feature k is |g_k - g_ref_k| / s_k with s_k = (2/n) sqrt(n MSE) ||x_k||_2, a bound on
+/// (2/n) sum_i |r_i x_ik| by Cauchy-Schwarz: summation-order rounding is a small multiple
+/// of eps64 times that sum, whatever the cancellation in g_k itself (the bias uses x = 1).
+struct ValidationReport {
+  std::int64_t checks = 0;              ///< 0 when validation was off or not applicable
+  double max_loss_deviation = 0.0;
+  double max_gradient_deviation = 0.0;
+  double tolerance = 0.0;
+  bool passed = true;                   ///< every deviation <= tolerance
+  std::string note;                     ///< e.g. why no check ran
+};
+
 /// \brief The outcome of fit().
 ///
 /// When stop_reason is diverged, weights and bias are the last finite parameters (those
@@ -36,6 +52,7 @@ struct FitResult {
   std::string device_name; ///< e.g. "CPU (2 threads)" or "NVIDIA H100 80GB HBM3"
   double wall_seconds = 0.0;
   std::string message;  ///< human-readable note; always set when diverged
+  ValidationReport validation;
 };
 
 /// \brief MSE and its gradient at given parameters.

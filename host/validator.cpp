@@ -1,0 +1,70 @@
+#include "validator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace steepest::detail {
+namespace {
+
+std::vector<double> column_norms(const MatrixView& X) {
+  std::vector<double> norms(static_cast<std::size_t>(X.cols), 0.0);
+  for (std::int64_t i = 0; i < X.rows; ++i)
+    for (std::int64_t k = 0; k < X.cols; ++k) {
+      const std::int64_t at = X.offset(i, k);
+      const double v = X.dtype == DType::float32 ? static_cast<const float*>(X.data)[at]
+                                                 : static_cast<const double*>(X.data)[at];
+      norms[static_cast<std::size_t>(k)] += v * v;
+    }
+  for (double& v : norms) v = std::sqrt(v);
+  return norms;
+}
+
+}  // namespace
+
+Validator::Validator(const MatrixView& X, const VectorView& y, const FitOptions& options,
+                     const Backend& primary) {
+  report_.tolerance = options.validate_tolerance;
+  if (options.validate_every <= 0) return;
+  if (std::string(primary.name()) == "cpu") {
+    report_.note = "the CPU backend is the reference itself; nothing to compare";
+    return;
+  }
+  every_ = options.validate_every;
+  reference_ = make_cpu_backend(X, y, options.threads);
+  column_norms_ = column_norms(X);
+  w_.resize(column_norms_.size());
+  g_.resize(column_norms_.size());
+  g_ref_.resize(column_norms_.size());
+}
+
+void Validator::check(Backend& primary) {
+  const std::int64_t n = primary.rows();
+  double b = 0.0, gb = 0.0, gb_ref = 0.0;
+  primary.get_parameters(w_.data(), &b);
+  reference_->set_parameters(w_.data(), b);
+  primary.compute(0, n, false);
+  reference_->compute(0, n, false);
+  const double loss = primary.loss(), loss_ref = reference_->loss();
+  primary.gradient(g_.data(), &gb);
+  reference_->gradient(g_ref_.data(), &gb_ref);
+
+  const double nd = static_cast<double>(n);
+  const double root_sse = std::sqrt(nd * loss_ref);
+  auto dev = [&](double g, double ref, double norm) {
+    const double scale = 2.0 / nd * root_sse * norm;
+    return scale > 0.0 ? std::fabs(g - ref) / scale : std::fabs(g - ref);
+  };
+  double gdev = dev(gb, gb_ref, std::sqrt(nd));
+  for (std::size_t k = 0; k < g_.size(); ++k)
+    gdev = std::max(gdev, dev(g_[k], g_ref_[k], column_norms_[k]));
+  const double ldev = loss_ref > 0.0 ? std::fabs(loss - loss_ref) / loss_ref : std::fabs(loss);
+
+  ++report_.checks;
+  // NaN deviations must fail the check, hence the negated comparisons.
+  report_.max_loss_deviation = std::isnan(ldev) ? ldev : std::max(report_.max_loss_deviation, ldev);
+  report_.max_gradient_deviation = std::isnan(gdev) ? gdev : std::max(report_.max_gradient_deviation, gdev);
+  if (!(ldev <= report_.tolerance) || !(gdev <= report_.tolerance)) report_.passed = false;
+}
+
+}  // namespace steepest::detail
