@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -466,6 +467,112 @@ TEST(CsvNist, NorrisHas36RowsAndOneFeature) {
   EXPECT_EQ(ds.y[1], 338.8);
   EXPECT_EQ(ds.X[3], 884.6);
   EXPECT_EQ(ds.y[3], 888.0);
+}
+
+}  // namespace
+
+// --- header detection, quotes, column selection, float32, parallel parse -----------------
+
+namespace {
+
+TEST(CsvParse, HeaderIsDetectedWhenNotForced) {
+  const CsvDataset numeric = parse_csv("1,2\n3,4\n", kPath);
+  EXPECT_EQ(numeric.rows, 2) << "an all-numeric first line is data";
+  EXPECT_EQ(numeric.feature_names, (std::vector<std::string>{"x1"}));
+  const CsvDataset named = parse_csv("a,1\n3,4\n", kPath);
+  EXPECT_EQ(named.rows, 1) << "any non-number makes the first line a header";
+  EXPECT_EQ(named.target_name, "1");
+  CsvOptions forced;
+  forced.header = true;
+  const CsvDataset numeric_header = parse_csv("1,2\n3,4\n", kPath, forced);
+  EXPECT_EQ(numeric_header.rows, 1);
+  EXPECT_EQ(numeric_header.feature_names, (std::vector<std::string>{"1"}));
+}
+
+TEST(CsvParse, QuotedCells) {
+  const CsvDataset ds = parse_csv("\"a, b\",\"say \"\"y\"\"\"\n\"1.5\", 2\n \" 3 \" ,\"-4e1\"\n", kPath);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"a, b"}));
+  EXPECT_EQ(ds.target_name, "say \"y\"");
+  EXPECT_EQ(ds.X, (std::vector<double>{1.5, 3.0}));
+  EXPECT_EQ(ds.y, (std::vector<double>{2.0, -40.0}));
+}
+
+TEST(CsvParse, BadQuotesNameTheLine) {
+  std::string msg = parse_error("x,y\n\"1,2\n");
+  EXPECT_TRUE(names_line(msg, 2));
+  EXPECT_TRUE(contains(msg, "unterminated quote"));
+  msg = parse_error("x,y\n\"1\"z,2\n");
+  EXPECT_TRUE(names_line(msg, 2));
+  EXPECT_TRUE(contains(msg, "after a quoted cell"));
+}
+
+TEST(CsvParse, FeatureSelectionByNameAndIndexInTheGivenOrder) {
+  CsvOptions opt;
+  opt.features = {"c", "0"};
+  opt.target = "y";
+  const CsvDataset ds = parse_csv("a,b,c,y\n1,2,3,4\n5,6,7,8\n", kPath, opt);
+  EXPECT_EQ(ds.cols, 2);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(ds.X, (std::vector<double>{3, 1, 7, 5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{4, 8}));
+}
+
+TEST(CsvParse, BadFeatureSelectionsAreRefused) {
+  CsvOptions opt;
+  opt.features = {"nosuch"};
+  EXPECT_TRUE(contains(parse_error("a,b,y\n1,2,3\n", opt), "unknown feature column 'nosuch'"));
+  opt.features = {"a", "a"};
+  EXPECT_TRUE(contains(parse_error("a,b,y\n1,2,3\n", opt), "listed twice"));
+  opt.features = {"y"};
+  EXPECT_TRUE(contains(parse_error("a,b,y\n1,2,3\n", opt), "is the target"));
+  opt.features = {"7"};
+  EXPECT_TRUE(contains(parse_error("a,b,y\n1,2,3\n", opt), "out of range"));
+}
+
+TEST(CsvParse, SkippedColumnsAreStillChecked) {
+  CsvOptions opt;
+  opt.features = {"a"};
+  const std::string msg = parse_error("a,b,y\n1,oops,3\n", opt);
+  EXPECT_TRUE(contains(msg, "column 2 (b)"));
+}
+
+TEST(CsvParse, Float32StorageHalvesTheMemoryAndRefusesOverflow) {
+  CsvOptions opt;
+  opt.dtype = steepest::DType::float32;
+  const CsvDataset ds = parse_csv("x,y\n0.1,2\n3e38,-1\n", kPath, opt);
+  EXPECT_EQ(ds.dtype, steepest::DType::float32);
+  EXPECT_TRUE(ds.X.empty());
+  EXPECT_EQ(ds.X32, (std::vector<float>{0.1f, 3e38f}));
+  EXPECT_EQ(ds.y32, (std::vector<float>{2.0f, -1.0f}));
+  EXPECT_EQ(ds.x_view().dtype, steepest::DType::float32);
+  const std::string msg = parse_error("x,y\n1,2\n4e38,1\n", opt);
+  EXPECT_TRUE(names_line(msg, 3));
+  EXPECT_TRUE(contains(msg, "column 1"));
+  EXPECT_TRUE(contains(msg, "float32"));
+}
+
+TEST(CsvParse, ParallelParseEqualsSerialAndReportsTheFirstErrorInFileOrder) {
+  std::string text = "a,b,y\n";
+  for (int i = 0; i < 5000; ++i) {
+    text += std::to_string(i) + "," + std::to_string(i * 0.25) + "," + std::to_string(-i) + "\n";
+    if (i % 777 == 0) text += "\n";  // blank lines shift physical line numbers
+  }
+  CsvOptions one, many;
+  one.threads = 1;
+  many.threads = 7;
+  const CsvDataset a = parse_csv(text, kPath, one), b = parse_csv(text, kPath, many);
+  EXPECT_EQ(a.rows, 5000);
+  EXPECT_EQ(a.X, b.X);
+  EXPECT_EQ(a.y, b.y);
+  // Errors near the end and in the middle: the middle one (first in the file) is reported.
+  std::string bad = text;
+  bad.replace(bad.rfind("4999,"), 4, "49x9");
+  const std::size_t mid = bad.find("\n2500,") + 1;
+  bad.replace(mid, 4, "25z0");
+  const std::int64_t mid_line = 1 + std::count(bad.begin(), bad.begin() + static_cast<std::ptrdiff_t>(mid), '\n');
+  const std::string msg = parse_error(bad, many);
+  EXPECT_TRUE(names_line(msg, mid_line)) << msg;
+  EXPECT_TRUE(contains(msg, "25z0"));
 }
 
 }  // namespace

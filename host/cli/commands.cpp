@@ -37,15 +37,52 @@ struct TrainArgs {
   bool validate = false;
 };
 
+/// How to read a data file (CSV today).
+struct DataArgs {
+  std::string target;
+  std::string features;
+  std::string delimiter = ",";
+  std::string dtype = "float64";
+  bool header = false;
+  bool no_header = false;
+};
+
 struct FitArgs : TrainArgs {
   std::string data;
-  std::string target;
-  bool no_header = false;
+  DataArgs in;
 };
 
 struct DemoArgs : TrainArgs {
   io::SyntheticSpec spec;
 };
+
+void add_data_options(CLI::App& cmd, DataArgs& a) {
+  cmd.add_option("--target", a.target,
+                 "Target column: a header name or a 0-based index (default: the last column)");
+  cmd.add_option("--features", a.features,
+                 "Feature columns, comma-separated names or indices (default: all but the target)");
+  cmd.add_option("--delimiter", a.delimiter, "Field delimiter: one character, or 'tab'")
+      ->capture_default_str();
+  cmd.add_option("--dtype", a.dtype, "Storage of X and y in memory: float64, or float32 for half the memory")
+      ->capture_default_str()->check(CLI::IsMember({"float64", "float32"}));
+  auto* h = cmd.add_flag("--header", a.header, "The first line names the columns (default: detected)");
+  cmd.add_flag("--no-header", a.no_header, "The first line is data (default: detected)")->excludes(h);
+}
+
+io::CsvOptions csv_options(const DataArgs& a) {
+  io::CsvOptions o;
+  if (a.header) o.header = true;
+  if (a.no_header) o.header = false;
+  o.target = a.target;
+  std::stringstream ss(a.features);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) o.features.push_back(item);
+  if (a.delimiter == "tab" || a.delimiter == "\\t") o.delimiter = '\t';
+  else if (a.delimiter.size() == 1) o.delimiter = a.delimiter[0];
+  else throw InvalidArgument("--delimiter must be one character or 'tab', got '" + a.delimiter + "'");
+  o.dtype = a.dtype == "float32" ? DType::float32 : DType::float64;
+  return o;
+}
 
 void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--epochs", a.fit.epochs, "Maximum number of epochs")
@@ -237,10 +274,7 @@ int report(const FitResult& r, const TrainArgs& a, const std::vector<std::string
 
 int cmd_fit(FitArgs& a) {
   finish_options(a);
-  io::CsvOptions copt;
-  copt.header = !a.no_header;
-  copt.target = a.target;
-  const io::CsvDataset ds = io::read_csv(a.data, copt);
+  const io::CsvDataset ds = io::read_csv(a.data, csv_options(a.in));
   const FitResult r = run_fit(ds.x_view(), ds.y_view(), a);
   return report(r, a, ds.feature_names, ds.target_name, a.data);
 }
@@ -299,9 +333,7 @@ int run(int argc, char** argv) {
   FitArgs fa;
   auto* fit_cmd = app.add_subcommand("fit", "Fit a model to a CSV file (features, then the target)");
   fit_cmd->add_option("DATA", fa.data, "CSV file")->required();
-  fit_cmd->add_option("--target", fa.target,
-                      "Target column: a header name or a 0-based index (default: the last column)");
-  fit_cmd->add_flag("--no-header", fa.no_header, "The first line is data, not column names");
+  add_data_options(*fit_cmd, fa.in);
   add_training_options(*fit_cmd, fa);
 
   DemoArgs da;

@@ -1,174 +1,430 @@
 #include "io/csv.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <string_view>
+#include <cstring>
+#include <limits>
+#include <thread>
 
 #include "steepest/error.hpp"
 
 namespace steepest::io {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+constexpr std::int64_t kNoLine = std::numeric_limits<std::int64_t>::max();
+
+// --- cells -------------------------------------------------------------------------------
+
+bool is_blank_char(char c, char delim) { return c == ' ' || (c == '\t' && delim != '\t'); }
+
+std::string_view trim(std::string_view s, char delim) {
+  while (!s.empty() && is_blank_char(s.front(), delim)) s.remove_prefix(1);
+  while (!s.empty() && is_blank_char(s.back(), delim)) s.remove_suffix(1);
   return s;
 }
 
-/// Split one line into trimmed cells.
-std::vector<std::string_view> split(std::string_view line, char delim) {
-  std::vector<std::string_view> cells;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t pos = line.find(delim, start);
-    cells.push_back(trim(line.substr(start, pos == std::string_view::npos ? pos : pos - start)));
-    if (pos == std::string_view::npos) break;
-    start = pos + 1;
-  }
-  return cells;
+std::string_view strip_cr(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
 }
 
-bool is_blank(std::string_view line) { return trim(line).empty(); }
+bool is_blank_line(std::string_view line, char delim) {
+  for (char c : line)
+    if (!is_blank_char(c, delim) && c != '\r') return false;
+  return true;
+}
 
-struct Location {
-  const std::string& path;
-  std::int64_t line;
+/// Walks the cells of one line (without its '\n' or '\r').  Quoted cells lose their quotes;
+/// "" inside quotes is one quote (written to scratch).
+class Cells {
+ public:
+  Cells(std::string_view line, char delim) : line_(line), delim_(delim) {}
+
+  /// The next cell, or false at the end; throws nothing: errors go to \p error.
+  bool next(std::string_view& cell, std::string& scratch, const char*& error) {
+    if (done_) return false;
+    std::size_t p = pos_;
+    while (p < line_.size() && is_blank_char(line_[p], delim_)) ++p;
+    if (p < line_.size() && line_[p] == '"') {
+      bool escaped = false;
+      std::size_t q = p + 1, segment = q;
+      while (true) {
+        if (q >= line_.size()) {
+          error = "unterminated quote (a quoted cell may not span lines)";
+          return false;
+        }
+        if (line_[q] != '"') {
+          ++q;
+        } else if (q + 1 < line_.size() && line_[q + 1] == '"') {  // "" is one quote
+          if (!escaped) scratch.clear();
+          escaped = true;
+          scratch.append(line_.substr(segment, q + 1 - segment));
+          q += 2;
+          segment = q;
+        } else {
+          break;
+        }
+      }
+      if (escaped) scratch.append(line_.substr(segment, q - segment));
+      cell = trim(escaped ? std::string_view(scratch) : line_.substr(p + 1, q - (p + 1)), delim_);
+      std::size_t r = q + 1;
+      while (r < line_.size() && is_blank_char(line_[r], delim_)) ++r;
+      if (r < line_.size() && line_[r] != delim_) {
+        error = "unexpected text after a quoted cell";
+        return false;
+      }
+      advance(r);
+      return true;
+    }
+    const std::size_t d = line_.find(delim_, p);
+    cell = trim(line_.substr(p, d == std::string_view::npos ? std::string_view::npos : d - p), delim_);
+    advance(d);
+    return true;
+  }
+
+ private:
+  void advance(std::size_t delim_pos) {
+    if (delim_pos == std::string_view::npos || delim_pos >= line_.size()) done_ = true;
+    else pos_ = delim_pos + 1;
+  }
+  std::string_view line_;
+  char delim_;
+  std::size_t pos_ = 0;
+  bool done_ = false;
 };
 
-[[noreturn]] void fail_at(const Location& at, std::int64_t column, const std::string& col_name,
-                          const std::string& what) {
-  std::string msg = at.path + ":" + std::to_string(at.line);
+std::vector<std::string> all_cells(std::string_view line, char delim, const char*& error) {
+  std::vector<std::string> out;
+  Cells cells(line, delim);
+  std::string_view cell;
+  std::string scratch;
+  while (cells.next(cell, scratch, error)) out.emplace_back(cell);
+  return out;
+}
+
+/// Parse one numeric cell; on failure returns false and sets \p why.
+bool parse_number(std::string_view cell, DType dtype, double& v, std::string& why) {
+  if (cell.empty()) {
+    why = "empty cell";
+    return false;
+  }
+  std::string_view s = cell;
+  if (s.front() == '+') {  // from_chars rejects a leading '+'; a sign after it is no number
+    s.remove_prefix(1);
+    if (s.empty() || s.front() == '-' || s.front() == '+') {
+      why = "'" + std::string(cell) + "' is not a number";
+      return false;
+    }
+  }
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+    why = "'" + std::string(cell) + "' is not a number";
+    return false;
+  }
+  if (ec == std::errc::result_out_of_range) {
+    // from_chars says the same for overflow and underflow; strtod tells them apart and
+    // rounds an underflow to the nearest representable value (0 or a subnormal).
+    v = std::strtod(std::string(s).c_str(), nullptr);
+    if (std::isinf(v)) {
+      why = "value '" + std::string(cell) + "' is out of the float64 range";
+      return false;
+    }
+  }
+  if (!std::isfinite(v)) {
+    why = "value '" + std::string(cell) + "' is not finite";
+    return false;
+  }
+  if (dtype == DType::float32 && std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
+    why = "value '" + std::string(cell) + "' overflows float32 (--dtype float32)";
+    return false;
+  }
+  return true;
+}
+
+bool is_number(std::string_view cell) {
+  double v = 0;
+  std::string why;
+  return parse_number(cell, DType::float64, v, why);
+}
+
+std::string located(const std::string& path, std::int64_t line, std::int64_t column,
+                    const std::string& col_name, const std::string& what) {
+  std::string msg = path + ":" + std::to_string(line);
   if (column > 0) {
     msg += ": column " + std::to_string(column);
     if (!col_name.empty()) msg += " (" + col_name + ")";
   }
-  throw InvalidArgument(msg + ": " + what);
+  return msg + ": " + what;
 }
 
-double parse_cell(std::string_view cell, const Location& at, std::int64_t column,
-                  const std::string& col_name) {
-  if (cell.empty()) fail_at(at, column, col_name, "empty cell");
-  std::string_view s = cell;
-  if (s.front() == '+') {  // from_chars rejects a leading '+'; a sign after it is no number
-    s.remove_prefix(1);
-    if (s.empty() || s.front() == '-' || s.front() == '+')
-      fail_at(at, column, col_name, "'" + std::string(cell) + "' is not a number");
-  }
-  double v = 0.0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
-    fail_at(at, column, col_name, "'" + std::string(cell) + "' is not a number");
-  if (ec == std::errc::result_out_of_range) {
-    // from_chars says the same for overflow and underflow; strtod tells them apart and
-    // rounds an underflow to the nearest representable value (0 or a subnormal) as it should.
-    v = std::strtod(std::string(s).c_str(), nullptr);
-    if (std::isinf(v))
-      fail_at(at, column, col_name, "value '" + std::string(cell) + "' is out of the float64 range");
-  }
-  if (!std::isfinite(v))
-    fail_at(at, column, col_name, "value '" + std::string(cell) + "' is not finite");
-  return v;
-}
+// --- columns -----------------------------------------------------------------------------
 
-std::int64_t resolve_target(const std::string& target, const std::vector<std::string>& names,
-                            const std::string& path) {
+std::int64_t resolve_column(const std::string& key, const std::vector<std::string>& names,
+                            const std::string& path, const char* role) {
   const auto ncols = static_cast<std::int64_t>(names.size());
-  if (target.empty()) return ncols - 1;
   for (std::int64_t c = 0; c < ncols; ++c)
-    if (names[static_cast<std::size_t>(c)] == target) return c;
+    if (names[static_cast<std::size_t>(c)] == key) return c;
   std::int64_t index = 0;
-  const auto [end, ec] = std::from_chars(target.data(), target.data() + target.size(), index);
-  if (ec == std::errc() && end == target.data() + target.size()) {
+  const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), index);
+  if (!key.empty() && ec == std::errc() && end == key.data() + key.size()) {
     if (index < 0) index += ncols;
     if (index >= 0 && index < ncols) return index;
-    throw InvalidArgument(path + ": target column index " + target + " is out of range (the file has " +
-                          std::to_string(ncols) + " columns, indices 0.." +
-                          std::to_string(ncols - 1) + ")");
+    throw InvalidArgument(path + ": " + role + " column index " + key +
+                          " is out of range (the file has " + std::to_string(ncols) +
+                          " columns, indices 0.." + std::to_string(ncols - 1) + ")");
   }
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-  throw InvalidArgument(path + ": unknown target column '" + target + "' (columns: " + known + ")");
+  throw InvalidArgument(path + ": unknown " + role + " column '" + key + "' (columns: " + known + ")");
+}
+
+// --- parallel body parse -------------------------------------------------------------------
+
+/// A slice of the body that starts at a line start; its first physical line number and
+/// first row index are filled in by the counting pass.
+struct Chunk {
+  std::size_t begin = 0, end = 0;
+  std::int64_t lines = 0, rows = 0;             // counted
+  std::int64_t first_line = 0, first_row = 0;   // prefix sums
+  std::int64_t error_line = kNoLine;
+  std::string error;
+};
+
+template <class F>
+void for_each_line(std::string_view text, std::size_t begin, std::size_t end, F&& f) {
+  std::size_t p = begin;
+  while (p < end) {
+    const void* nl = std::memchr(text.data() + p, '\n', end - p);
+    const std::size_t stop = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : end;
+    f(text.substr(p, stop - p));
+    p = stop + 1;
+  }
+}
+
+template <class F>
+void run_parallel(std::vector<Chunk>& chunks, F&& f) {
+  std::vector<std::thread> pool;
+  for (std::size_t c = 1; c < chunks.size(); ++c) pool.emplace_back([&, c] { f(chunks[c]); });
+  f(chunks[0]);
+  for (auto& t : pool) t.join();
+}
+
+struct Layout {
+  std::vector<std::int32_t> dest;  // per file column: feature slot, kTarget or kSkip
+  std::vector<std::string> names;  // per file column, for messages
+  static constexpr std::int32_t kTarget = -1;
+  static constexpr std::int32_t kSkip = -2;
+};
+
+template <class T>
+void parse_chunk(std::string_view body, Chunk& ch, const Layout& lay, std::int64_t cols,
+                 char delim, DType dtype, const std::string& path, T* X, T* y) {
+  std::int64_t line_no = ch.first_line - 1;
+  std::int64_t row = ch.first_row;
+  std::string scratch, why;
+  const auto ncols = static_cast<std::int64_t>(lay.dest.size());
+  bool failed = false;
+  for_each_line(body, ch.begin, ch.end, [&](std::string_view raw) {
+    ++line_no;
+    if (failed || is_blank_line(raw, delim)) return;
+    auto fail = [&](std::int64_t column, const std::string& what) {
+      ch.error_line = line_no;
+      ch.error = located(path, line_no, column,
+                         column > 0 ? lay.names[static_cast<std::size_t>(column - 1)] : std::string(), what);
+      failed = true;
+    };
+    Cells cells(strip_cr(raw), delim);
+    std::string_view cell;
+    const char* cell_error = nullptr;
+    std::int64_t c = 0;
+    T* xr = X + row * cols;
+    while (cells.next(cell, scratch, cell_error)) {
+      if (c >= ncols) {
+        std::int64_t count = c + 1;
+        while (cells.next(cell, scratch, cell_error)) ++count;
+        return fail(0, "has " + std::to_string(count) + " columns, expected " + std::to_string(ncols) + " (ragged row)");
+      }
+      const std::int32_t d = lay.dest[static_cast<std::size_t>(c)];
+      double v = 0.0;
+      if (!parse_number(cell, dtype, v, why)) return fail(c + 1, why);
+      if (d >= 0) xr[d] = static_cast<T>(v);
+      else if (d == Layout::kTarget) y[row] = static_cast<T>(v);
+      ++c;
+    }
+    if (cell_error != nullptr) return fail(c + 1, cell_error);
+    if (c != ncols)
+      return fail(0, "has " + std::to_string(c) + " columns, expected " + std::to_string(ncols) + " (ragged row)");
+    ++row;
+  });
 }
 
 }  // namespace
 
-CsvDataset parse_csv(const std::string& text, const std::string& path, const CsvOptions& opt) {
-  std::string_view rest(text);
-  if (rest.size() >= 3 && rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);  // UTF-8 BOM
+CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOptions& opt) {
+  const char delim = opt.delimiter;
+  if (delim == '\n' || delim == '\r' || delim == '"')
+    throw InvalidArgument("delimiter may not be a newline or a quote");
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
 
-  // Lines with their 1-based numbers; blank lines are skipped.
-  std::vector<std::pair<std::int64_t, std::string_view>> lines;
-  std::int64_t number = 0;
-  while (!rest.empty()) {
-    const std::size_t nl = rest.find('\n');
-    const std::string_view line = rest.substr(0, nl);
-    ++number;
-    if (!is_blank(line)) lines.emplace_back(number, line);
-    if (nl == std::string_view::npos) break;
-    rest.remove_prefix(nl + 1);
+  // The first non-blank line: header or first data row.
+  std::size_t first_begin = 0;
+  std::int64_t first_line = 1;
+  while (true) {
+    if (first_begin >= text.size()) throw InvalidArgument(path + ": the file is empty");
+    const std::size_t nl = text.find('\n', first_begin);
+    const std::string_view line = text.substr(first_begin, nl == std::string_view::npos ? nl : nl - first_begin);
+    if (!is_blank_line(line, delim)) break;
+    if (nl == std::string_view::npos) throw InvalidArgument(path + ": the file is empty");
+    first_begin = nl + 1;
+    ++first_line;
   }
-  if (lines.empty()) throw InvalidArgument(path + ": the file is empty");
+  const std::size_t first_nl = text.find('\n', first_begin);
+  const std::size_t first_end = first_nl == std::string_view::npos ? text.size() : first_nl;
+  const char* cell_error = nullptr;
+  const auto first = all_cells(strip_cr(text.substr(first_begin, first_end - first_begin)), delim, cell_error);
+  if (cell_error != nullptr) throw InvalidArgument(located(path, first_line, 0, {}, cell_error));
+  const bool header = opt.header.has_value()
+                          ? *opt.header
+                          : !std::all_of(first.begin(), first.end(), [](const std::string& c) { return is_number(c); });
+
+  Layout lay;
+  const auto ncols = static_cast<std::int64_t>(first.size());
+  for (std::int64_t c = 0; c < ncols; ++c)
+    lay.names.push_back(header ? first[static_cast<std::size_t>(c)] : std::string());
+  std::vector<std::string> keys = header ? first : std::vector<std::string>();
+  if (!header)
+    for (std::int64_t c = 0; c < ncols; ++c) keys.push_back(std::to_string(c));
+  if (ncols < 2)
+    throw InvalidArgument(path + ": needs at least two columns (features and a target), found " +
+                          std::to_string(ncols) + (delim == ',' ? "" : " (check the delimiter)"));
+
+  const std::int64_t target = opt.target.empty() ? ncols - 1 : resolve_column(opt.target, keys, path, "target");
+  std::vector<std::int64_t> features;
+  if (opt.features.empty()) {
+    for (std::int64_t c = 0; c < ncols; ++c)
+      if (c != target) features.push_back(c);
+  } else {
+    for (const auto& key : opt.features) {
+      const std::int64_t c = resolve_column(key, keys, path, "feature");
+      if (c == target) throw InvalidArgument(path + ": column '" + key + "' is the target; it cannot also be a feature");
+      if (std::find(features.begin(), features.end(), c) != features.end())
+        throw InvalidArgument(path + ": feature column '" + key + "' is listed twice");
+      features.push_back(c);
+    }
+  }
+  lay.dest.assign(static_cast<std::size_t>(ncols), Layout::kSkip);
+  lay.dest[static_cast<std::size_t>(target)] = Layout::kTarget;
 
   CsvDataset ds;
   ds.path = path;
-  std::vector<std::string> names;
-  std::size_t first_data = 0;
-  const auto first = split(lines[0].second, opt.delimiter);
-  if (opt.header) {
-    for (auto c : first) names.emplace_back(c);
-    first_data = 1;
-  } else {
-    for (std::size_t c = 0; c < first.size(); ++c) names.push_back(std::to_string(c));
+  ds.dtype = opt.dtype;
+  ds.cols = static_cast<std::int64_t>(features.size());
+  for (std::size_t k = 0; k < features.size(); ++k) {
+    const auto c = static_cast<std::size_t>(features[k]);
+    lay.dest[c] = static_cast<std::int32_t>(k);
+    ds.feature_names.push_back(header ? first[c] : "x" + std::to_string(c + 1));
   }
-  const auto ncols = static_cast<std::int64_t>(names.size());
-  if (ncols < 2)
-    throw InvalidArgument(path + ": needs at least two columns (features and a target), found " +
-                          std::to_string(ncols) + (opt.delimiter == ',' ? "" : " (check the delimiter)"));
-  if (first_data >= lines.size())
-    throw InvalidArgument(path + ": has a header but no data rows");
-  const std::int64_t target = resolve_target(opt.target, names, path);
+  ds.target_name = header ? first[static_cast<std::size_t>(target)] : "y";
 
-  for (std::int64_t c = 0; c < ncols; ++c) {
-    const std::string& nm = names[static_cast<std::size_t>(c)];
-    const std::string label = opt.header ? nm : "x" + std::to_string(c + 1);
-    if (c == target) ds.target_name = opt.header ? nm : "y";
-    else ds.feature_names.push_back(label);
-  }
-  ds.cols = ncols - 1;
-  ds.rows = static_cast<std::int64_t>(lines.size() - first_data);
-  ds.X.reserve(static_cast<std::size_t>(ds.rows * ds.cols));
-  ds.y.reserve(static_cast<std::size_t>(ds.rows));
+  // Body: everything after the header line (or from the first data line).
+  const std::size_t body_begin = header ? std::min(text.size(), first_end + 1) : first_begin;
+  const std::int64_t body_first_line = header ? first_line + 1 : first_line;
 
-  for (std::size_t l = first_data; l < lines.size(); ++l) {
-    const Location at{path, lines[l].first};
-    const auto cells = split(lines[l].second, opt.delimiter);
-    if (static_cast<std::int64_t>(cells.size()) != ncols)
-      fail_at(at, 0, {}, "has " + std::to_string(cells.size()) + " columns, expected " +
-                             std::to_string(ncols) + " (ragged row)");
-    for (std::int64_t c = 0; c < ncols; ++c) {
-      const std::string& nm = opt.header ? names[static_cast<std::size_t>(c)] : std::string();
-      const double v = parse_cell(cells[static_cast<std::size_t>(c)], at, c + 1, nm);
-      if (c == target) ds.y.push_back(v);
-      else ds.X.push_back(v);
+  // Cut the body into chunks at line starts: ~4 MiB at least per thread.
+  const std::size_t body_size = text.size() - body_begin;
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t want = opt.threads > 0 ? static_cast<std::size_t>(opt.threads) : hw;
+  const std::size_t nchunks =
+      opt.threads > 0 ? want : std::max<std::size_t>(1, std::min(want, body_size / (4u << 20) + 1));
+  std::vector<Chunk> chunks;
+  std::size_t at = body_begin;
+  for (std::size_t c = 0; c < nchunks && at < text.size(); ++c) {
+    std::size_t end = c + 1 == nchunks ? text.size() : body_begin + body_size * (c + 1) / nchunks;
+    if (end < at) end = at;
+    if (end < text.size()) {
+      const std::size_t nl = text.find('\n', end == 0 ? 0 : end - 1);
+      end = nl == std::string_view::npos ? text.size() : nl + 1;
     }
+    Chunk& ch = chunks.emplace_back();
+    ch.begin = at;
+    ch.end = end;
+    at = end;
   }
+  if (chunks.empty()) {
+    Chunk& only = chunks.emplace_back();
+    only.begin = only.end = text.size();
+  }
+
+  run_parallel(chunks, [&](Chunk& ch) {
+    for_each_line(text, ch.begin, ch.end, [&](std::string_view line) {
+      ++ch.lines;
+      if (!is_blank_line(line, delim)) ++ch.rows;
+    });
+  });
+  std::int64_t line = body_first_line, rows = 0;
+  for (auto& ch : chunks) {
+    ch.first_line = line;
+    ch.first_row = rows;
+    line += ch.lines;
+    rows += ch.rows;
+  }
+  if (rows == 0) throw InvalidArgument(path + ": has a header but no data rows");
+  ds.rows = rows;
+
+  auto parse_all = [&](auto* X, auto* y) {
+    run_parallel(chunks, [&](Chunk& ch) { parse_chunk(text, ch, lay, ds.cols, delim, opt.dtype, path, X, y); });
+  };
+  const auto nx = static_cast<std::size_t>(rows * ds.cols);
+  if (opt.dtype == DType::float32) {
+    ds.X32.resize(nx);
+    ds.y32.resize(static_cast<std::size_t>(rows));
+    parse_all(ds.X32.data(), ds.y32.data());
+  } else {
+    ds.X.resize(nx);
+    ds.y.resize(static_cast<std::size_t>(rows));
+    parse_all(ds.X.data(), ds.y.data());
+  }
+  // Report the first error in file order, whichever thread found it.
+  const auto bad = std::min_element(chunks.begin(), chunks.end(),
+                                    [](const Chunk& a, const Chunk& b) { return a.error_line < b.error_line; });
+  if (bad->error_line != kNoLine) throw InvalidArgument(bad->error);
   return ds;
 }
 
 CsvDataset read_csv(const std::string& path, const CsvOptions& opt) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InvalidArgument(path + ": is a directory, not a CSV file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument(path + ": cannot open the file (missing or unreadable)");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw InvalidArgument(path + ": read error");
-  return parse_csv(buf.str(), path, opt);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw InvalidArgument(path + ": cannot open the file (" + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const bool dir = S_ISDIR(st.st_mode);
+    ::close(fd);
+    throw InvalidArgument(path + (dir ? ": is a directory, not a CSV file" : ": not a regular file"));
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    throw InvalidArgument(path + ": the file is empty");
+  }
+  // Map the file read-only: the text is parsed in place, never copied.
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw InvalidArgument(path + ": cannot map the file (" + std::strerror(errno) + ")");
+  ::madvise(map, size, MADV_SEQUENTIAL);
+  struct Unmap {
+    void* p;
+    std::size_t n;
+    ~Unmap() { ::munmap(p, n); }
+  } unmap{map, size};
+  return parse_csv(std::string_view(static_cast<const char*>(map), size), path, opt);
 }
 
 }  // namespace steepest::io

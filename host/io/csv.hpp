@@ -1,9 +1,15 @@
-// CSV input for the CLI: numeric tables parsed to float64.  Correct on ordinary files
-// (header or not, comma-separated, CRLF or LF, surrounding blanks); every malformed input
-// is refused with InvalidArgument naming the file, line and column.
+// CSV input: numeric tables parsed in parallel straight into the model's storage type.
+//
+// Accepted: a header line (detected, or forced either way), any one-byte delimiter, LF or
+// CRLF line ends, a UTF-8 byte-order mark, blank lines (skipped), blanks around cells, and
+// quoted cells ("1.5", "a, b") with "" as an escaped quote.  A quoted cell may not span
+// lines: the file is split at newlines so that all cores can parse it.  Every malformed
+// input is refused with InvalidArgument naming the file, the line and the column.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,35 +17,53 @@
 
 namespace steepest::io {
 
-/// Features and target split out of a CSV file, row-major float64.
+/// Features and target split out of a CSV file, row-major, in the requested storage type
+/// (X and y in the float64 vectors, or in the float32 ones).
 struct CsvDataset {
   std::string path;
   std::vector<std::string> feature_names;  ///< from the header, or "x1".."xd"
   std::string target_name;
   std::int64_t rows = 0;
   std::int64_t cols = 0;  ///< feature columns
-  std::vector<double> X;  ///< rows x cols, row-major
-  std::vector<double> y;  ///< rows
+  DType dtype = DType::float64;
+  std::vector<double> X;    ///< rows x cols when dtype is float64
+  std::vector<double> y;
+  std::vector<float> X32;   ///< rows x cols when dtype is float32
+  std::vector<float> y32;
 
-  MatrixView x_view() const { return make_matrix_view(X.data(), rows, cols); }
-  VectorView y_view() const { return make_vector_view(y.data(), rows); }
+  MatrixView x_view() const {
+    return dtype == DType::float32 ? make_matrix_view(X32.data(), rows, cols)
+                                   : make_matrix_view(X.data(), rows, cols);
+  }
+  VectorView y_view() const {
+    return dtype == DType::float32 ? make_vector_view(y32.data(), rows)
+                                   : make_vector_view(y.data(), rows);
+  }
 };
 
 struct CsvOptions {
-  bool header = true;  ///< the first line names the columns
+  /// true: the first line names the columns; false: it is data; unset: it is a header
+  /// when any of its cells is not a number.
+  std::optional<bool> header;
   /// Target column: a header name, or a 0-based index (negative counts from the end);
   /// empty means the last column.  A name is tried before an index.
   std::string target;
+  /// Feature columns, by name or index as for target, in this order; empty means every
+  /// column but the target.
+  std::vector<std::string> features;
   char delimiter = ',';
+  /// float32 halves the memory; a value beyond the float32 range is then an error.
+  DType dtype = DType::float64;
+  int threads = 0;  ///< parser threads; 0 = all cores
 };
 
 /// Read \p path.  Throws InvalidArgument for a missing or unreadable file, an empty file,
 /// a header without data rows, fewer than two columns, ragged rows, non-numeric or
-/// non-finite cells and an unknown target column.
+/// non-finite cells, values beyond the storage type's range, and unknown columns.
 CsvDataset read_csv(const std::string& path, const CsvOptions& options = {});
 
 /// Parse CSV text already in memory; \p path is used in messages only.
-CsvDataset parse_csv(const std::string& text, const std::string& path,
+CsvDataset parse_csv(std::string_view text, const std::string& path,
                      const CsvOptions& options = {});
 
 }  // namespace steepest::io
