@@ -1,0 +1,365 @@
+// The CUDA backend: owns the device copy of X and y, the parameters, the gradient and the
+// stream.  Data is uploaded once; after that compute() and step() only enqueue kernels, and
+// nothing comes back to the host but what loss(), gradient(), get_parameters() and
+// running_loss() ask for.
+//
+// Launch overhead: a compute() is two launches (fused pass, fixed-order reduction) and a
+// step() one, all on one stream, with no host synchronisation in between.  A CUDA Graph
+// was considered for compute+step, but (begin, end, lr) change with every mini-batch, so
+// each replay would first need cudaGraphExecKernelNodeSetParams on three nodes, which costs
+// about what the three plain launches cost.  Measure on a GPU before revisiting.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "cuda_check.cuh"
+#include "device_buffer.cuh"
+#include "launch_plan.hpp"
+#include "loss_gradient.cuh"
+#include "steepest/device.hpp"
+#include "steepest/error.hpp"
+
+#ifndef STEEPEST_CUDA_ARCHITECTURES
+#define STEEPEST_CUDA_ARCHITECTURES "unknown"
+#endif
+
+namespace steepest {
+namespace detail {
+namespace {
+
+/// Why no device is usable ("" when one is).  Any error from cudaGetDeviceCount counts as
+/// zero devices.  Cached: the answer cannot change within a process, and the probe loads
+/// the module once.
+const std::string& unavailable_reason() {
+  static const std::string reason = [] {
+    int count = 0;
+    const cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      return std::string("CUDA runtime: ") + cudaGetErrorString(err);
+    }
+    if (count <= 0) return std::string("no CUDA device found");
+    const cudaError_t probe = probe_kernel_image();
+    if (probe != cudaSuccess) {
+      (void)cudaGetLastError();
+      return std::string("CUDA device cannot run this build's kernels (built for ") +
+             STEEPEST_CUDA_ARCHITECTURES + "): " + cudaGetErrorString(probe);
+    }
+    return std::string();
+  }();
+  return reason;
+}
+
+/// Copies \p count rows of \p row_bytes each, \p src_pitch bytes apart on the host, into a
+/// packed device buffer, on \p stream (the caller synchronises it).  A pageable copy may
+/// return before its DMA lands, and the legacy default stream does not order a
+/// non-blocking stream, hence the backend's stream here, never plain cudaMemcpy.  Narrow
+/// rows are packed on the host first: cudaMemcpy2D moves one row per DMA descriptor and
+/// crawls at a few bytes per row.  The staging vector may be refilled at once: a pageable
+/// copy returns only after its source has been staged.
+void upload_packed(void* dst, const void* src, std::int64_t count, std::int64_t row_bytes,
+                   std::int64_t src_pitch, cudaStream_t stream) {
+  if (src_pitch == row_bytes) {
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(count * row_bytes),
+                                        cudaMemcpyHostToDevice, stream));
+    return;
+  }
+  if (row_bytes >= 512) {
+    STEEPEST_CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<std::size_t>(row_bytes), src,
+                                          static_cast<std::size_t>(src_pitch),
+                                          static_cast<std::size_t>(row_bytes),
+                                          static_cast<std::size_t>(count),
+                                          cudaMemcpyHostToDevice, stream));
+    return;
+  }
+  constexpr std::int64_t kChunkBytes = 64ll << 20;
+  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, kChunkBytes / row_bytes);
+  std::vector<unsigned char> staging(static_cast<std::size_t>(rows_per_chunk * row_bytes));
+  const auto* in = static_cast<const unsigned char*>(src);
+  auto* out = static_cast<unsigned char*>(dst);
+  for (std::int64_t first = 0; first < count; first += rows_per_chunk) {
+    const std::int64_t rows = std::min(rows_per_chunk, count - first);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      std::memcpy(staging.data() + r * row_bytes, in + (first + r) * src_pitch,
+                  static_cast<std::size_t>(row_bytes));
+    }
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(out + first * row_bytes, staging.data(),
+                                        static_cast<std::size_t>(rows * row_bytes),
+                                        cudaMemcpyHostToDevice, stream));
+  }
+}
+
+void validate_views(const MatrixView& X, const VectorView& y) {
+  if (X.data == nullptr || y.data == nullptr) throw InvalidArgument("CUDA backend: null data");
+  if (X.rows < 1 || X.cols < 1) throw InvalidArgument("CUDA backend: X must be at least 1 x 1");
+  if (y.size != X.rows) {
+    throw InvalidArgument("CUDA backend: y has " + std::to_string(y.size) + " entries, X has " +
+                          std::to_string(X.rows) + " rows");
+  }
+  const std::int64_t min_stride = X.layout == Layout::row_major ? X.cols : X.rows;
+  if (X.stride < min_stride) {
+    throw InvalidArgument("CUDA backend: X stride " + std::to_string(X.stride) + " < " +
+                          std::to_string(min_stride));
+  }
+  if (y.stride < 1) throw InvalidArgument("CUDA backend: y stride must be >= 1");
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const MatrixView& X, const VectorView& y)
+      : n_(X.rows), d_(X.cols), x_dtype_(X.dtype), y_dtype_(y.dtype), layout_(X.layout) {
+    STEEPEST_CUDA_CHECK(cudaGetDevice(&device_));
+    cudaDeviceProp prop{};
+    STEEPEST_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+    device_name_ = std::string(prop.name) + " (cc " + std::to_string(prop.major) + "." +
+                   std::to_string(prop.minor) + ", " + std::to_string(prop.multiProcessorCount) +
+                   " SMs)";
+    plan_ = plan_fused_loss_gradient(d_, x_dtype_, layout_, device_);
+
+    const std::int64_t x_bytes = n_ * d_ * dtype_size(x_dtype_);
+    const std::int64_t y_bytes = n_ * dtype_size(y_dtype_);
+    const std::int64_t partial_count = plan_.max_grid * plan::partial_columns(d_);
+    const std::int64_t work_bytes = 8 * (partial_count + 2 * (d_ + 1) + kStatCount);
+    require_free_memory(x_bytes + y_bytes + work_bytes, x_bytes, y_bytes);
+
+    X_ = DeviceBuffer<unsigned char>(x_bytes, "X");
+    y_ = DeviceBuffer<unsigned char>(y_bytes, "y");
+    params_ = DeviceBuffer<double>(d_ + 1, "parameters");
+    grad_ = DeviceBuffer<double>(d_ + 1, "gradient");
+    stats_ = DeviceBuffer<double>(kStatCount, "loss statistics");
+    partials_ = DeviceBuffer<double>(partial_count, "partial sums");
+
+    const std::int64_t elem = dtype_size(x_dtype_);
+    if (layout_ == Layout::row_major) {
+      upload_packed(X_.get(), X.data, n_, d_ * elem, X.stride * elem, stream_);
+    } else {
+      upload_packed(X_.get(), X.data, d_, n_ * elem, X.stride * elem, stream_);
+    }
+    const std::int64_t y_elem = dtype_size(y_dtype_);
+    upload_packed(y_.get(), y.data, n_, y_elem, y.stride * y_elem, stream_);
+
+    STEEPEST_CUDA_CHECK(cudaMemsetAsync(params_.get(), 0, static_cast<std::size_t>(params_.bytes()), stream_));
+    STEEPEST_CUDA_CHECK(cudaMemsetAsync(grad_.get(), 0, static_cast<std::size_t>(grad_.bytes()), stream_));
+    STEEPEST_CUDA_CHECK(cudaMemsetAsync(stats_.get(), 0, static_cast<std::size_t>(stats_.bytes()), stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  // Pending kernels may still use the buffers: wait for them before the members go.
+  ~CudaBackend() override { STEEPEST_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream_)); }
+
+  const char* name() const noexcept override { return "cuda"; }
+  std::string device_name() const override { return device_name_; }
+  std::int64_t rows() const noexcept override { return n_; }
+  std::int64_t cols() const noexcept override { return d_; }
+
+  void set_parameters(const double* w, double b) override {
+    activate();
+    host_params_.assign(w, w + d_);
+    host_params_.push_back(b);
+    // Pageable source: the call returns once the bytes are staged, so host_params_ may be
+    // reused at once, and stream order keeps earlier computes on the old parameters.
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(params_.get(), host_params_.data(),
+                                        static_cast<std::size_t>(params_.bytes()),
+                                        cudaMemcpyHostToDevice, stream_));
+  }
+
+  void get_parameters(double* w, double* b) override {
+    read_back(params_.get(), d_ + 1);
+    std::copy(host_params_.begin(), host_params_.begin() + d_, w);
+    *b = host_params_[static_cast<std::size_t>(d_)];
+  }
+
+  void set_row_order(const std::int64_t* order) override {
+    activate();
+    if (order == nullptr) throw InvalidArgument("set_row_order: null order");
+    if (order_.size() == 0) {
+      std::size_t free_bytes = 0, total_bytes = 0;
+      STEEPEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+      const std::int64_t need = n_ * 8;
+      if (need > static_cast<std::int64_t>(free_bytes)) {
+        throw DeviceUnavailable("CUDA backend: the row order needs " + gib(need) + " but only " +
+                                gib(static_cast<std::int64_t>(free_bytes)) + " are free on " +
+                                device_name_);
+      }
+      order_ = DeviceBuffer<std::int64_t>(n_, "row order");
+    }
+    // Synchronous on purpose: the caller may overwrite \p order (the next epoch's
+    // permutation) as soon as we return, and kernels of the previous epoch may still read
+    // the device copy, which stream order protects.
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(order_.get(), order, static_cast<std::size_t>(order_.bytes()),
+                                        cudaMemcpyHostToDevice, stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
+    activate();
+    if (begin < 0 || end > n_ || begin >= end) {
+      throw InvalidArgument("compute: row range [" + std::to_string(begin) + ", " +
+                            std::to_string(end) + ") is empty or outside [0, " +
+                            std::to_string(n_) + ")");
+    }
+    if (ordered && order_.size() == 0) throw InvalidArgument("compute: no row order was set");
+    const std::int64_t m = end - begin;
+    const std::int64_t grid = plan::fused_grid(m, plan_.rows_per_iteration, plan_.max_grid);
+    FusedArgs args;
+    args.X = X_.get();
+    args.y = y_.get();
+    args.order = ordered ? order_.get() : nullptr;
+    args.params = params_.get();
+    args.partials = partials_.get();
+    args.n = n_;
+    args.d = d_;
+    args.begin = begin;
+    args.end = end;
+    args.y_is_double = y_dtype_ == DType::float64 ? 1 : 0;
+    args.tile_rows = plan_.tile_rows;
+    // r = X w + b - y; partials of X^T r, sum r^2, sum r per block.
+    launch_fused_loss_gradient(plan_, args, grid, stream_);
+    // grad = (2/m) [X^T r; sum r], loss = sum r^2 / m, running += (sum r^2, m).
+    launch_reduce_partials(partials_.get(), grid, d_, m, grad_.get(), stats_.get(), stream_);
+  }
+
+  void step(double lr, bool update_bias) override {
+    activate();
+    // w -= lr * grad_w; b -= lr * grad_b when update_bias.
+    launch_update_parameters(params_.get(), grad_.get(), d_, lr, update_bias, stream_);
+  }
+
+  double loss() override {
+    read_stats();
+    return host_stats_[kStatLoss];
+  }
+
+  void gradient(double* gw, double* gb) override {
+    read_back(grad_.get(), d_ + 1);
+    std::copy(host_params_.begin(), host_params_.begin() + d_, gw);
+    *gb = host_params_[static_cast<std::size_t>(d_)];
+  }
+
+  void reset_running_loss() override {
+    activate();
+    STEEPEST_CUDA_CHECK(cudaMemsetAsync(stats_.get() + kStatRunningSse, 0, 2 * sizeof(double), stream_));
+  }
+
+  double running_loss() override {
+    read_stats();
+    const double rows = host_stats_[kStatRunningRows];
+    return rows > 0.0 ? host_stats_[kStatRunningSse] / rows : 0.0;
+  }
+
+ private:
+  void activate() const { STEEPEST_CUDA_CHECK(cudaSetDevice(device_)); }
+
+  void require_free_memory(std::int64_t need, std::int64_t x_bytes, std::int64_t y_bytes) const {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    STEEPEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (need > static_cast<std::int64_t>(free_bytes)) {
+      throw DeviceUnavailable("CUDA backend: the data needs " + gib(need) + " of device memory (X " +
+                              gib(x_bytes) + ", y " + gib(y_bytes) + ") but only " +
+                              gib(static_cast<std::int64_t>(free_bytes)) + " of " +
+                              gib(static_cast<std::int64_t>(total_bytes)) + " are free on " +
+                              device_name_ + "; use the CPU backend or a smaller data set");
+    }
+  }
+
+  // Device -> host_params_ (count doubles), then wait: these are the sync points.
+  void read_back(const double* src, std::int64_t count) {
+    activate();
+    host_params_.resize(static_cast<std::size_t>(count));
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(host_params_.data(), src,
+                                        static_cast<std::size_t>(count) * sizeof(double),
+                                        cudaMemcpyDeviceToHost, stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void read_stats() {
+    activate();
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(host_stats_, stats_.get(), sizeof host_stats_,
+                                        cudaMemcpyDeviceToHost, stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  std::int64_t n_;
+  std::int64_t d_;
+  DType x_dtype_;
+  DType y_dtype_;
+  Layout layout_;
+  int device_ = 0;
+  std::string device_name_;
+  FusedPlan plan_;
+  CudaStream stream_owner_;  // destroyed after the buffers below
+  cudaStream_t stream_ = stream_owner_.get();
+  DeviceBuffer<unsigned char> X_;
+  DeviceBuffer<unsigned char> y_;
+  DeviceBuffer<std::int64_t> order_;
+  DeviceBuffer<double> params_;  // w[0..d), b
+  DeviceBuffer<double> grad_;    // grad_w[0..d), grad_b
+  DeviceBuffer<double> stats_;   // kStat*
+  DeviceBuffer<double> partials_;
+  std::vector<double> host_params_;  // staging for parameter and gradient transfers
+  double host_stats_[kStatCount] = {};
+};
+
+}  // namespace
+
+bool cuda_usable() noexcept {
+  try {
+    return unavailable_reason().empty();
+  } catch (...) {
+    return false;
+  }
+}
+
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y) {
+  if (!cuda_usable()) throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
+  validate_views(X, y);
+  return std::make_unique<CudaBackend>(X, y);
+}
+
+}  // namespace detail
+
+std::vector<DeviceInfo> cuda_devices() {
+  std::vector<DeviceInfo> devices;
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return devices;
+  }
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess) current = 0;
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    DeviceInfo info;
+    info.index = i;
+    info.name = prop.name;
+    info.total_memory = static_cast<std::int64_t>(prop.totalGlobalMem);
+    info.multiprocessors = prop.multiProcessorCount;
+    info.compute_major = prop.major;
+    info.compute_minor = prop.minor;
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaSetDevice(i) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+      info.free_memory = static_cast<std::int64_t>(free_bytes);
+    }
+    devices.push_back(std::move(info));
+  }
+  (void)cudaSetDevice(current);
+  (void)cudaGetLastError();
+  return devices;
+}
+
+std::string cuda_unavailable_reason() {
+  try {
+    return detail::unavailable_reason();
+  } catch (...) {
+    return "CUDA runtime: unknown error";
+  }
+}
+
+}  // namespace steepest

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds ./device-build on this (GPU-less) machine for the GPU machine, where there is no
+# GoogleTest and no network: Release, sm_90 only, static CUDA runtime, tests and benchmarks
+# on.  Test binaries link libgtest statically (Debian ships only libgtest.a); shared
+# libraries the GPU machine may lack (libbenchmark, libgomp) are copied into
+# device-build/lib, which scripts/device-check.sh puts on LD_LIBRARY_PATH.  The folder
+# must stay under 64 MiB: the device tool carries at most that much.
+#
+# Usage: scripts/build-device.sh [build-dir]     (JOBS=2 by default)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$root/device-build}
+jobs=${JOBS:-2}
+
+cmake -S "$root" -B "$build" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DSTEEPEST_CUDA_STATIC_RUNTIME=ON \
+  -DSTEEPEST_BUILD_TESTS=ON \
+  -DSTEEPEST_BUILD_BENCH=ON
+cmake --build "$build" -j"$jobs"
+
+# Shared libraries the binaries need that the GPU machine's image may not have.
+mkdir -p "$build/lib"
+while IFS= read -r exe; do
+  ldd "$exe" 2>/dev/null | awk '/libbenchmark|libgomp/ {print $3}' | while read -r lib; do
+    [ -n "$lib" ] && [ -f "$lib" ] || continue
+    cp -Lf "$lib" "$build/lib/"  # under the soname the binary asks for
+  done
+done < <(find "$build" -maxdepth 2 -type f -perm -u+x \( -name 'test_*' -o -name 'bench_*' -o -name steepest \))
+
+# Where this build came from, for the device check's record (the GPU machine gets no .git).
+{
+  echo "commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo none)"
+  echo "dirty_files=$(git -C "$root" status --porcelain 2>/dev/null | wc -l)"
+  echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"
+  echo "source_dir=$root"
+} > "$build/steepest-build-info.txt"
+
+# Object files are not needed on the GPU machine; drop them only when the folder would
+# not travel otherwise (keeping them keeps the next build here incremental).
+limit=$((64 * 1024 * 1024))
+size=$(du -sb "$build" | cut -f1)
+if [ "$size" -ge "$limit" ]; then
+  find "$build" -name '*.o' -delete
+  size=$(du -sb "$build" | cut -f1)
+fi
+echo "device build: $build, $((size / 1024 / 1024)) MiB ($size bytes)"
+if [ "$size" -ge "$limit" ]; then
+  echo "error: $build is over the 64 MiB the device tool carries" >&2
+  exit 1
+fi

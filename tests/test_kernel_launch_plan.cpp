@@ -1,0 +1,221 @@
+// Host tests of kernels/launch_plan.hpp: the grid sizing, row partition, feature buckets
+// and fixed summation order the CUDA kernels use.  Plain C++, so they run without a GPU
+// and in the CPU-only build.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "launch_plan.hpp"
+
+namespace {
+
+using namespace steepest::detail::plan;
+
+TEST(LaunchPlan, CeilDiv) {
+  EXPECT_EQ(ceil_div(0, 256), 0);
+  EXPECT_EQ(ceil_div(1, 256), 1);
+  EXPECT_EQ(ceil_div(256, 256), 1);
+  EXPECT_EQ(ceil_div(257, 256), 2);
+  EXPECT_EQ(ceil_div(1000003, 256), 3907);
+  // No overflow near the top of int64 (a + b - 1 would wrap).
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max() - 3;
+  EXPECT_EQ(ceil_div(big, 8), big / 8 + 1);
+}
+
+TEST(LaunchPlan, FeatureBuckets) {
+  EXPECT_EQ(feature_bucket(0), 0);
+  EXPECT_EQ(feature_bucket(1), 1);
+  EXPECT_EQ(feature_bucket(2), 2);
+  EXPECT_EQ(feature_bucket(3), 4);
+  EXPECT_EQ(feature_bucket(5), 8);
+  EXPECT_EQ(feature_bucket(17), 32);
+  EXPECT_EQ(feature_bucket(32), 32);
+  EXPECT_EQ(feature_bucket(33), 0);
+  EXPECT_EQ(feature_bucket(1500), 0);
+  for (std::int64_t d = 1; d <= kMaxRegisterFeatures; ++d) {
+    const int b = feature_bucket(d);
+    EXPECT_GE(b, d);
+    EXPECT_LT(b, 2 * d);
+    EXPECT_EQ(b & (b - 1), 0) << "bucket must be a power of two";
+  }
+}
+
+TEST(LaunchPlan, RegisterBatchShrinksWithTheBucket) {
+  for (int bucket = 1; bucket <= kMaxRegisterFeatures; bucket *= 2) {
+    const int batch = register_batch(bucket);
+    EXPECT_GE(batch, 1);
+    // Batching only where a row is small: registers hold batch x bucket values.
+    EXPECT_LE(batch * bucket, bucket < 8 ? 8 : bucket);
+  }
+  EXPECT_EQ(register_batch(1), 4);
+  EXPECT_EQ(register_batch(32), 1);
+}
+
+TEST(LaunchPlan, VectorLoadsOnlyOnAlignedWholeBuckets) {
+  EXPECT_TRUE(row_vector_loads(4, 4));    // float4
+  EXPECT_TRUE(row_vector_loads(32, 4));
+  EXPECT_TRUE(row_vector_loads(2, 8));    // double2
+  EXPECT_TRUE(row_vector_loads(16, 8));
+  EXPECT_FALSE(row_vector_loads(1, 8));   // 8-byte rows
+  EXPECT_FALSE(row_vector_loads(2, 4));
+  EXPECT_FALSE(row_vector_loads(3, 4));   // rows not 16-byte aligned
+  EXPECT_FALSE(row_vector_loads(12, 4));  // bucket 16 != d: loads would run past the row
+  EXPECT_FALSE(row_vector_loads(64, 4));  // tiled kernel
+}
+
+TEST(LaunchPlan, GridFromSmCount) {
+  EXPECT_EQ(max_grid(132, 8), 132 * kMaxBlocksPerSm);
+  EXPECT_EQ(max_grid(132, 1), 132);
+  EXPECT_EQ(max_grid(132, 0), 132);
+  EXPECT_EQ(max_grid(0, 0), 1);
+  EXPECT_EQ(fused_grid(1, kFusedThreads, 528), 1);
+  EXPECT_EQ(fused_grid(0, kFusedThreads, 528), 1);
+  EXPECT_EQ(fused_grid(257, kFusedThreads, 528), 2);
+  EXPECT_EQ(fused_grid(1000003, kFusedThreads, 528), 528);
+  EXPECT_EQ(fused_grid(33, 8, 528), 5);
+}
+
+// Every position in [begin, end) is visited by exactly one (block, thread, iteration).
+void expect_register_cover(std::int64_t begin, std::int64_t end, std::int64_t grid) {
+  std::vector<int> seen(static_cast<std::size_t>(end - begin), 0);
+  for (std::int64_t block = 0; block < grid; ++block) {
+    for (int t = 0; t < kFusedThreads; ++t) {
+      for (std::int64_t p = register_first(begin, block, t); p < end; p += register_stride(grid)) {
+        ASSERT_GE(p, begin);
+        ++seen[static_cast<std::size_t>(p - begin)];
+      }
+    }
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "position " << begin + static_cast<std::int64_t>(i);
+}
+
+TEST(LaunchPlan, RegisterPartitionCoversEveryRowOnce) {
+  for (std::int64_t m : {1, 31, 33, 255, 256, 257, 1000, 70001}) {
+    const std::int64_t grid = fused_grid(m, kFusedThreads, 7);
+    expect_register_cover(0, m, grid);
+    expect_register_cover(13, 13 + m, grid);
+  }
+  // Positions past 2^31: the arithmetic is 64-bit.
+  const std::int64_t two31 = std::int64_t{1} << 31;
+  expect_register_cover(two31 - 100, two31 + 1000, 3);
+}
+
+TEST(LaunchPlan, TileThreadMappingIsABijection) {
+  for (int rows : {1, 2, 4, 8}) {
+    EXPECT_EQ(tile_lanes(rows) * rows, kFusedThreads);
+    for (bool row_major : {true, false}) {
+      std::vector<int> seen(kFusedThreads, 0);
+      for (int t = 0; t < kFusedThreads; ++t) {
+        const int k = tile_row_of(t, rows, row_major);
+        const int lane = tile_lane_of(t, rows, row_major);
+        ASSERT_GE(k, 0);
+        ASSERT_LT(k, rows);
+        ASSERT_LT(lane, tile_lanes(rows));
+        ASSERT_EQ(tile_thread_of(k, lane, rows, row_major), t);
+        ++seen[static_cast<std::size_t>(t)];
+      }
+      for (int s : seen) ASSERT_EQ(s, 1);
+    }
+    // Coalescing: row-major, a whole warp reads one row; column-major, consecutive threads
+    // read consecutive rows of one column.
+    for (int t = 0; t < kFusedThreads; ++t) {
+      EXPECT_EQ(tile_row_of(t, rows, true), tile_row_of(t - t % kWarpSize, rows, true));
+      if (t + 1 < kFusedThreads && (t + 1) % rows != 0) {
+        EXPECT_EQ(tile_row_of(t + 1, rows, false), tile_row_of(t, rows, false) + 1);
+        EXPECT_EQ(tile_lane_of(t + 1, rows, false), tile_lane_of(t, rows, false));
+      }
+    }
+  }
+}
+
+TEST(LaunchPlan, TileRowsFitTheSharedMemoryBudget) {
+  for (std::int64_t d : {33, 256, 1500, 4096, 6000}) {
+    for (std::int64_t elem : {4, 8}) {
+      const int rows = tile_rows(d, elem, kPreferredTiledSmem);
+      if (rows == 0) {
+        EXPECT_GT(tiled_smem_bytes(d, 1, elem), kPreferredTiledSmem);
+        continue;
+      }
+      EXPECT_LE(tiled_smem_bytes(d, rows, elem), kPreferredTiledSmem);
+      EXPECT_EQ(rows & (rows - 1), 0);
+      EXPECT_LE(rows, kMaxTileRows);
+      if (rows < kMaxTileRows) {
+        EXPECT_GT(tiled_smem_bytes(d, 2 * rows, elem), kPreferredTiledSmem);
+      }
+    }
+  }
+  EXPECT_EQ(tile_rows(256, 8, kPreferredTiledSmem), kMaxTileRows);
+  EXPECT_EQ(tile_rows(1500, 8, kPreferredTiledSmem), 4);
+  EXPECT_EQ(tile_rows(1500, 4, kPreferredTiledSmem), 8);
+  EXPECT_EQ(tile_rows(20000, 8, kPreferredTiledSmem), 0);
+  // H100 opt-in (227 KiB) still takes d = 4096 in float64.
+  EXPECT_GE(tile_rows(4096, 8, 227 * 1024), 4);
+}
+
+TEST(LaunchPlan, TilePitchIsOddAndHoldsARow) {
+  for (std::int64_t d = 1; d < 100; ++d) {
+    EXPECT_GE(tile_pitch(d), d);
+    EXPECT_LE(tile_pitch(d), d + 1);
+    EXPECT_EQ(tile_pitch(d) % 2, 1);
+  }
+}
+
+TEST(LaunchPlan, PartialColumnsMatchCpuLayout) {
+  EXPECT_EQ(partial_columns(5), 7);
+  EXPECT_EQ(sse_column(5), 5);
+  EXPECT_EQ(sum_r_column(5), 6);
+}
+
+TEST(LaunchPlan, WarpSumMatchesShuffleButterfly) {
+  std::int64_t lanes[kWarpSize];
+  for (int i = 0; i < kWarpSize; ++i) lanes[i] = std::int64_t{1} << i;
+  EXPECT_EQ(emulate_warp_sum(lanes), (std::int64_t{1} << kWarpSize) - 1);
+}
+
+// Integer terms make the emulated order exact: each position counted once, none twice.
+TEST(LaunchPlan, EmulatedOrdersCountEveryPositionOnce) {
+  for (std::int64_t m : {1, 31, 33, 1000, 1000003}) {
+    for (std::int64_t begin : {0, 5}) {
+      const std::int64_t end = begin + m;
+      const std::int64_t expect_sum = (begin + end - 1) * m / 2;
+      const std::int64_t g1 = fused_grid(m, kFusedThreads, 528);
+      EXPECT_EQ(emulate_register_sum<std::int64_t>(begin, end, g1, [](std::int64_t) { return std::int64_t{1}; }), m);
+      EXPECT_EQ(emulate_register_sum<std::int64_t>(begin, end, g1, [](std::int64_t p) { return p; }), expect_sum);
+      for (int rows : {1, 4, 8}) {
+        const std::int64_t g2 = fused_grid(m, rows, 528);
+        EXPECT_EQ(emulate_tiled_sum<std::int64_t>(begin, end, g2, rows, [](std::int64_t) { return std::int64_t{1}; }), m);
+        EXPECT_EQ(emulate_tiled_sum<std::int64_t>(begin, end, g2, rows, [](std::int64_t p) { return p; }), expect_sum);
+      }
+    }
+  }
+}
+
+// The fixed order differs from a left-to-right sum only by rounding: both are within
+// (m - 1) * eps * sum|terms| of the exact sum (the classic recursive-summation bound holds
+// for any order), so they are within twice that of each other.
+TEST(LaunchPlan, EmulatedOrderAgreesWithNaiveFloat64Sum) {
+  const std::int64_t m = 1000003;
+  std::vector<double> terms(static_cast<std::size_t>(m));
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> normal(0.5, 3.0);
+  double abs_sum = 0.0, naive = 0.0;
+  for (double& t : terms) {
+    t = normal(rng);
+    abs_sum += std::fabs(t);
+    naive += t;
+  }
+  const double bound = 2.0 * static_cast<double>(m) * std::numeric_limits<double>::epsilon() * abs_sum;
+  auto term = [&](std::int64_t p) { return terms[static_cast<std::size_t>(p)]; };
+  const double reg = emulate_register_sum<double>(0, m, fused_grid(m, kFusedThreads, 528), term);
+  const double tiled = emulate_tiled_sum<double>(0, m, fused_grid(m, 8, 528), 8, term);
+  EXPECT_NEAR(reg, naive, bound);
+  EXPECT_NEAR(tiled, naive, bound);
+  // Same plan, same bits.
+  EXPECT_EQ(reg, emulate_register_sum<double>(0, m, fused_grid(m, kFusedThreads, 528), term));
+}
+
+}  // namespace
