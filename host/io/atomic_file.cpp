@@ -34,44 +34,60 @@ void check_writable(const std::string& path, const std::string& what) {
     throw InvalidArgument(what + " '" + path + "': directory '" + dir + "' is not writable");
 }
 
-void write_file_atomically(const std::string& path, const std::string& content) {
-  std::string tmpl = path + ".tmp.XXXXXX";
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  std::string tmpl = path_ + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0)
-    throw InvalidArgument("cannot write '" + path + "': " + std::strerror(errno));
-  const std::string tmp(name.data());
-  auto fail = [&](const char* step) {
-    const int err = errno;
-    ::close(fd);
-    std::remove(tmp.c_str());
-    throw InvalidArgument("cannot write '" + path + "' (" + step + "): " + std::strerror(err));
-  };
+  fd_ = ::mkstemp(name.data());
+  if (fd_ < 0) throw InvalidArgument("cannot write '" + path_ + "': " + std::strerror(errno));
+  tmp_ = name.data();
   // mkstemp creates 0600; outputs are ordinary files, so honour the umask like fopen would.
   const mode_t mask = ::umask(0);
   ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0) fail("chmod");
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+  if (::fchmod(fd_, 0666 & ~mask) != 0) fail("chmod", errno);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) std::remove(tmp_.c_str());
+}
+
+void AtomicFile::fail(const char* step, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  std::remove(tmp_.c_str());
+  tmp_.clear();
+  throw InvalidArgument("cannot write '" + path_ + "' (" + step + "): " + std::strerror(err));
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  if (fd_ < 0) throw InvalidArgument("cannot write '" + path_ + "': already committed or failed");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("write");
+      fail("write", errno);
     }
-    done += static_cast<std::size_t>(n);
+    p += n;
+    size -= static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) fail("fsync");
-  if (::close(fd) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw InvalidArgument("cannot write '" + path + "' (close): " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw InvalidArgument("cannot write '" + path + "' (rename): " + std::strerror(err));
-  }
+}
+
+void AtomicFile::commit() {
+  if (fd_ < 0) throw InvalidArgument("cannot write '" + path_ + "': already committed or failed");
+  if (::fsync(fd_) != 0) fail("fsync", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("close", errno);
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("rename", errno);
+  tmp_.clear();
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  AtomicFile f(path);
+  f.write(content);
+  f.commit();
 }
 
 }  // namespace steepest::io
