@@ -576,3 +576,16 @@ TEST(CsvParse, ParallelParseEqualsSerialAndReportsTheFirstErrorInFileOrder) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CsvParse, UnterminatedQuoteBeyondTheLastColumnIsAnErrorNotACrash) {
+  // Found by fuzz_csv (tests/fuzz/regressions/csv/crash-4f16dce9...): the message code
+  // looked up the name of a column past the header's last one.
+  const std::string msg = parse_error("a,b\n1,2,\"3\n");
+  EXPECT_TRUE(names_line(msg, 2));
+  EXPECT_TRUE(contains(msg, "column 3"));
+  EXPECT_TRUE(contains(msg, "unterminated quote"));
+}
+
+}  // namespace

@@ -237,8 +237,9 @@ void parse_chunk(std::string_view body, Chunk& ch, const Layout& lay, std::int64
     if (failed || is_blank_line(raw, delim)) return;
     auto fail = [&](std::int64_t column, const std::string& what) {
       ch.error_line = line_no;
+      const bool named = column > 0 && column <= static_cast<std::int64_t>(lay.names.size());
       ch.error = located(path, line_no, column,
-                         column > 0 ? lay.names[static_cast<std::size_t>(column - 1)] : std::string(), what);
+                         named ? lay.names[static_cast<std::size_t>(column - 1)] : std::string(), what);
       failed = true;
     };
     Cells cells(strip_cr(raw), delim);

@@ -1,4 +1,6 @@
-// Synthetic regression data with a planted solution, for the demo, tests and benchmarks.
+// Synthetic regression data with a planted solution, for `steepest gen`, the demo, tests
+// and benchmarks.  Rows are made in blocks with their own generator, so any range of rows
+// can be produced alone, in parallel, and always with the same values.
 #pragma once
 
 #include <cstdint>
@@ -11,12 +13,26 @@ namespace steepest::io {
 struct SyntheticSpec {
   std::int64_t rows = 1'000'000;
   std::int64_t cols = 8;
-  double noise = 0.1;         ///< standard deviation of the Gaussian noise added to y
+  double noise = 0.1;          ///< standard deviation of the Gaussian noise added to y
   std::uint64_t seed = 42;
+  std::vector<double> scales;  ///< feature k is uniform in [-scales[k], scales[k]); empty = 1
   Layout layout = Layout::row_major;
 };
 
-/// y = X w* + b* + noise, features uniform in [-1, 1), float64.
+/// The planted model: y = X w + b + noise.  Weights are multiples of 0.01 in [-2, 2],
+/// the bias one in [-1, 1], drawn from the seed.
+struct Planted {
+  std::vector<double> weights;
+  double bias = 0.0;
+};
+
+Planted planted_model(const SyntheticSpec& spec);
+
+/// Rows [begin, end) into X (row-major, (end - begin) x cols) and y.
+void synthetic_rows(const SyntheticSpec& spec, const Planted& model, std::int64_t begin,
+                    std::int64_t end, double* X, double* y);
+
+/// The whole data set in memory, float64, in spec.layout.
 struct SyntheticData {
   std::vector<double> X;
   std::vector<double> y;
@@ -30,7 +46,6 @@ struct SyntheticData {
   VectorView y_view() const { return make_vector_view(y.data(), spec.rows); }
 };
 
-/// Deterministic for a given spec (steepest's own generator, not <random>).
 SyntheticData make_synthetic(const SyntheticSpec& spec);
 
 }  // namespace steepest::io
