@@ -34,6 +34,9 @@ class Backend {
   /// Read the parameters back: w has room for cols() entries.
   virtual void get_parameters(double* w, double* b) = 0;
 
+  /// Allocate what ordered computes need (n row indices), so that a fit that will shuffle
+  /// fails before its first epoch, not in it.  Throws DeviceUnavailable when it cannot.
+  virtual void reserve_row_order() = 0;
   /// Row order used by ordered computes: a permutation of 0..n-1, copied by the backend.
   virtual void set_row_order(const std::int64_t* order) = 0;
 

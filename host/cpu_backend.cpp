@@ -49,6 +49,7 @@ class CpuBackend final : public Backend {
     std::copy(w_.begin(), w_.end(), w);
     *b = b_;
   }
+  void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(X_.rows)); }
   void set_row_order(const std::int64_t* order) override {
     order_.assign(order, order + X_.rows);
   }

@@ -28,16 +28,23 @@ struct Selected {
   std::string note;  // why auto did not pick the GPU, when it could have
 };
 
+/// The backend for \p device, with the row-order buffer reserved when \p ordered, so that
+/// running out of device memory happens here (where auto can still fall back) or not at all.
 Selected select_backend(Device device, const MatrixView& X, const VectorView& y,
-                        std::int32_t threads) {
+                        std::int32_t threads, bool ordered) {
+  auto cuda = [&] {
+    auto be = detail::make_cuda_backend(X, y);
+    if (ordered) be->reserve_row_order();
+    return be;
+  };
   switch (device) {
     case Device::cpu: return {detail::make_cpu_backend(X, y, threads), {}};
-    case Device::cuda: return {detail::make_cuda_backend(X, y), {}};
+    case Device::cuda: return {cuda(), {}};
     case Device::automatic: break;
   }
   if (detail::cuda_usable()) {
     try {
-      return {detail::make_cuda_backend(X, y), {}};
+      return {cuda(), {}};
     } catch (const DeviceUnavailable& e) {
       return {detail::make_cpu_backend(X, y, threads),
               std::string("auto: CUDA device not used (") + e.what() + "); ran on the CPU"};
@@ -69,9 +76,13 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   detail::validate_options(opt, X.cols);
   const auto start = std::chrono::steady_clock::now();
 
-  auto [backend, note] = select_backend(opt.device, X, y, opt.threads);
-  Backend& be = *backend;
+  // batch_size >= n is full batch: one batch of all rows gives the same gradient, and the
+  // natural order keeps the bits identical to batch_size == 0.
   const std::int64_t n = X.rows;
+  const bool full_batch = opt.batch_size == 0 || opt.batch_size >= n;
+  const bool ordered = !full_batch && opt.shuffle;
+  auto [backend, note] = select_backend(opt.device, X, y, opt.threads, ordered);
+  Backend& be = *backend;
   const auto d = static_cast<std::size_t>(X.cols);
 
   FitResult res;
@@ -95,10 +106,6 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   res.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt.epochs, 1 << 20)) + 1);
   res.loss_history.push_back(loss);
 
-  // batch_size >= n is full batch: one batch of all rows gives the same gradient, and the
-  // natural order keeps the bits identical to batch_size == 0.
-  const bool full_batch = opt.batch_size == 0 || opt.batch_size >= n;
-  const bool ordered = !full_batch && opt.shuffle;
   std::vector<std::int64_t> order(ordered ? static_cast<std::size_t>(n) : 0);
   std::vector<double> w(d);
   double b = 0.0;
@@ -169,7 +176,7 @@ Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<
   if (static_cast<std::int64_t>(weights.size()) != X.cols)
     throw InvalidArgument("evaluate: " + std::to_string(weights.size()) + " weights given for " +
                           std::to_string(X.cols) + " feature columns");
-  auto selected = select_backend(options.device, X, y, options.threads);
+  auto selected = select_backend(options.device, X, y, options.threads, /*ordered=*/false);
   Backend& be = *selected.backend;
   be.set_parameters(weights.data(), bias);
   Evaluation ev;

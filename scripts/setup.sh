@@ -2,9 +2,14 @@
 # Install the Debian packages steepest builds with, if any is missing.  Idempotent; needs
 # root (or sudo) only when something must be installed.  The CUDA toolkit is optional and
 # not installed here: without nvcc the CPU backend is built alone.
+#   scripts/setup.sh          build and test dependencies
+#   scripts/setup.sh --fuzz   also clang and its fuzzer/sanitizer runtimes
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -389,3 +389,133 @@ TEST_F(Cli, DemoRefusesZeroRows) {
 }
 
 }  // namespace
+
+// --- gen, predict, evaluate, .npy input ----------------------------------------------------
+
+namespace {
+
+/// The numbers of the JSON array under \p key.
+std::vector<double> json_array(const std::string& json, const std::string& key) {
+  std::vector<double> out;
+  auto p = json.find("\"" + key + "\"");
+  if (p == std::string::npos) return out;
+  p = json.find('[', p);
+  const auto end = json.find(']', p);
+  const char* c = json.c_str() + p + 1;
+  while (c < json.c_str() + end) {
+    char* next = nullptr;
+    const double v = std::strtod(c, &next);
+    if (next == c) {
+      ++c;
+      continue;
+    }
+    out.push_back(v);
+    c = next;
+  }
+  return out;
+}
+
+TEST_F(Cli, GenThenFitRecoversThePlantedModelFromCsvAndNpy) {
+  for (const std::string ext : {".csv", ".npy"}) {
+    SCOPED_TRACE(ext);
+    const std::string data = out_ + "/d" + ext;
+    Result r = run({"gen", "--rows", "20000", "--features", "3", "--noise", "0.001", "--seed", "5", "-o", data});
+    ASSERT_EQ(r.code, 0) << r;
+    ASSERT_TRUE(fs::exists(data + ".planted.json")) << r;
+    const auto planted = json_array(read_all(data + ".planted.json"), "weights");
+    ASSERT_EQ(planted.size(), 3u);
+    const std::string model = out_ + "/m" + ext + ".json";
+    r = run({"fit", data, "--lr", "0.5", "--epochs", "400", "-o", model, "-q"});
+    ASSERT_EQ(r.code, 0) << r;
+    const auto fitted = json_array(read_all(model), "weights");
+    ASSERT_EQ(fitted.size(), 3u);
+    // noise 0.001 over 20000 rows: the least-squares estimate is within ~1e-5 of the plant.
+    for (std::size_t k = 0; k < 3; ++k) EXPECT_NEAR(fitted[k], planted[k], 1e-4) << k;
+  }
+}
+
+TEST_F(Cli, GenIsDeterministicAndCsvAndNpyHoldTheSameValues) {
+  const std::string a = out_ + "/a.csv", b = out_ + "/b.csv";
+  ASSERT_EQ(run({"gen", "--rows", "40000", "--features", "2", "--seed", "9", "-o", a, "-q"}).code, 0);
+  ASSERT_EQ(run({"gen", "--rows", "40000", "--features", "2", "--seed", "9", "-o", b, "-q"}).code, 0);
+  EXPECT_EQ(read_all(a), read_all(b));
+  const std::string c = out_ + "/c.csv";
+  ASSERT_EQ(run({"gen", "--rows", "40000", "--features", "2", "--seed", "10", "-o", c, "-q"}).code, 0);
+  EXPECT_NE(read_all(a), read_all(c));
+}
+
+TEST_F(Cli, PredictAndEvaluateUseTheModel) {
+  // y = 2 x1 - 3 x2 + 1 exactly, so predictions and metrics are known.
+  const std::string data = out_ + "/exact.csv";
+  write_all(data, "x1,x2,y\n1,0,3\n0,1,-2\n2,2,-1\n-1,1,-4\n");
+  const std::string model = out_ + "/m.json";
+  write_all(model, "{\"format\": \"steepest-model\", \"weights\": [2, -3], \"bias\": 1,"
+                   " \"feature_names\": [\"x1\", \"x2\"], \"target\": \"y\"}");
+  Result r = run({"predict", model, data});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "prediction\n3\n-2\n-1\n-4\n");
+  r = run({"evaluate", model, data});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "mse   0\n")) << r;
+  EXPECT_TRUE(contains(r.out, "r2    1\n")) << r;
+  // Feature columns found by name, in another order, without a target column.
+  const std::string shuffled = out_ + "/shuffled.csv";
+  write_all(shuffled, "x2,x1\n0,1\n1,0\n");
+  r = run({"predict", model, shuffled, "-o", out_ + "/p.csv"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(read_all(out_ + "/p.csv"), "prediction\n3\n-2\n");
+}
+
+TEST_F(Cli, EvaluateMetricsOnANonExactFit) {
+  const std::string data = out_ + "/d.csv";
+  write_all(data, "x,y\n0,1\n1,1\n2,4\n");
+  const std::string model = out_ + "/m.json";
+  write_all(model, "{\"format\": \"steepest-model\", \"weights\": [1], \"bias\": 0}");
+  const Result r = run({"evaluate", model, data});
+  ASSERT_EQ(r.code, 0) << r;
+  // residuals x - y = -1, 0, -2: mse 5/3, mae 1; mean y 2, sst 6, r2 = 1 - 5/6.
+  EXPECT_TRUE(contains(r.out, "mse   1.666666667")) << r;
+  EXPECT_TRUE(contains(r.out, "mae   1\n")) << r;
+  EXPECT_TRUE(contains(r.out, "r2    0.1666666667")) << r;
+}
+
+TEST_F(Cli, ModelAndDataThatDisagreeAreRefused) {
+  const std::string data = out_ + "/d.csv";
+  write_all(data, "a,b,c,y\n1,2,3,4\n");
+  const std::string model = out_ + "/m.json";
+  write_all(model, "{\"format\": \"steepest-model\", \"weights\": [1, 2], \"bias\": 0}");
+  Result r = run({"evaluate", model, data});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(contains(r.err, "the model has 2 features")) << r;
+  write_all(model, "{\"weights\": [1]}");
+  r = run({"predict", model, data});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(contains(r.err, "not a steepest model")) << r;
+  write_all(model, "not json");
+  EXPECT_EQ(run({"predict", model, data}).code, 2);
+  EXPECT_EQ(run({"predict", out_ + "/missing.json", data}).code, 2);
+}
+
+TEST_F(Cli, SeparateXAndYFilesMustAgreeInLength) {
+  const std::string d = out_ + "/d.npy";
+  ASSERT_EQ(run({"gen", "--rows", "100", "--features", "2", "-o", d, "-q"}).code, 0);
+  // A 1-D y of 100 values: predictions of any 3-weight model on the 100 x 3 matrix.
+  const std::string model = out_ + "/m.json";
+  write_all(model, "{\"format\": \"steepest-model\", \"weights\": [1, 1, 1], \"bias\": 0}");
+  ASSERT_EQ(run({"predict", model, d, "-o", out_ + "/y.npy"}).code, 0);  // 100 values
+  const std::string small = out_ + "/small.npy";
+  ASSERT_EQ(run({"gen", "--rows", "50", "--features", "2", "-o", small, "-q"}).code, 0);
+  const Result r = run({"fit", "--x", small, "--y", out_ + "/y.npy", "--epochs", "1"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(contains(r.err, "100 values")) << r;
+}
+
+TEST_F(Cli, GenRefusesBadOptionsAndWritesNothing) {
+  EXPECT_EQ(run({"gen", "--rows", "0", "-o", out_ + "/a.csv"}).code, 2);
+  EXPECT_EQ(run({"gen", "--rows", "10", "--features", "2", "--scales", "1,2,3", "-o", out_ + "/a.csv"}).code, 2);
+  EXPECT_EQ(run({"gen", "--rows", "10", "--scales", "-1", "-o", out_ + "/a.csv"}).code, 2);
+  EXPECT_EQ(run({"gen", "--rows", "10", "-o", out_ + "/no/such/dir/a.csv"}).code, 2);
+  EXPECT_TRUE(out_entries().empty());
+}
+
+}  // namespace

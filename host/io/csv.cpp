@@ -303,11 +303,13 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   std::vector<std::string> keys = header ? first : std::vector<std::string>();
   if (!header)
     for (std::int64_t c = 0; c < ncols; ++c) keys.push_back(std::to_string(c));
-  if (ncols < 2)
+  if (ncols < (opt.has_target ? 2 : 1))
     throw InvalidArgument(path + ": needs at least two columns (features and a target), found " +
                           std::to_string(ncols) + (delim == ',' ? "" : " (check the delimiter)"));
 
-  const std::int64_t target = opt.target.empty() ? ncols - 1 : resolve_column(opt.target, keys, path, "target");
+  const std::int64_t target = !opt.has_target ? -1
+                              : opt.target.empty() ? ncols - 1
+                                                   : resolve_column(opt.target, keys, path, "target");
   std::vector<std::int64_t> features;
   if (opt.features.empty()) {
     for (std::int64_t c = 0; c < ncols; ++c)
@@ -322,7 +324,7 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     }
   }
   lay.dest.assign(static_cast<std::size_t>(ncols), Layout::kSkip);
-  lay.dest[static_cast<std::size_t>(target)] = Layout::kTarget;
+  if (target >= 0) lay.dest[static_cast<std::size_t>(target)] = Layout::kTarget;
 
   CsvDataset ds;
   ds.path = path;
@@ -333,7 +335,8 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     lay.dest[c] = static_cast<std::int32_t>(k);
     ds.feature_names.push_back(header ? first[c] : "x" + std::to_string(c + 1));
   }
-  ds.target_name = header ? first[static_cast<std::size_t>(target)] : "y";
+  if (target >= 0) ds.target_name = header ? first[static_cast<std::size_t>(target)] : "y";
+  if (ds.cols == 0) throw InvalidArgument(path + ": no feature columns");
 
   // Body: everything after the header line (or from the first data line).
   const std::size_t body_begin = header ? std::min(text.size(), first_end + 1) : first_begin;
@@ -386,11 +389,11 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   const auto nx = static_cast<std::size_t>(rows * ds.cols);
   if (opt.dtype == DType::float32) {
     ds.X32.resize(nx);
-    ds.y32.resize(static_cast<std::size_t>(rows));
+    ds.y32.resize(target >= 0 ? static_cast<std::size_t>(rows) : 0);
     parse_all(ds.X32.data(), ds.y32.data());
   } else {
     ds.X.resize(nx);
-    ds.y.resize(static_cast<std::size_t>(rows));
+    ds.y.resize(target >= 0 ? static_cast<std::size_t>(rows) : 0);
     parse_all(ds.X.data(), ds.y.data());
   }
   // Report the first error in file order, whichever thread found it.

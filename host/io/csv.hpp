@@ -48,6 +48,8 @@ struct CsvOptions {
   /// Target column: a header name, or a 0-based index (negative counts from the end);
   /// empty means the last column.  A name is tried before an index.
   std::string target;
+  /// false: the file has no target column (prediction input); y stays empty.
+  bool has_target = true;
   /// Feature columns, by name or index as for target, in this order; empty means every
   /// column but the target.
   std::vector<std::string> features;

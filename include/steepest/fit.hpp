@@ -41,4 +41,14 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& option
 Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
                     double bias, const EvaluateOptions& options = {});
 
+/// \brief Predictions y_hat_i = x_i . w + b for every row of \p X, into \p out (X.rows
+/// entries).  float64 arithmetic on the CPU, OpenMP-parallel.
+/// \throws InvalidArgument  when weights.size() != X.cols or the view is malformed.
+void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out);
+
+/// \brief MSE, RMSE, MAE and R^2 of the model (w, b) on (X, y), on the CPU in float64.
+/// Deterministic: the same bits for any thread count.
+Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
+              double bias);
+
 }  // namespace steepest

@@ -55,6 +55,14 @@ struct FitResult {
   ValidationReport validation;
 };
 
+/// \brief Goodness of fit of a model on data (steepest::score).
+struct Metrics {
+  double mse = 0.0;   ///< (1/n) sum r_i^2
+  double rmse = 0.0;  ///< sqrt(mse)
+  double mae = 0.0;   ///< (1/n) sum |r_i|
+  double r2 = 0.0;    ///< 1 - sum r_i^2 / sum (y_i - mean y)^2; -inf if y is constant and r != 0
+};
+
 /// \brief MSE and its gradient at given parameters.
 struct Evaluation {
   double mse = 0.0;

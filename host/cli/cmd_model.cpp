@@ -1,0 +1,90 @@
+// `steepest predict` and `steepest evaluate`: a model file applied to data.
+#include <charconv>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/model_file.hpp"
+#include "io/atomic_file.hpp"
+#include "io/npy.hpp"
+
+namespace steepest::cli {
+namespace {
+
+struct ModelArgs {
+  std::string model;
+  DataArgs in;
+  std::string output;
+  bool quiet = false;
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Expect expectation(const Model& m, bool need_target) {
+  Expect e;
+  e.target = need_target;
+  e.target_optional = !need_target;
+  e.features = static_cast<std::int64_t>(m.weights.size());
+  e.feature_names = m.feature_names;
+  e.target_name = m.target;
+  return e;
+}
+
+int run_predict(ModelArgs& a) {
+  if (!a.output.empty()) io::check_writable(a.output, "--output");
+  const Model m = read_model(a.model);
+  const Loaded data = load_data(a.in, expectation(m, false));
+  std::vector<double> yhat(static_cast<std::size_t>(data.X.rows));
+  predict(data.X, m.weights, m.bias, yhat.data());
+
+  if (ends_with(a.output, ".npy")) {
+    io::write_npy(a.output, make_vector_view(yhat.data(), data.X.rows));
+    return kOk;
+  }
+  // CSV (file or stdout): header, then the shortest text that reads back bit for bit.
+  std::string text = "prediction\n";
+  text.reserve(text.size() + yhat.size() * 20);
+  char buf[32];
+  for (double v : yhat) {
+    text.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    text += '\n';
+  }
+  if (a.output.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
+  else io::write_file_atomically(a.output, text);
+  return kOk;
+}
+
+int run_evaluate(ModelArgs& a) {
+  const Model m = read_model(a.model);
+  const Loaded data = load_data(a.in, expectation(m, true));
+  const Metrics s = score(data.X, data.y, m.weights, m.bias);
+  std::printf("rows  %lld\nmse   %.10g\nrmse  %.10g\nmae   %.10g\nr2    %.10g\n",
+              static_cast<long long>(data.X.rows), s.mse, s.rmse, s.mae, s.r2);
+  return kOk;
+}
+
+CLI::App* add_model_command(CLI::App& app, const char* name, const char* help, ModelArgs& a) {
+  auto* cmd = app.add_subcommand(name, help);
+  cmd->add_option("MODEL", a.model, "Model file written by steepest fit --output")->required();
+  add_data_options(*cmd, a.in, /*allow_xy_files=*/true);
+  return cmd;
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app, Action& action) {
+  auto a = std::make_shared<ModelArgs>();
+  auto* cmd = add_model_command(app, "predict", "Write predictions of a model for data (one per row)", *a);
+  cmd->add_option("--output,-o", a->output, "Predictions file (.npy or CSV); default: CSV on stdout");
+  cmd->callback([&action, a] { action = [a] { return run_predict(*a); }; });
+}
+
+void add_evaluate_command(CLI::App& app, Action& action) {
+  auto a = std::make_shared<ModelArgs>();
+  auto* cmd = add_model_command(app, "evaluate", "Print MSE, RMSE, MAE and R^2 of a model on data", *a);
+  cmd->callback([&action, a] { action = [a] { return run_evaluate(*a); }; });
+}
+
+}  // namespace steepest::cli

@@ -1,0 +1,198 @@
+// `steepest fit` and `steepest demo`: train, report, write the model and history.
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/model_file.hpp"
+#include "io/atomic_file.hpp"
+#include "io/synthetic.hpp"
+
+namespace steepest::cli {
+namespace {
+
+extern "C" void on_signal(int sig) { g_signal = sig; }
+
+/// Options of a training run, shared by fit and demo.
+struct TrainArgs {
+  FitOptions fit;
+  std::string device = "auto";
+  std::string history_mode = "exact";
+  std::string init_weights;
+  std::string output;
+  std::string history;
+  bool quiet = false;
+  bool validate = false;
+};
+
+void add_training_options(CLI::App& cmd, TrainArgs& a) {
+  cmd.add_option("--epochs", a.fit.epochs, "Maximum number of epochs")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--lr", a.fit.learning_rate, "Learning rate (step size)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--batch-size", a.fit.batch_size, "Rows per mini-batch; 0 = full batch")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--seed", a.fit.seed, "Seed of the mini-batch row order")->capture_default_str();
+  cmd.add_flag("--no-shuffle{false}", a.fit.shuffle, "Mini-batches in file order, not shuffled");
+  cmd.add_option("--tol", a.fit.tol,
+                 "Stop when an epoch lowers the MSE by at most tol x the previous MSE; 0 = off")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--init-weights", a.init_weights, "Initial weights w1,w2,... (default zeros)");
+  cmd.add_option("--init-bias", a.fit.init_bias, "Initial bias")->capture_default_str();
+  cmd.add_flag("--no-intercept{false}", a.fit.fit_intercept, "Do not learn the bias (keep --init-bias)");
+  cmd.add_option("--device", a.device, "auto (GPU if usable, else CPU), cpu or cuda")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd.add_option("--history-mode", a.history_mode,
+                 "Mini-batch loss history: exact (one extra pass per epoch) or running (free)")
+      ->capture_default_str()->check(CLI::IsMember({"exact", "running"}));
+  cmd.add_option("--threads", a.fit.threads, "CPU threads; 0 = all (never changes the result)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_flag("--validate", a.validate,
+               "Run the CPU reference beside the GPU and compare loss and gradient (exit 4 if "
+               "they deviate beyond the tolerance)");
+  a.fit.validate_every = 100;
+  cmd.add_option("--validate-every", a.fit.validate_every, "Epochs between --validate checks")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--output,-o", a.output, "Write the model as JSON to this file");
+  cmd.add_option("--history", a.history, "Write the loss per epoch as CSV to this file");
+  cmd.add_flag("--quiet,-q", a.quiet, "Print nothing but errors");
+}
+
+/// Resolve the string options into FitOptions and check the outputs before any work.
+void finish_options(TrainArgs& a) {
+  a.fit.device = a.device == "cpu" ? Device::cpu : a.device == "cuda" ? Device::cuda : Device::automatic;
+  a.fit.history = a.history_mode == "running" ? HistoryMode::running_average : HistoryMode::exact;
+  a.fit.init_weights = a.init_weights.empty() ? std::vector<double>{} : parse_numbers(a.init_weights, "--init-weights");
+  if (!a.validate) a.fit.validate_every = 0;
+  if (!a.output.empty()) io::check_writable(a.output, "--output");
+  if (!a.history.empty()) io::check_writable(a.history, "--history");
+  if (!a.output.empty() && a.output == a.history) throw InvalidArgument("--output and --history name the same file");
+}
+
+std::string history_csv(const FitResult& r) {
+  std::string out = "epoch,mse\n";
+  char buf[64];
+  for (std::size_t k = 0; k < r.loss_history.size(); ++k) {
+    std::snprintf(buf, sizeof buf, "%zu,%.17g\n", k, r.loss_history[k]);
+    out += buf;
+  }
+  return out;
+}
+
+FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a) {
+  Progress progress(!a.quiet, "epoch");
+  a.fit.on_epoch = [&progress](const EpochReport& r) {
+    char mse[40];
+    std::snprintf(mse, sizeof mse, "mse %.6g", r.loss);
+    progress.update(r.epoch, r.max_epochs, mse);
+    return g_signal == 0;
+  };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  FitResult r = fit(X, y, a.fit);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  return r;
+}
+
+/// Print the summary, write the outputs, map the result to an exit code.
+int report(const FitResult& r, const TrainArgs& a, const ModelContext& ctx) {
+  if (r.stop_reason == StopReason::diverged) {
+    std::cerr << "steepest: " << r.message << "\nNo model written. Try a smaller --lr.\n";
+    return kDiverged;
+  }
+  if (!a.output.empty()) io::write_file_atomically(a.output, model_json(r, ctx));
+  if (!a.history.empty()) io::write_file_atomically(a.history, history_csv(r));
+  if (!a.quiet) {
+    std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
+    if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
+    std::printf("stop reason  %s after %lld epochs in %.3f s\n", to_string(r.stop_reason),
+                static_cast<long long>(r.epochs_run), r.wall_seconds);
+    std::printf("mse          %.10g (initial %.10g)\n", r.final_mse, r.loss_history.front());
+    for (std::size_t k = 0; k < r.weights.size(); ++k)
+      std::printf("%-12s %.10g\n", k < ctx.feature_names.size() ? ctx.feature_names[k].c_str() : "w",
+                  r.weights[k]);
+    std::printf("%-12s %.10g\n", "bias", r.bias);
+    if (!a.output.empty()) std::printf("model        %s\n", a.output.c_str());
+  }
+  const ValidationReport& v = r.validation;
+  if (a.validate && !a.quiet) {
+    if (v.checks == 0)
+      std::printf("validate     no check ran: %s\n", v.note.c_str());
+    else
+      std::printf("validate     %lld checks against the CPU: max loss deviation %.3g, max gradient "
+                  "deviation %.3g (tolerance %.3g): %s\n",
+                  static_cast<long long>(v.checks), v.max_loss_deviation, v.max_gradient_deviation,
+                  v.tolerance, v.passed ? "ok" : "FAILED");
+  }
+  if (!v.passed) {
+    std::cerr << "steepest: validation failed: the " << r.backend
+              << " backend deviates from the CPU reference beyond the tolerance\n";
+    return kValidationFailed;
+  }
+  if (r.stop_reason == StopReason::cancelled && g_signal != 0)
+    return g_signal == SIGTERM ? kTerminated : kInterrupted;
+  return kOk;
+}
+
+struct FitArgs : TrainArgs {
+  DataArgs in;
+};
+
+struct DemoArgs : TrainArgs {
+  io::SyntheticSpec spec;
+};
+
+int run_fit(FitArgs& a) {
+  finish_options(a);
+  const Loaded data = load_data(a.in, Expect{});
+  const FitResult r = train(data.X, data.y, a);
+  return report(r, a, {&a.fit, a.history_mode, data.feature_names, data.target_name, data.source});
+}
+
+int run_demo(DemoArgs& a) {
+  finish_options(a);
+  if (!a.quiet)
+    std::printf("demo: %lld rows x %lld features, y = X w* + b* + N(0, %g^2), seed %llu\n",
+                static_cast<long long>(a.spec.rows), static_cast<long long>(a.spec.cols), a.spec.noise,
+                static_cast<unsigned long long>(a.spec.seed));
+  const io::SyntheticData data = io::make_synthetic(a.spec);
+  std::vector<std::string> names;
+  for (std::int64_t k = 0; k < a.spec.cols; ++k) names.push_back("x" + std::to_string(k + 1));
+  const FitResult r = train(data.x_view(), data.y_view(), a);
+  const int code = report(r, a, {&a.fit, a.history_mode, names, "y", "synthetic"});
+  if (!a.quiet && code == kOk) {
+    double worst = std::abs(r.bias - data.bias);
+    for (std::size_t k = 0; k < r.weights.size(); ++k)
+      worst = std::max(worst, std::abs(r.weights[k] - data.weights[k]));
+    std::printf("planted      bias %.4g; largest |fitted - planted| parameter error %.3g (noise sd %g)\n",
+                data.bias, worst, a.spec.noise);
+  }
+  return code;
+}
+
+}  // namespace
+
+void add_fit_command(CLI::App& app, Action& action) {
+  auto a = std::make_shared<FitArgs>();
+  auto* cmd = app.add_subcommand("fit", "Fit a model to data (CSV with the target last, or .npy)");
+  add_data_options(*cmd, a->in, /*allow_xy_files=*/true);
+  add_training_options(*cmd, *a);
+  cmd->callback([&action, a] { action = [a] { return run_fit(*a); }; });
+}
+
+void add_demo_command(CLI::App& app, Action& action) {
+  auto a = std::make_shared<DemoArgs>();
+  a->fit.learning_rate = 0.5;
+  a->fit.epochs = 200;
+  auto* cmd = app.add_subcommand("demo", "Fit generated data with a planted solution (the built-in default job)");
+  cmd->add_option("--rows", a->spec.rows, "Rows to generate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--data-seed", a->spec.seed, "Seed of the generated data")->capture_default_str();
+  add_training_options(*cmd, *a);
+  cmd->callback([&action, a] { action = [a] { return run_demo(*a); }; });
+}
+
+}  // namespace steepest::cli

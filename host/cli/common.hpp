@@ -1,0 +1,80 @@
+// Pieces shared by the subcommands: option groups, data loading, progress, model files.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/csv.hpp"
+#include "io/npy.hpp"
+#include "steepest/steepest.hpp"
+
+namespace steepest::cli {
+
+/// What a subcommand does once the command line is parsed; returns the exit code.
+using Action = std::function<int()>;
+
+/// Set by SIGINT/SIGTERM while a fit runs; the fit stops after the current epoch.
+extern volatile std::sig_atomic_t g_signal;
+
+/// How to read data: a CSV file, one .npy matrix with a target column, or --x/--y files.
+struct DataArgs {
+  std::string path;       ///< DATA: .csv (or any text) or .npy
+  std::string x_path;     ///< --x X.npy
+  std::string y_path;     ///< --y y.npy
+  std::string target;
+  std::string features;
+  std::string delimiter = ",";
+  std::string dtype = "float64";
+  bool header = false;
+  bool no_header = false;
+};
+
+/// Register DATA (optional when --x is allowed) and the data options on \p cmd.
+void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files);
+
+/// Data in memory with views over it; owns whatever storage the views point into.
+struct Loaded {
+  MatrixView X;
+  VectorView y;  ///< y.data is null when the input has no target
+  std::vector<std::string> feature_names;
+  std::string target_name;
+  std::string source;  ///< what to call it in messages and model files
+  io::CsvDataset csv;
+  io::NpyArray x_npy, y_npy;
+};
+
+/// What the caller knows about the columns (predict/evaluate pass the model's).
+struct Expect {
+  bool target = true;                      ///< the input must hold a target column
+  bool target_optional = false;            ///< a target may be present (predict)
+  std::int64_t features = -1;              ///< required feature count, -1 = any
+  std::vector<std::string> feature_names;  ///< from a model: used to pick CSV columns by name
+  std::string target_name;                 ///< from a model: used to find the target by name
+};
+
+Loaded load_data(const DataArgs& a, const Expect& expect);
+
+/// Comma-separated list (empty items dropped).
+std::vector<std::string> split_list(const std::string& text);
+/// Comma-separated numbers; \p option names the option in messages.
+std::vector<double> parse_numbers(const std::string& text, const std::string& option);
+
+/// Progress on stderr when it is a terminal and not --quiet: done/total, rate, ETA.
+class Progress {
+ public:
+  Progress(bool enabled, const char* unit);
+  ~Progress();
+  void update(std::int64_t done, std::int64_t total, const std::string& extra = {});
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  const char* unit_;
+  double start_;
+  double last_ = -1.0;
+};
+
+}  // namespace steepest::cli

@@ -1,0 +1,35 @@
+// model.json: what `fit` writes and `predict` / `evaluate` read.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "steepest/steepest.hpp"
+
+namespace steepest::cli {
+
+/// The parts of a model file that predict and evaluate need.
+struct Model {
+  std::vector<double> weights;
+  double bias = 0.0;
+  std::vector<std::string> feature_names;  ///< may be empty
+  std::string target;                      ///< may be empty
+};
+
+/// What fit() ran with, recorded beside the result.
+struct ModelContext {
+  const FitOptions* options = nullptr;
+  std::string history_mode;
+  std::vector<std::string> feature_names;
+  std::string target;
+  std::string data;
+};
+
+/// The model file text (JSON): weights, bias, epochs_run, stop_reason, final_mse,
+/// loss_history, backend, and the context.
+std::string model_json(const FitResult& r, const ModelContext& ctx);
+
+/// Read and check a model file; InvalidArgument names the file and the bad key.
+Model read_model(const std::string& path);
+
+}  // namespace steepest::cli

@@ -1,0 +1,102 @@
+// predict() and score(): the model applied to data, on the CPU, in float64.  Chunked like
+// the CPU backend (plan_chunks depends only on the shape) so score() is bitwise the same
+// for any thread count.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cpu_kernels.hpp"
+#include "steepest/error.hpp"
+#include "steepest/fit.hpp"
+
+namespace steepest {
+namespace {
+
+double element(const MatrixView& X, std::int64_t i, std::int64_t k) {
+  const std::int64_t at = X.offset(i, k);
+  return X.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(X.data)[at])
+                                   : static_cast<const double*>(X.data)[at];
+}
+
+double element(const VectorView& y, std::int64_t i) {
+  return y.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(y.data)[i * y.stride])
+                                   : static_cast<const double*>(y.data)[i * y.stride];
+}
+
+void check_model(const MatrixView& X, const std::vector<double>& w) {
+  if (X.data == nullptr || X.rows < 1 || X.cols < 1) throw InvalidArgument("predict: empty or null X");
+  if (static_cast<std::int64_t>(w.size()) != X.cols)
+    throw InvalidArgument("the model has " + std::to_string(w.size()) + " weights but the data has " +
+                          std::to_string(X.cols) + " feature columns");
+}
+
+}  // namespace
+
+void predict(const MatrixView& X, const std::vector<double>& w, double b, double* out) {
+  check_model(X, w);
+  const std::int64_t d = X.cols;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < X.rows; ++i) {
+    double s = b;
+    for (std::int64_t k = 0; k < d; ++k) s += element(X, i, k) * w[static_cast<std::size_t>(k)];
+    out[i] = s;
+  }
+}
+
+Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double>& w, double b) {
+  check_model(X, w);
+  if (y.data == nullptr || y.size != X.rows)
+    throw InvalidArgument("y has " + std::to_string(y.size) + " entries but X has " + std::to_string(X.rows) + " rows");
+  const std::int64_t n = X.rows;
+  const auto plan = detail::plan_chunks(n, X.cols);
+  const auto chunks = static_cast<std::size_t>(plan.chunks);
+  // Pass 1: sum r^2, sum |r|, sum y per chunk; pass 2: sum (y - mean)^2 per chunk.
+  std::vector<double> sse(chunks), sae(chunks), sy(chunks), sst(chunks);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < plan.chunks; ++c) {
+    const std::int64_t lo = c * plan.rows_per_chunk, hi = std::min(n, lo + plan.rows_per_chunk);
+    double a = 0, e = 0, t = 0;
+    for (std::int64_t i = lo; i < hi; ++i) {
+      double r = b;
+      for (std::int64_t k = 0; k < X.cols; ++k) r += element(X, i, k) * w[static_cast<std::size_t>(k)];
+      const double yi = element(y, i);
+      r -= yi;
+      a += r * r;
+      e += std::fabs(r);
+      t += yi;
+    }
+    sse[static_cast<std::size_t>(c)] = a;
+    sae[static_cast<std::size_t>(c)] = e;
+    sy[static_cast<std::size_t>(c)] = t;
+  }
+  double total_sse = 0, total_sae = 0, total_y = 0;
+  for (std::size_t c = 0; c < chunks; ++c) {
+    total_sse += sse[c];
+    total_sae += sae[c];
+    total_y += sy[c];
+  }
+  const double mean = total_y / static_cast<double>(n);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < plan.chunks; ++c) {
+    const std::int64_t lo = c * plan.rows_per_chunk, hi = std::min(n, lo + plan.rows_per_chunk);
+    double t = 0;
+    for (std::int64_t i = lo; i < hi; ++i) {
+      const double dy = element(y, i) - mean;
+      t += dy * dy;
+    }
+    sst[static_cast<std::size_t>(c)] = t;
+  }
+  double total_sst = 0;
+  for (double v : sst) total_sst += v;
+
+  Metrics m;
+  m.mse = total_sse / static_cast<double>(n);
+  m.rmse = std::sqrt(m.mse);
+  m.mae = total_sae / static_cast<double>(n);
+  m.r2 = total_sst > 0 ? 1.0 - total_sse / total_sst
+                       : (total_sse == 0 ? 1.0 : -std::numeric_limits<double>::infinity());
+  return m;
+}
+
+}  // namespace steepest
