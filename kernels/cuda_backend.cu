@@ -56,41 +56,54 @@ const std::string& unavailable_reason() {
   return reason;
 }
 
-/// Copies \p count rows of \p row_bytes each, \p src_pitch bytes apart on the host, into a
-/// packed device buffer, on \p stream (the caller synchronises it).  A pageable copy may
-/// return before its DMA lands, and the legacy default stream does not order a
-/// non-blocking stream, hence the backend's stream here, never plain cudaMemcpy.  Narrow
-/// rows are packed on the host first: cudaMemcpy2D moves one row per DMA descriptor and
-/// crawls at a few bytes per row.  The staging vector may be refilled at once: a pageable
-/// copy returns only after its source has been staged.
-void upload_packed(void* dst, const void* src, std::int64_t count, std::int64_t row_bytes,
-                   std::int64_t src_pitch, cudaStream_t stream) {
-  if (src_pitch == row_bytes) {
-    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(count * row_bytes),
-                                        cudaMemcpyHostToDevice, stream));
-    return;
-  }
-  if (row_bytes >= 512) {
-    STEEPEST_CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<std::size_t>(row_bytes), src,
-                                          static_cast<std::size_t>(src_pitch),
-                                          static_cast<std::size_t>(row_bytes),
-                                          static_cast<std::size_t>(count),
-                                          cudaMemcpyHostToDevice, stream));
-    return;
-  }
-  constexpr std::int64_t kChunkBytes = 64ll << 20;
-  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, kChunkBytes / row_bytes);
-  std::vector<unsigned char> staging(static_cast<std::size_t>(rows_per_chunk * row_bytes));
+/// Copies \p count segments (rows, columns or elements) of \p seg_bytes each, \p src_pitch
+/// bytes apart on the host, into a packed device buffer, on \p stream (the caller
+/// synchronises it).  plan::upload_path picks the copy (see there): one copy, one per large
+/// segment (column-major columns: any pitch), one cudaMemcpy2DAsync only where the pitch
+/// and width are within \p max_pitch (cudaDeviceProp::memPitch), or packing on the host.
+/// A pageable copy may return before its DMA lands, and the legacy default stream does not
+/// order a non-blocking stream, hence the backend's stream here, never plain cudaMemcpy.
+/// The staging vector may be refilled at once: a pageable copy returns only after its
+/// source has been staged.
+void upload_packed(void* dst, const void* src, std::int64_t count, std::int64_t seg_bytes,
+                   std::int64_t src_pitch, bool column_segments, std::size_t max_pitch,
+                   cudaStream_t stream) {
   const auto* in = static_cast<const unsigned char*>(src);
   auto* out = static_cast<unsigned char*>(dst);
-  for (std::int64_t first = 0; first < count; first += rows_per_chunk) {
-    const std::int64_t rows = std::min(rows_per_chunk, count - first);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      std::memcpy(staging.data() + r * row_bytes, in + (first + r) * src_pitch,
-                  static_cast<std::size_t>(row_bytes));
+  const std::int64_t pitch_limit =
+      static_cast<std::int64_t>(std::min<std::size_t>(max_pitch, std::size_t{1} << 62));
+  switch (plan::upload_path(count, seg_bytes, src_pitch, column_segments, pitch_limit)) {
+    case plan::UploadPath::contiguous:
+      STEEPEST_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(count * seg_bytes),
+                                          cudaMemcpyHostToDevice, stream));
+      return;
+    case plan::UploadPath::per_segment:
+      for (std::int64_t s = 0; s < count; ++s) {
+        STEEPEST_CUDA_CHECK(cudaMemcpyAsync(out + s * seg_bytes, in + s * src_pitch,
+                                            static_cast<std::size_t>(seg_bytes),
+                                            cudaMemcpyHostToDevice, stream));
+      }
+      return;
+    case plan::UploadPath::pitched_2d:
+      STEEPEST_CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<std::size_t>(seg_bytes), src,
+                                            static_cast<std::size_t>(src_pitch),
+                                            static_cast<std::size_t>(seg_bytes),
+                                            static_cast<std::size_t>(count),
+                                            cudaMemcpyHostToDevice, stream));
+      return;
+    case plan::UploadPath::staged:
+      break;
+  }
+  const std::int64_t per_chunk = plan::staging_segments(count, seg_bytes);
+  std::vector<unsigned char> staging(static_cast<std::size_t>(per_chunk * seg_bytes));
+  for (std::int64_t first = 0; first < count; first += per_chunk) {
+    const std::int64_t segs = std::min(per_chunk, count - first);
+    for (std::int64_t r = 0; r < segs; ++r) {
+      std::memcpy(staging.data() + r * seg_bytes, in + (first + r) * src_pitch,
+                  static_cast<std::size_t>(seg_bytes));
     }
-    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(out + first * row_bytes, staging.data(),
-                                        static_cast<std::size_t>(rows * row_bytes),
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(out + first * seg_bytes, staging.data(),
+                                        static_cast<std::size_t>(segs * seg_bytes),
                                         cudaMemcpyHostToDevice, stream));
   }
 }
@@ -137,12 +150,14 @@ class CudaBackend final : public Backend {
 
     const std::int64_t elem = dtype_size(x_dtype_);
     if (layout_ == Layout::row_major) {
-      upload_packed(X_.get(), X.data, n_, d_ * elem, X.stride * elem, stream_);
+      upload_packed(X_.get(), X.data, n_, d_ * elem, X.stride * elem, false, prop.memPitch,
+                    stream_);
     } else {
-      upload_packed(X_.get(), X.data, d_, n_ * elem, X.stride * elem, stream_);
+      upload_packed(X_.get(), X.data, d_, n_ * elem, X.stride * elem, true, prop.memPitch,
+                    stream_);
     }
     const std::int64_t y_elem = dtype_size(y_dtype_);
-    upload_packed(y_.get(), y.data, n_, y_elem, y.stride * y_elem, stream_);
+    upload_packed(y_.get(), y.data, n_, y_elem, y.stride * y_elem, false, prop.memPitch, stream_);
 
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(params_.get(), 0, static_cast<std::size_t>(params_.bytes()), stream_));
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(grad_.get(), 0, static_cast<std::size_t>(grad_.bytes()), stream_));
@@ -175,26 +190,36 @@ class CudaBackend final : public Backend {
     *b = host_params_[static_cast<std::size_t>(d_)];
   }
 
+  // Not part of the constructor's memory check: only fits that shuffle need it, and the
+  // driver reserves it right after construction, where auto can still fall back.
+  void reserve_row_order() override {
+    activate();
+    if (order_.size() != 0) return;
+    const std::int64_t need = n_ * static_cast<std::int64_t>(sizeof(std::int64_t));
+    std::size_t free_bytes = 0, total_bytes = 0;
+    STEEPEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (need > static_cast<std::int64_t>(free_bytes)) {
+      throw DeviceUnavailable("CUDA backend: the row order (" + std::to_string(n_) +
+                              " 64-bit indices) needs " + gib(need) + " of device memory but only " +
+                              gib(static_cast<std::int64_t>(free_bytes)) + " of " +
+                              gib(static_cast<std::int64_t>(total_bytes)) + " are free on " +
+                              device_name_ + " after the data; use the CPU backend, a smaller " +
+                              "data set or no shuffling");
+    }
+    order_ = DeviceBuffer<std::int64_t>(n_, "row order");  // DeviceUnavailable if it fails
+  }
+
   void set_row_order(const std::int64_t* order) override {
     activate();
     if (order == nullptr) throw InvalidArgument("set_row_order: null order");
-    if (order_.size() == 0) {
-      std::size_t free_bytes = 0, total_bytes = 0;
-      STEEPEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-      const std::int64_t need = n_ * 8;
-      if (need > static_cast<std::int64_t>(free_bytes)) {
-        throw DeviceUnavailable("CUDA backend: the row order needs " + gib(need) + " but only " +
-                                gib(static_cast<std::int64_t>(free_bytes)) + " are free on " +
-                                device_name_);
-      }
-      order_ = DeviceBuffer<std::int64_t>(n_, "row order");
-    }
+    reserve_row_order();  // no-op when reserved; else allocated now
     // Synchronous on purpose: the caller may overwrite \p order (the next epoch's
     // permutation) as soon as we return, and kernels of the previous epoch may still read
     // the device copy, which stream order protects.
     STEEPEST_CUDA_CHECK(cudaMemcpyAsync(order_.get(), order, static_cast<std::size_t>(order_.bytes()),
                                         cudaMemcpyHostToDevice, stream_));
     STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    order_set_ = true;
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
@@ -204,7 +229,8 @@ class CudaBackend final : public Backend {
                             std::to_string(end) + ") is empty or outside [0, " +
                             std::to_string(n_) + ")");
     }
-    if (ordered && order_.size() == 0) throw InvalidArgument("compute: no row order was set");
+    // A reserved but never filled order would send the kernel to uninitialised indices.
+    if (ordered && !order_set_) throw InvalidArgument("compute: no row order was set");
     const std::int64_t m = end - begin;
     const std::int64_t grid = plan::fused_grid(m, plan_.rows_per_iteration, plan_.max_grid);
     FusedArgs args;
@@ -297,7 +323,8 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = stream_owner_.get();
   DeviceBuffer<unsigned char> X_;
   DeviceBuffer<unsigned char> y_;
-  DeviceBuffer<std::int64_t> order_;
+  DeviceBuffer<std::int64_t> order_;  // reserve_row_order(); filled by set_row_order()
+  bool order_set_ = false;
   DeviceBuffer<double> params_;  // w[0..d), b
   DeviceBuffer<double> grad_;    // grad_w[0..d), grad_b
   DeviceBuffer<double> stats_;   // kStat*

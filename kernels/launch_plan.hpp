@@ -152,9 +152,12 @@ STEEPEST_HD constexpr std::int64_t sse_column(std::int64_t d) noexcept { return 
 STEEPEST_HD constexpr std::int64_t sum_r_column(std::int64_t d) noexcept { return d + 1; }
 
 // --- host emulation of the summation order -------------------------------------------------
-// These replay, value for value, the additions the kernels perform for one quantity (a
-// gradient column, sse or sum r), given each position's term.  They are the documentation
-// of the order and the tests' model of it; the kernels are not built from them.
+// These replay, addition for addition, the order in which the kernels combine one quantity
+// (a gradient column, sse or sum r), given each position's term.  They are the
+// documentation of the order and the tests' model of it; the kernels are not built from
+// them.  They model the order, not every rounding: nvcc may contract a product and the
+// addition that follows into one FMA (r * x added into a sum), which rounds once instead
+// of twice.
 
 /// Butterfly of __shfl_down_sync with offsets 16, 8, 4, 2, 1; returns lane 0's value.
 template <class T>
@@ -208,9 +211,9 @@ T emulate_register_sum(std::int64_t begin, std::int64_t end, std::int64_t grid, 
   return emulate_second_pass(partials);
 }
 
-/// Tiled kernel, for a per-row quantity (sse, sum r; a gradient column follows the same
-/// block/tile order): block b takes tiles b, b + grid, ...; tile row k's running sum is
-/// kept by thread k; at the end thread 0 adds rows 0..rows-1; then the second pass.
+/// Tiled kernel, for a per-row quantity (sse, sum r): block b takes tiles b, b + grid, ...;
+/// the running sum of tile row k (k = 0..rows-1) is kept by thread k across the block's
+/// tiles; at the end thread 0 adds the rows' sums 0, 1, ..., rows-1; then the second pass.
 template <class T, class Term>
 T emulate_tiled_sum(std::int64_t begin, std::int64_t end, std::int64_t grid, int rows,
                     Term term) {
@@ -229,6 +232,71 @@ T emulate_tiled_sum(std::int64_t begin, std::int64_t end, std::int64_t grid, int
     partials[static_cast<std::size_t>(block)] = block_total;
   }
   return emulate_second_pass(partials);
+}
+
+/// Tiled kernel, for a gradient column j (term(pos) = r_pos x_pos,j): a different order from
+/// the per-row quantities.  Block b takes tiles b, b + grid, ...; for each tile, the thread
+/// owning column j first sums the tile's valid rows 0, 1, ..., valid-1 from zero, then adds
+/// that tile sum into grad[j] (which starts at zero); grad[j] is the block's partial; then
+/// the second pass.
+template <class T, class Term>
+T emulate_tiled_gradient_sum(std::int64_t begin, std::int64_t end, std::int64_t grid, int rows,
+                             Term term) {
+  std::vector<T> partials(static_cast<std::size_t>(grid), T{});
+  const std::int64_t tiles = ceil_div(end - begin, rows);
+  for (std::int64_t block = 0; block < grid; ++block) {
+    T grad{};
+    for (std::int64_t tile = block; tile < tiles; tile += grid) {
+      const std::int64_t first = begin + tile * rows;
+      T tile_sum{};
+      for (std::int64_t pos = first; pos < end && pos < first + rows; ++pos) {
+        tile_sum = tile_sum + term(pos);
+      }
+      grad = grad + tile_sum;
+    }
+    partials[static_cast<std::size_t>(block)] = grad;
+  }
+  return emulate_second_pass(partials);
+}
+
+// --- upload of a strided host array into a packed device buffer --------------------------
+
+/// How the backend copies \p count segments (rows of a row-major X, columns of a
+/// column-major X, elements of y) of \p seg_bytes each, \p src_pitch bytes apart on the
+/// host, into a packed device buffer:
+///  - contiguous:  one cudaMemcpyAsync (no gaps, or a single segment);
+///  - per_segment: one cudaMemcpyAsync per segment, for segments of kDirectSegmentBytes or
+///    more (column-major columns, very wide rows): any pitch, few calls, each one large;
+///  - pitched_2d:  one cudaMemcpy2DAsync, only for row-major rows of kMin2dRowBytes or more
+///    whose pitch and width are within cudaDeviceProp::memPitch (2^31 - 1 on H100; a larger
+///    pitch is cudaErrorInvalidPitchValue);
+///  - staged:      narrow segments are packed on the host into a staging buffer of at most
+///    kStagingBytes and sent in chunks (cudaMemcpy2D moves one segment per DMA descriptor
+///    and crawls at a few bytes per segment).
+enum class UploadPath : int { contiguous, per_segment, pitched_2d, staged };
+
+inline constexpr std::int64_t kStagingBytes = std::int64_t{64} << 20;
+inline constexpr std::int64_t kDirectSegmentBytes = std::int64_t{1} << 20;
+inline constexpr std::int64_t kMin2dRowBytes = 512;
+
+/// \p column_segments: the segments are columns (column-major X), never sent by the 2D
+/// copy.  \p max_pitch: cudaDeviceProp::memPitch of the device.
+constexpr UploadPath upload_path(std::int64_t count, std::int64_t seg_bytes,
+                                 std::int64_t src_pitch, bool column_segments,
+                                 std::int64_t max_pitch) noexcept {
+  if (src_pitch == seg_bytes || count == 1) return UploadPath::contiguous;
+  if (seg_bytes >= kDirectSegmentBytes) return UploadPath::per_segment;
+  if (!column_segments && seg_bytes >= kMin2dRowBytes && src_pitch <= max_pitch &&
+      seg_bytes <= max_pitch) {
+    return UploadPath::pitched_2d;
+  }
+  return UploadPath::staged;
+}
+
+/// Segments per staged chunk: as many as fit kStagingBytes (at least one), never more than
+/// there are, so a small upload gets a small staging buffer.
+constexpr std::int64_t staging_segments(std::int64_t count, std::int64_t seg_bytes) noexcept {
+  return min64(count, max64(1, kStagingBytes / seg_bytes));
 }
 
 }  // namespace steepest::detail::plan

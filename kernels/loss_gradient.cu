@@ -4,8 +4,9 @@
 //  - registers (d <= 32): one row per thread, the gradient in registers, templated on the
 //    power-of-two bucket of d so the accumulator array is indexed only by constants;
 //  - tiled (d > 32): a tile of up to 8 rows is staged in shared memory while its dot
-//    products are formed, then each thread adds tile x residuals into the gradient
-//    columns it owns; X is still read from device memory once.
+//    products are formed, then each thread sums residual x tile over the tile's rows for
+//    the gradient columns it owns and adds that tile sum into them; X is still read from
+//    device memory once.
 // The order of every addition is the one kernels/launch_plan.hpp describes and emulates.
 #include <cuda_runtime.h>
 
@@ -190,7 +191,11 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     const std::int64_t first = a.begin + tile_index * rows;
     const int valid = static_cast<int>(plan::min64(rows, a.end - first));
 
-    // Phase 1: stage the tile and form partial dot products.
+    // Phase 1: stage the tile and form partial dot products.  Threads t < valid also fetch
+    // y (and the order entry) of tile row t now, so that latency overlaps the staging
+    // instead of following the barrier.
+    double y_t = 0.0;
+    if (t < valid) y_t = load_y(a, row_at(a, first + t));
     double dot = 0.0;
     if (k < valid) {
       const std::int64_t i = row_at(a, first + k);
@@ -211,7 +216,7 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
       if (t < valid) {
         double s = 0.0;
         for (int q = 0; q < lanes; ++q) s += dots[plan::tile_thread_of(t, q, rows, kRowMajor)];
-        r = s + b - load_y(a, row_at(a, first + t));
+        r = s + b - y_t;
         sse += r * r;
         sum_r += r;
       }
@@ -219,7 +224,9 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     }
     __syncthreads();
 
-    // Phase 3: each thread's gradient columns take the tile's contribution.
+    // Phase 3: each thread's gradient columns take the tile's contribution: the tile's rows
+    // summed first (from zero, rows 0..valid-1), then added into grad[j]
+    // (plan::emulate_tiled_gradient_sum replays this order).
     for (std::int64_t j = t; j < d; j += kFusedThreads) {
       double s = 0.0;
 #pragma unroll 4
@@ -325,11 +332,17 @@ FusedPlan plan_fused_loss_gradient(std::int64_t d, DType x_dtype, Layout layout,
     p.name = "fused_loss_gradient_registers";
     p.rows_per_iteration = kFusedThreads;
   } else {
+    p.kernel = x_dtype == DType::float32 ? tiled_kernel<float>(layout) : tiled_kernel<double>(layout);
     int optin = 0;
     STEEPEST_CUDA_CHECK(
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-    int rows = plan::tile_rows(d, elem, plan::min64(optin, plan::kPreferredTiledSmem));
-    if (rows == 0) rows = plan::tile_rows(d, elem, optin);
+    cudaFuncAttributes attributes{};
+    STEEPEST_CUDA_CHECK(cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(p.kernel)));
+    // Static plus dynamic shared memory may not exceed the opt-in maximum.
+    const std::int64_t dynamic_max =
+        static_cast<std::int64_t>(optin) - static_cast<std::int64_t>(attributes.sharedSizeBytes);
+    int rows = plan::tile_rows(d, elem, plan::min64(dynamic_max, plan::kPreferredTiledSmem));
+    if (rows == 0) rows = plan::tile_rows(d, elem, dynamic_max);
     if (rows == 0) {
       throw DeviceUnavailable("CUDA backend: d = " + std::to_string(d) +
                               " features need " +
@@ -337,15 +350,20 @@ FusedPlan plan_fused_loss_gradient(std::int64_t d, DType x_dtype, Layout layout,
                               " KiB of shared memory per block; this device offers " +
                               std::to_string(optin / 1024) + " KiB (use the CPU backend)");
     }
-    p.kernel = x_dtype == DType::float32 ? tiled_kernel<float>(layout) : tiled_kernel<double>(layout);
     p.name = "fused_loss_gradient_tiled";
     p.tile_rows = rows;
     p.smem_bytes = plan::tiled_smem_bytes(d, rows, elem);
     p.rows_per_iteration = rows;
+    // The limit is a process-wide attribute of the kernel on the current device, shared by
+    // every backend using this instantiation: setting it to this plan's need would lower
+    // it under a live backend that needs more, whose next launch would then fail.  So it
+    // is only ever raised, straight to the device's maximum (the launch still reserves
+    // just p.smem_bytes, so occupancy is unchanged).  Every caller writes the same value,
+    // so concurrent planners need no lock.
     if (p.smem_bytes > 48 * 1024) {
       STEEPEST_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(p.kernel),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                               static_cast<int>(p.smem_bytes)));
+                                               static_cast<int>(dynamic_max)));
     }
   }
   int sms = 0, per_sm = 0;
@@ -368,7 +386,7 @@ void launch_fused_loss_gradient(const FusedPlan& plan, const FusedArgs& args,
   }
   plan.kernel<<<static_cast<unsigned>(grid), kFusedThreads,
                 static_cast<std::size_t>(plan.smem_bytes), stream>>>(args);
-  STEEPEST_CUDA_CHECK_LAUNCH("fused_loss_gradient");
+  STEEPEST_CUDA_CHECK_LAUNCH(plan.name, stream);
 }
 
 void launch_reduce_partials(const double* partials, std::int64_t grid, std::int64_t d,
@@ -379,7 +397,7 @@ void launch_reduce_partials(const double* partials, std::int64_t grid, std::int6
   const double inv_m = 1.0 / static_cast<double>(m);
   reduce_partials<<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream>>>(
       partials, grid, d, inv_m, static_cast<double>(m), grad, stats);
-  STEEPEST_CUDA_CHECK_LAUNCH("reduce_partials");
+  STEEPEST_CUDA_CHECK_LAUNCH("reduce_partials", stream);
 }
 
 }  // namespace steepest::detail

@@ -33,7 +33,7 @@ void launch_update_parameters(double* params, const double* grad, std::int64_t d
   const std::int64_t blocks = plan::ceil_div(d + 1, kUpdateThreads);
   update_parameters<<<static_cast<unsigned>(blocks), kUpdateThreads, 0, stream>>>(
       params, grad, d, lr, update_bias ? 1 : 0);
-  STEEPEST_CUDA_CHECK_LAUNCH("update_parameters");
+  STEEPEST_CUDA_CHECK_LAUNCH("update_parameters", stream);
 }
 
 cudaError_t probe_kernel_image() noexcept {

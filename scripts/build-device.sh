@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds ./device-build on this (GPU-less) machine for the GPU machine, where there is no
 # GoogleTest and no network: Release, sm_90 only, static CUDA runtime, tests and benchmarks
-# on.  Test binaries link libgtest statically (Debian ships only libgtest.a); shared
+# on, device code with -lineinfo (no effect on the generated code; compute-sanitizer then
+# reports file:line).  Test binaries link libgtest statically (Debian ships only libgtest.a); shared
 # libraries the GPU machine may lack (libbenchmark, libgomp) are copied into
 # device-build/lib, which scripts/device-check.sh puts on LD_LIBRARY_PATH.  The folder
 # must stay under 64 MiB: the device tool carries at most that much.
@@ -16,6 +17,7 @@ jobs=${JOBS:-2}
 cmake -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_CUDA_FLAGS=-lineinfo \
   -DSTEEPEST_CUDA_STATIC_RUNTIME=ON \
   -DSTEEPEST_BUILD_TESTS=ON \
   -DSTEEPEST_BUILD_BENCH=ON
@@ -31,9 +33,18 @@ while IFS= read -r exe; do
 done < <(find "$build" -maxdepth 2 -type f -perm -u+x \( -name 'test_*' -o -name 'bench_*' -o -name steepest \))
 
 # Where this build came from, for the device check's record (the GPU machine gets no .git).
+# dirty=yes when tracked or untracked (not ignored) files differ from the commit;
+# diff_sha256 identifies the uncommitted changes to tracked files (empty diff: clean).
+dirty_files=$(git -C "$root" status --porcelain 2>/dev/null | wc -l)
 {
   echo "commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo none)"
-  echo "dirty_files=$(git -C "$root" status --porcelain 2>/dev/null | wc -l)"
+  if git -C "$root" rev-parse HEAD >/dev/null 2>&1; then
+    [ "$dirty_files" -gt 0 ] && echo "dirty=yes" || echo "dirty=no"
+    echo "diff_sha256=$(git -C "$root" diff HEAD 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  else
+    echo "dirty=unknown"
+  fi
+  echo "dirty_files=$dirty_files"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"
   echo "source_dir=$root"
 } > "$build/steepest-build-info.txt"

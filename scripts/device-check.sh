@@ -5,13 +5,23 @@
 # benchmarks only: without GoogleTest there are no test binaries).  Then:
 #   1. every test binary with STEEPEST_REQUIRE_GPU=1 (a missing GPU fails, never skips);
 #   2. compute-sanitizer memcheck, racecheck, initcheck, synccheck on test_cuda_backend,
-#      filtered to small shapes that still reach every kernel variant;
+#      filtered to small shapes that still reach every kernel variant, with
+#      STEEPEST_CUDA_SYNC=1 so a fault is reported under the kernel that caused it.  The
+#      tool is probed once first; where it refuses the device (gVisor and other sandboxes:
+#      "Device not supported", error 999) the sanitizer steps read "unsupported", not
+#      failed;
 #   3. the benchmarks, if bench binaries exist.
 # Never stops at the first failure: each step's exit code is recorded; the exit code is
-# non-zero if any step failed.  Logs and a summary (card, driver, date, commit) go to $OUT
-# if set, else ./device-check-out; the device tool returns at most 8 files from $OUT, so
-# everything is kept in a few files.  The summary table is printed last.  Whole run: a few
-# minutes (each step has its own time limit).
+# non-zero if any step failed or was cut by the deadline.  Logs and a summary (card,
+# driver, date, commit) go to $OUT if set, else ./device-check-out; the device tool returns
+# at most 8 files from $OUT, so everything is kept in a few files.  Each step's line is
+# appended to the summary as soon as it finishes (a hang or a kill loses nothing already
+# done); the summary is printed last.
+#
+# Time: the whole run has a deadline, DEVICE_CHECK_DEADLINE seconds (default 280, so it
+# fits a 5-minute device slot); each step is capped by its own limit and by the time left,
+# and a step that would start with too little time left is recorded as "no-time".
+# Building in place takes longer: raise the deadline for that.
 #
 # Usage: scripts/device-check.sh [build-dir]
 set -u
@@ -24,19 +34,37 @@ log="$out/device-check.log"
 summary="$out/summary.txt"
 : >"$log"
 
-steps=()
+deadline_s=${DEVICE_CHECK_DEADLINE:-280}
+started_at=$(date +%s)
+deadline_at=$((started_at + deadline_s))
+# Kept back from every step: timeout's --kill-after grace plus writing the summary.
+reserve_s=15
+min_step_s=10
 failed=0
 
-# step NAME LIMIT_SECONDS COMMAND...: runs it with a time limit, appends its output to the
-# log, records name, exit code and seconds.
+row() { printf '%-34s %11s %7s\n' "$1" "$2" "$3" >>"$summary"; }
+
+# step NAME LIMIT_SECONDS COMMAND...: runs it with a time limit (its own, or the time left
+# before the deadline if that is less), appends its output to the log and its line (name,
+# exit code or status, seconds) to the summary at once.
 step() {
   local name=$1 limit=$2
   shift 2
-  local start end rc
+  local now left start end rc
+  now=$(date +%s)
+  left=$((deadline_at - now - reserve_s))
+  if [ "$left" -lt "$min_step_s" ]; then
+    echo "=== $name: not started, ${left}s left before the deadline" >>"$log"
+    echo "[$name] no-time"
+    row "$name" no-time -
+    failed=1
+    return 0
+  fi
+  [ "$left" -lt "$limit" ] && limit=$left
   start=$(date +%s)
   {
     echo
-    echo "=== $name: $*"
+    echo "=== $name (limit ${limit}s): $*"
   } >>"$log"
   timeout --signal=TERM --kill-after=10 "$limit" "$@" >>"$log" 2>&1
   rc=$?
@@ -44,7 +72,11 @@ step() {
   [ "$rc" -eq 124 ] && echo "=== $name: timed out after ${limit}s" >>"$log"
   echo "=== $name: exit $rc in $((end - start))s" >>"$log"
   echo "[$name] exit $rc ($((end - start))s)"
-  steps+=("$(printf '%-28s %6s %6ss' "$name" "$rc" "$((end - start))")")
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    row "$name" "timeout" "$((end - start))s"
+  else
+    row "$name" "$rc" "$((end - start))s"
+  fi
   [ "$rc" -ne 0 ] && failed=1
   return 0
 }
@@ -53,27 +85,33 @@ step() {
 card=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1)
 driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
 commit=$(git -C "$root" rev-parse HEAD 2>/dev/null)
-if [ -z "$commit" ] && [ -f "$build/steepest-build-info.txt" ]; then
+if [ -n "$commit" ]; then
+  [ -n "$(git -C "$root" status --porcelain 2>/dev/null | head -1)" ] && commit="$commit (dirty tree)"
+elif [ -f "$build/steepest-build-info.txt" ]; then
   commit=$(grep '^commit=' "$build/steepest-build-info.txt" | cut -d= -f2-)
-  dirty=$(grep '^dirty_files=' "$build/steepest-build-info.txt" | cut -d= -f2-)
-  commit="$commit (from the build; $dirty uncommitted files)"
+  dirty=$(grep '^dirty=' "$build/steepest-build-info.txt" | cut -d= -f2-)
+  dirty_files=$(grep '^dirty_files=' "$build/steepest-build-info.txt" | cut -d= -f2-)
+  commit="$commit (from the build; dirty=${dirty:-unknown}, ${dirty_files:-?} uncommitted files)"
 fi
 {
-  echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "card:    ${card:-none found}"
-  echo "driver:  ${driver:-unknown}"
-  echo "commit:  ${commit:-unknown}"
-  echo "nvcc:    $(nvcc --version 2>/dev/null | tail -1)"
-  echo "build:   $build"
-  [ -f "$build/steepest-build-info.txt" ] && sed 's/^/         /' "$build/steepest-build-info.txt"
+  echo "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "card:     ${card:-none found}"
+  echo "driver:   ${driver:-unknown}"
+  echo "commit:   ${commit:-unknown}"
+  echo "nvcc:     $(nvcc --version 2>/dev/null | tail -1)"
+  echo "build:    $build"
+  echo "deadline: ${deadline_s}s"
+  [ -f "$build/steepest-build-info.txt" ] && sed 's/^/          /' "$build/steepest-build-info.txt"
+  echo
 } >"$summary"
+row step exit time
 nvidia-smi >>"$log" 2>&1
 
 # --- build in place when no build was carried -------------------------------------------------
 if [ ! -d "$build/tests" ] && [ ! -d "$build/bench" ]; then
   step build-in-place 400 bash -c "cmake -S '$root' -B '$build' -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DSTEEPEST_BUILD_TESTS=OFF -DSTEEPEST_BUILD_CLI=OFF && \
-    cmake --build '$build' -j$(nproc)"
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_FLAGS=-lineinfo -DSTEEPEST_BUILD_TESTS=OFF \
+    -DSTEEPEST_BUILD_CLI=OFF && cmake --build '$build' -j$(nproc)"
 fi
 
 # Paths baked in at build time (the CLI under test, the source dir) point into the
@@ -90,7 +128,7 @@ export STEEPEST_REQUIRE_GPU=1
 # --- 1. every test binary, GPU required -------------------------------------------------------
 tests=$(find "$build/tests" -maxdepth 1 -type f -perm -u+x -name 'test_*' 2>/dev/null | sort)
 if [ -z "$tests" ]; then
-  steps+=("$(printf '%-28s %6s %6s' 'tests' 'none' '-')")
+  row tests none -
   echo "no test binaries under $build/tests (built without GoogleTest?)" >>"$log"
 fi
 for t in $tests; do
@@ -99,23 +137,67 @@ done
 
 # --- 2. compute-sanitizer on the GPU tests ----------------------------------------------------
 cuda_test="$build/tests/test_cuda_backend"
-# Small shapes covering: register kernel scalar/vector/column-major, tiled row/column-major,
-# both dtypes, strided upload, ordered batches, step and the error paths.
+# Small shapes covering: register kernel buckets 1/2/4/16/32 with scalar, vector and
+# column-major loads, tiled row/column-major with one and many tiles per block and tiles of
+# 1 and 2 rows, both dtypes and mixed ones, every strided upload path, ordered batches,
+# step, the running loss, repeatability (poisoned allocator) and the targeted tests.
 filter='Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n33_d17_*'
 filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n1000_d4_f32_*'
-filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n257_d2_f64_*'
+filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n1000_d16_f64_*'
+filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n257_d2_*'
 filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n33_d1500_*'
-filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/*strided'
-filter+=':Shapes/CudaVsCpu.BitwiseRepeatable/n31_d3_*:CudaBackend.*'
-if [ -x "$cuda_test" ] && command -v compute-sanitizer >/dev/null 2>&1; then
-  for tool in memcheck racecheck initcheck synccheck; do
-    step "sanitizer-$tool" 150 compute-sanitizer --tool "$tool" --error-exitcode 99 \
-      "$cuda_test" --gtest_brief=1 "--gtest_filter=$filter"
-  done
+filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n9_d*'
+filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/n12007_d40_*'
+filter+=':Shapes/CudaVsCpu.LossGradientStepAndRunningLoss/*strided*'
+filter+=':Repeat/CudaRepeatable.BitwiseRepeatable/n31_d3_*'
+filter+=':Repeat/CudaRepeatable.BitwiseRepeatable/n257_d2_*'
+filter+=':Repeat/CudaRepeatable.BitwiseRepeatable/n9_d6000_*'
+filter+=':CudaBackend.*'
+
+sanitizer=$(command -v compute-sanitizer 2>/dev/null)
+for dir in "${CUDA_HOME:-}" "${CUDA_PATH:-}" /usr/local/cuda; do
+  [ -z "$sanitizer" ] && [ -n "$dir" ] && [ -x "$dir/bin/compute-sanitizer" ] &&
+    sanitizer="$dir/bin/compute-sanitizer"
+done
+
+if [ ! -x "$cuda_test" ]; then
+  row sanitizer skip -
+  echo "$cuda_test missing: sanitizer runs skipped" >>"$log"
+  failed=1
+elif [ -z "$sanitizer" ]; then
+  row sanitizer skip -
+  echo "compute-sanitizer not found: sanitizer runs skipped" >>"$log"
 else
-  steps+=("$(printf '%-28s %6s %6s' 'sanitizer' 'skip' '-')")
-  echo "compute-sanitizer or $cuda_test missing: sanitizer runs skipped" >>"$log"
-  [ -x "$cuda_test" ] || failed=1
+  # Probe once: the version, then one tiny GPU test under memcheck.  Sandboxes that hide
+  # the device from the tool (gVisor) refuse here; their refusal is not our bug.
+  probe_log="$out/sanitizer-probe.tmp"
+  {
+    echo
+    echo "=== sanitizer-probe: $sanitizer"
+    "$sanitizer" --version 2>&1 | tail -2
+  } >>"$log"
+  timeout --signal=TERM --kill-after=5 60 env STEEPEST_CUDA_SYNC=1 "$sanitizer" \
+    --tool memcheck --error-exitcode 99 "$cuda_test" --gtest_brief=1 \
+    --gtest_filter=CudaBackend.DeviceNameNamesTheCard >"$probe_log" 2>&1
+  probe_rc=$?
+  cat "$probe_log" >>"$log"
+  echo "=== sanitizer-probe: exit $probe_rc" >>"$log"
+  unsupported_re='Device not supported|not supported on this (device|platform)|error 999|'
+  unsupported_re+='CUDA_ERROR_UNKNOWN|cudaErrorUnknown|Internal Sanitizer Error'
+  if [ "$probe_rc" -ne 0 ] && grep -Eqi "$unsupported_re" "$probe_log"; then
+    echo "compute-sanitizer refuses this device: sanitizer steps marked unsupported" >>"$log"
+    for tool in memcheck racecheck initcheck synccheck; do
+      row "sanitizer-$tool" unsupported -
+    done
+  else
+    [ "$probe_rc" -ne 0 ] &&
+      echo "sanitizer probe failed (exit $probe_rc) for another reason: running the steps" >>"$log"
+    for tool in memcheck racecheck initcheck synccheck; do
+      step "sanitizer-$tool" 150 env STEEPEST_CUDA_SYNC=1 "$sanitizer" --tool "$tool" \
+        --error-exitcode 99 "$cuda_test" --gtest_brief=1 "--gtest_filter=$filter"
+    done
+  fi
+  rm -f "$probe_log"
 fi
 
 # --- 3. benchmarks ----------------------------------------------------------------------------
@@ -129,9 +211,7 @@ done
 # --- summary, last ----------------------------------------------------------------------------
 {
   echo
-  printf '%-28s %6s %7s\n' step exit time
-  for s in "${steps[@]}"; do echo "$s"; done
-  echo
+  echo "total: $(($(date +%s) - started_at))s of ${deadline_s}s"
   [ "$failed" -eq 0 ] && echo "device check: PASSED" || echo "device check: FAILED (see $log)"
 } >>"$summary"
 echo

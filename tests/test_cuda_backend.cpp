@@ -1,7 +1,8 @@
 // The CUDA backend against the CPU reference, on sizes that are not multiples of a warp or
-// a block, both layouts, float32 and float64, strided views, natural and permuted batches;
-// plus bitwise repeatability.  Every GPU test skips without a usable GPU (fails under
-// STEEPEST_REQUIRE_GPU=1).
+// a block, both layouts, float32 and float64 (and mixed), every upload path for strided
+// views, every kernel variant, natural and permuted batches, the running loss; plus
+// bitwise repeatability across backends, objects and a poisoned allocator.  Every GPU
+// test skips without a usable GPU (fails under STEEPEST_REQUIRE_GPU=1).
 //
 // Tolerance.  Both backends compute r_i and every sum in float64 from the same float64
 // (or exactly widened float32) inputs; they differ only in the order of the additions.
@@ -17,11 +18,13 @@
 // a dropped, doubled or float32-accumulated row fails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -49,17 +52,31 @@ struct Case {
   Layout layout;
   std::int64_t stride_pad = 0;  ///< extra elements between rows (row-major) / columns
   std::int64_t y_stride = 1;
+  bool y_other_dtype = false;   ///< y in the other dtype than X (float32 X, float64 y, ...)
 };
 
-std::string case_name(const Case& c) {
-  return "n" + std::to_string(c.n) + "_d" + std::to_string(c.d) +
-         (c.dtype == DType::float32 ? "_f32" : "_f64") +
-         (c.layout == Layout::row_major ? "_row" : "_col") +
-         (c.stride_pad != 0 || c.y_stride != 1 ? "_strided" : "");
+DType y_dtype_of(const Case& c) {
+  if (!c.y_other_dtype) return c.dtype;
+  return c.dtype == DType::float32 ? DType::float64 : DType::float32;
 }
 
-/// Host data in the case's dtype and layout, a copy of it in float64 (for the bounds),
-/// and parameters away from the solution so residuals are not small.
+std::string case_name(const Case& c) {
+  std::string name = "n" + std::to_string(c.n) + "_d" + std::to_string(c.d) +
+                     (c.dtype == DType::float32 ? "_f32" : "_f64") +
+                     (c.layout == Layout::row_major ? "_row" : "_col");
+  if (c.y_other_dtype) name += y_dtype_of(c) == DType::float32 ? "_yf32" : "_yf64";
+  if (c.stride_pad != 0 || c.y_stride != 1) {
+    name += "_strided_pad" + std::to_string(c.stride_pad) + "_ys" + std::to_string(c.y_stride);
+  }
+  return name;
+}
+
+// gtest prints a parameter's bytes otherwise (padding included).
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
+
+/// Host data in the case's dtypes and layout, a copy of it in float64 (for the bounds),
+/// and parameters away from the solution so residuals are not small.  Not copyable: the
+/// views point into its own vectors.
 struct Problem {
   Case c;
   std::vector<float> xf, yf;
@@ -71,10 +88,14 @@ struct Problem {
   steepest::MatrixView X;
   steepest::VectorView y;
 
+  Problem(const Problem&) = delete;
+  Problem& operator=(const Problem&) = delete;
+
   explicit Problem(const Case& cs, std::uint64_t seed = 7) : c(cs) {
     std::mt19937_64 rng(seed + static_cast<std::uint64_t>(cs.n * 131 + cs.d));
     std::uniform_real_distribution<double> unit(-1.0, 1.0);
     const std::int64_t n = c.n, d = c.d;
+    const DType y_dtype = y_dtype_of(c);
     std::vector<double> w_true(static_cast<std::size_t>(d));
     for (double& v : w_true) v = unit(rng);
     x64.resize(static_cast<std::size_t>(n * d));
@@ -88,7 +109,7 @@ struct Problem {
         s += v * w_true[static_cast<std::size_t>(j)];
       }
       double yi = s + 0.1 * unit(rng);
-      if (c.dtype == DType::float32) yi = static_cast<float>(yi);
+      if (y_dtype == DType::float32) yi = static_cast<float>(yi);
       y64[static_cast<std::size_t>(i)] = yi;
     }
     w.resize(static_cast<std::size_t>(d));
@@ -102,29 +123,43 @@ struct Problem {
     };
     const std::size_t x_size = static_cast<std::size_t>(outer * stride);
     const std::size_t y_size = static_cast<std::size_t>(n * c.y_stride);
+    // Padding is NaN: it must never be read.
     if (c.dtype == DType::float32) {
-      xf.assign(x_size, std::nanf(""));  // padding must never be read
-      yf.assign(y_size, std::nanf(""));
+      xf.assign(x_size, std::nanf(""));
       for (std::int64_t i = 0; i < n; ++i) {
         for (std::int64_t j = 0; j < d; ++j) {
           xf[static_cast<std::size_t>(x_at(i, j))] = static_cast<float>(x64[static_cast<std::size_t>(i * d + j)]);
         }
-        yf[static_cast<std::size_t>(i * c.y_stride)] = static_cast<float>(y64[static_cast<std::size_t>(i)]);
       }
       X = steepest::make_matrix_view(xf.data(), n, d, c.layout, stride);
-      y = steepest::make_vector_view(yf.data(), n, c.y_stride);
     } else {
       xd.assign(x_size, std::nan(""));
-      yd.assign(y_size, std::nan(""));
       for (std::int64_t i = 0; i < n; ++i) {
         for (std::int64_t j = 0; j < d; ++j) {
           xd[static_cast<std::size_t>(x_at(i, j))] = x64[static_cast<std::size_t>(i * d + j)];
         }
-        yd[static_cast<std::size_t>(i * c.y_stride)] = y64[static_cast<std::size_t>(i)];
       }
       X = steepest::make_matrix_view(xd.data(), n, d, c.layout, stride);
+    }
+    if (y_dtype == DType::float32) {
+      yf.assign(y_size, std::nanf(""));
+      for (std::int64_t i = 0; i < n; ++i) {
+        yf[static_cast<std::size_t>(i * c.y_stride)] = static_cast<float>(y64[static_cast<std::size_t>(i)]);
+      }
+      y = steepest::make_vector_view(yf.data(), n, c.y_stride);
+    } else {
+      yd.assign(y_size, std::nan(""));
+      for (std::int64_t i = 0; i < n; ++i) yd[static_cast<std::size_t>(i * c.y_stride)] = y64[static_cast<std::size_t>(i)];
       y = steepest::make_vector_view(yd.data(), n, c.y_stride);
     }
+  }
+
+  /// Overwrites every stored value (X, y, padding) with NaN; the views stay valid.
+  void poison() {
+    std::fill(xf.begin(), xf.end(), std::nanf(""));
+    std::fill(yf.begin(), yf.end(), std::nanf(""));
+    std::fill(xd.begin(), xd.end(), std::nan(""));
+    std::fill(yd.begin(), yd.end(), std::nan(""));
   }
 };
 
@@ -197,6 +232,30 @@ bool same_bits(const Outputs& a, const Outputs& b) {
          std::memcmp(a.gw.data(), b.gw.data(), a.gw.size() * sizeof(double)) == 0;
 }
 
+std::vector<std::int64_t> permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t n) {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  steepest::detail::epoch_permutation(seed, epoch, order.data(), n);
+  return order;
+}
+
+/// Runs compute(begin, end, ordered) on both backends and compares the outputs.
+void compute_and_compare(Backend& gpu, Backend& cpu, const Problem& p, std::int64_t begin,
+                         std::int64_t end, const std::int64_t* order, const std::string& what) {
+  const bool ordered = order != nullptr;
+  gpu.compute(begin, end, ordered);
+  cpu.compute(begin, end, ordered);
+  expect_close(read_outputs(gpu), read_outputs(cpu), bounds_for(p, begin, end, order),
+               what + " [" + std::to_string(begin) + ", " + std::to_string(end) + ")" +
+                   (ordered ? " ordered" : " natural"));
+}
+
+/// Running loss: a sum of positive terms over at most n rows, so a relative bound.
+void expect_running_close(Backend& gpu, Backend& cpu, const Problem& p, const std::string& what) {
+  const double run_gpu = gpu.running_loss(), run_cpu = cpu.running_loss();
+  EXPECT_NEAR(run_gpu, run_cpu, 4.0 * static_cast<double>(p.c.n + p.c.d + 4) * kEps * run_cpu)
+      << what << ": running loss";
+}
+
 class CudaVsCpu : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CudaVsCpu, LossGradientStepAndRunningLoss) {
@@ -214,27 +273,25 @@ TEST_P(CudaVsCpu, LossGradientStepAndRunningLoss) {
   }
 
   // Full range, natural order.
-  gpu->compute(0, n, false);
-  cpu->compute(0, n, false);
-  expect_close(read_outputs(*gpu), read_outputs(*cpu), bounds_for(p, 0, n, nullptr), "full");
+  compute_and_compare(*gpu, *cpu, p, 0, n, nullptr, "full");
 
   // An interior sub-range of a permutation (mini-batch), and the last position alone.
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  steepest::detail::epoch_permutation(12345, 3, order.data(), n);
+  const std::vector<std::int64_t> order = permutation(12345, 3, n);
   gpu->set_row_order(order.data());
   cpu->set_row_order(order.data());
   const std::int64_t begin = n / 3, end = std::max(begin + 1, n - n / 5);
-  gpu->compute(begin, end, true);
-  cpu->compute(begin, end, true);
-  expect_close(read_outputs(*gpu), read_outputs(*cpu), bounds_for(p, begin, end, order.data()),
-               "ordered [" + std::to_string(begin) + ", " + std::to_string(end) + ")");
-  gpu->compute(n - 1, n, true);
-  cpu->compute(n - 1, n, true);
-  expect_close(read_outputs(*gpu), read_outputs(*cpu), bounds_for(p, n - 1, n, order.data()), "last row");
+  compute_and_compare(*gpu, *cpu, p, begin, end, order.data(), "mini-batch");
+  compute_and_compare(*gpu, *cpu, p, n - 1, n, order.data(), "last row");
 
-  // Running loss over the three computes: a sum of positive terms, so a relative bound.
-  const double run_gpu = gpu->running_loss(), run_cpu = cpu->running_loss();
-  EXPECT_NEAR(run_gpu, run_cpu, 4.0 * static_cast<double>(n + p.c.d + 4) * kEps * run_cpu);
+  // Running loss over the three computes.
+  expect_running_close(*gpu, *cpu, p, "three computes");
+
+  // Reset, then one more compute: an interior sub-range in the natural order (the driver's
+  // mini-batches when shuffle is off).  The running loss holds that compute alone.
+  gpu->reset_running_loss();
+  cpu->reset_running_loss();
+  compute_and_compare(*gpu, *cpu, p, begin, end, nullptr, "natural mini-batch");
+  expect_running_close(*gpu, *cpu, p, "after reset");
 
   // One step with and one without the bias: w differs from the CPU's by lr times the
   // gradient difference at most.
@@ -261,55 +318,218 @@ TEST_P(CudaVsCpu, LossGradientStepAndRunningLoss) {
   }
 }
 
-TEST_P(CudaVsCpu, BitwiseRepeatable) {
-  STEEPEST_REQUIRE_GPU_OR_SKIP();
-  const Problem p(GetParam());
-  const std::int64_t n = p.c.n;
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  steepest::detail::epoch_permutation(99, 0, order.data(), n);
-  auto run = [&] {
-    auto gpu = steepest::detail::make_cuda_backend(p.X, p.y);
-    gpu->set_parameters(p.w.data(), p.b);
-    gpu->set_row_order(order.data());
-    // A few mini-batch steps without reading back in between, as the driver does.
-    const std::int64_t batch = std::max<std::int64_t>(1, n / 3);
-    for (std::int64_t s = 0; s < n; s += batch) {
-      gpu->compute(s, std::min(n, s + batch), true);
-      gpu->step(0.01, true);
-    }
-    gpu->compute(0, n, false);
-    Outputs o = read_outputs(*gpu);
-    std::vector<double> w(static_cast<std::size_t>(p.c.d) + 1);
-    gpu->get_parameters(w.data(), &w.back());
-    o.gw.insert(o.gw.end(), w.begin(), w.end());
-    o.gw.push_back(gpu->running_loss());
-    return o;
-  };
-  const Outputs a = run();
-  const Outputs b = run();
-  EXPECT_TRUE(same_bits(a, b)) << "two identical runs gave different bits";
-}
-
 std::vector<Case> cases() {
   std::vector<Case> out;
+  // Small shapes in every dtype x layout: register buckets 1, 2, 4, 16, 32 (d = 12 and
+  // 16: bucket 16, scalar and vector loads), tiled with one tile per block.
   const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
-      {1, 1}, {31, 3}, {33, 17}, {257, 2}, {1000, 4}, {1000, 32}, {1000, 256},
-      {33, 1500}, {1000, 1500}, {1000003, 1}, {1000003, 17}};
+      {1, 1}, {31, 3}, {33, 17}, {257, 2}, {1000, 4}, {1000, 12}, {1000, 16}, {1000, 32},
+      {1000, 256}, {33, 1500}, {1000, 1500}, {1000003, 1}};
   for (const auto& [n, d] : shapes) {
     for (DType t : {DType::float32, DType::float64}) {
       for (Layout l : {Layout::row_major, Layout::col_major}) out.push_back({n, d, t, l});
     }
   }
+  // Larger shapes, two combinations each (test time):
+  //  - tiled kernel with more than one tile per block (12007 / 8, 100003 / 8 and
+  //    20011 / 8 or / 4 tiles over at most 8 blocks per SM; 12007 is the small one the
+  //    device check runs under compute-sanitizer);
+  //  - register bucket 4 with batched loads (2 rows per thread) that reach their second
+  //    and later grid-stride iterations.
+  for (const auto& [n, d] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {1000003, 17}, {12007, 40}, {100003, 40}, {20011, 1500}, {3000017, 3}}) {
+    out.push_back({n, d, DType::float32, Layout::row_major});
+    out.push_back({n, d, DType::float64, Layout::col_major});
+  }
+  // Tiles of 2 rows (d = 3000) and 1 row (d = 6000) in float64, fewer rows than a tile.
+  for (std::int64_t d : {3000, 6000}) {
+    for (Layout l : {Layout::row_major, Layout::col_major}) out.push_back({9, d, DType::float64, l});
+  }
+  // Mixed dtypes: X float32 with y float64, and the reverse; register and tiled kernels.
+  out.push_back({1000, 5, DType::float32, Layout::row_major, 0, 1, true});
+  out.push_back({257, 2, DType::float32, Layout::col_major, 0, 1, true});
+  out.push_back({33, 17, DType::float64, Layout::row_major, 0, 1, true});
+  out.push_back({1000, 40, DType::float64, Layout::col_major, 0, 1, true});
   // Strided views: packed on upload, padding (NaN) never read.
+  //  - host staging (narrow rows, narrow columns, strided y):
   out.push_back({1000, 3, DType::float64, Layout::row_major, 3, 2});
   out.push_back({1000, 8, DType::float32, Layout::row_major, 1, 3});
   out.push_back({1000, 40, DType::float32, Layout::col_major, 5, 2});
   out.push_back({999, 5, DType::float64, Layout::col_major, 7, 1});
+  //  - cudaMemcpy2DAsync: row-major rows of 512 and 520 bytes;
+  out.push_back({1001, 64, DType::float64, Layout::row_major, 5, 1});
+  out.push_back({999, 130, DType::float32, Layout::row_major, 1, 2, true});
+  //  - column by column: column-major columns of 1 MiB or more.
+  out.push_back({300007, 3, DType::float32, Layout::col_major, 1, 1});
+  out.push_back({140001, 2, DType::float64, Layout::col_major, 3, 2});
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaVsCpu, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& param_info) { return case_name(param_info.param); });
+
+// --- bitwise repeatability -------------------------------------------------------------------
+
+/// The driver's pattern: mini-batch computes and steps with no read-back in between, then a
+/// full pass; everything the backend can report is collected (loss, gradient, parameters,
+/// running loss).
+class Trajectory {
+ public:
+  Trajectory(const Problem& p, const std::vector<std::int64_t>& order)
+      : p_(p), be_(steepest::detail::make_cuda_backend(p.X, p.y)),
+        batch_(std::max<std::int64_t>(1, p.c.n / 3)) {
+    be_->set_parameters(p.w.data(), p.b);
+    be_->set_row_order(order.data());
+    be_->reset_running_loss();
+  }
+  bool done() const { return next_ >= p_.c.n; }
+  void step() {
+    be_->compute(next_, std::min(p_.c.n, next_ + batch_), true);
+    be_->step(0.01, true);
+    next_ += batch_;
+  }
+  Outputs finish() {
+    while (!done()) step();
+    be_->compute(0, p_.c.n, false);
+    Outputs o = read_outputs(*be_);
+    std::vector<double> w(static_cast<std::size_t>(p_.c.d) + 1);
+    be_->get_parameters(w.data(), &w.back());
+    o.gw.insert(o.gw.end(), w.begin(), w.end());
+    o.gw.push_back(be_->running_loss());
+    return o;
+  }
+  Backend& backend() { return *be_; }
+
+ private:
+  const Problem& p_;
+  std::unique_ptr<Backend> be_;
+  std::int64_t batch_;
+  std::int64_t next_ = 0;
+};
+
+/// A backend of the same shape over NaN data runs every step and is destroyed, so memory a
+/// later backend is handed (same sizes, likely the same addresses) holds NaN: a read of
+/// uninitialised device memory then shows up as NaN or different bits, instead of
+/// repeating the previous run's leftovers by accident.
+void run_poisoning_backend(const Case& c) {
+  Problem poison(c, 2024);
+  poison.poison();
+  const std::vector<std::int64_t> order = permutation(5, 0, c.n);
+  auto be = steepest::detail::make_cuda_backend(poison.X, poison.y);
+  std::vector<double> w(static_cast<std::size_t>(c.d), std::nan(""));
+  be->set_parameters(w.data(), std::nan(""));
+  be->set_row_order(order.data());
+  be->compute(0, c.n, true);
+  be->step(0.5, true);
+  be->compute(0, c.n, false);
+  EXPECT_TRUE(std::isnan(be->loss())) << "the poisoning backend should see NaN data";
+}
+
+class CudaRepeatable : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CudaRepeatable, BitwiseRepeatable) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem p(GetParam());
+  const std::vector<std::int64_t> order = permutation(99, 0, p.c.n);
+
+  // 1. One backend on its own, destroyed before the next.
+  const Outputs alone = Trajectory(p, order).finish();
+  ASSERT_TRUE(std::isfinite(alone.loss));
+
+  // 2. Fill what the next allocations will likely reuse with NaN.
+  run_poisoning_backend(p.c);
+
+  // 3. Two backends alive at once, their computes and steps interleaved on two streams.
+  Trajectory a(p, order), b(p, order);
+  while (!a.done()) {
+    a.step();
+    b.step();
+  }
+  const Outputs oa = a.finish();
+  const Outputs ob = b.finish();
+  EXPECT_TRUE(same_bits(alone, oa)) << "a run after a poisoning backend differs from the first";
+  EXPECT_TRUE(same_bits(oa, ob)) << "two interleaved backends gave different bits";
+
+  // 4. The same compute twice on one object.
+  a.backend().compute(0, p.c.n, false);
+  const Outputs once = read_outputs(a.backend());
+  a.backend().compute(0, p.c.n, false);
+  const Outputs twice = read_outputs(a.backend());
+  EXPECT_TRUE(same_bits(once, twice)) << "the same compute twice gave different bits";
+}
+
+// One or two shapes per kernel variant: register scalar / vector / column-major and batched,
+// tiled row- and column-major with one and many tiles per block, mixed dtypes.
+std::vector<Case> repeat_cases() {
+  return {
+      {31, 3, DType::float32, Layout::row_major},
+      {1000003, 1, DType::float64, Layout::row_major},
+      {1000, 4, DType::float32, Layout::row_major},
+      {1000, 32, DType::float64, Layout::col_major},
+      {1000003, 17, DType::float32, Layout::col_major},
+      {257, 2, DType::float32, Layout::col_major, 0, 1, true},
+      {33, 1500, DType::float64, Layout::row_major},
+      {1000, 1500, DType::float32, Layout::col_major},
+      {100003, 40, DType::float64, Layout::row_major},
+      {9, 6000, DType::float64, Layout::col_major},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Repeat, CudaRepeatable, ::testing::ValuesIn(repeat_cases()),
+                         [](const ::testing::TestParamInfo<Case>& param_info) { return case_name(param_info.param); });
+
+// --- targeted tests ---------------------------------------------------------------------------
+
+TEST(CudaBackend, ReservedRowOrderServesOrderedComputes) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem p({2001, 5, DType::float64, Layout::row_major});
+  const std::int64_t n = p.c.n;
+  auto gpu = steepest::detail::make_cuda_backend(p.X, p.y);
+  auto cpu = steepest::detail::make_cpu_backend(p.X, p.y, 0);
+  gpu->reserve_row_order();
+  gpu->reserve_row_order();  // a second reserve is a no-op
+  cpu->reserve_row_order();
+  for (Backend* be : {gpu.get(), cpu.get()}) be->set_parameters(p.w.data(), p.b);
+  // Reserved but never filled: refused, never read.
+  EXPECT_THROW(gpu->compute(0, 10, true), steepest::InvalidArgument);
+  // Each set_row_order replaces the order in the reserved buffer.
+  for (std::int64_t epoch : {0, 1}) {
+    const std::vector<std::int64_t> order = permutation(77, epoch, n);
+    gpu->set_row_order(order.data());
+    cpu->set_row_order(order.data());
+    compute_and_compare(*gpu, *cpu, p, 100, 1500, order.data(), "epoch " + std::to_string(epoch));
+    compute_and_compare(*gpu, *cpu, p, 0, n, order.data(), "epoch " + std::to_string(epoch));
+  }
+}
+
+// Column-major data whose stride exceeds n goes up one column per copy (the single 2D copy
+// fails once the pitch passes cudaDeviceProp::memPitch); columns here are ~1.2 MiB.
+TEST(CudaBackend, ColumnMajorStridedUploadsColumnByColumn) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem p({300007, 3, DType::float32, Layout::col_major, 4099, 1});
+  const std::int64_t n = p.c.n;
+  auto gpu = steepest::detail::make_cuda_backend(p.X, p.y);
+  auto cpu = steepest::detail::make_cpu_backend(p.X, p.y, 0);
+  for (Backend* be : {gpu.get(), cpu.get()}) be->set_parameters(p.w.data(), p.b);
+  compute_and_compare(*gpu, *cpu, p, 0, n, nullptr, "full");
+  compute_and_compare(*gpu, *cpu, p, n - 7, n, nullptr, "last column entries");
+}
+
+// The tiled kernel's shared-memory limit is a process-wide attribute: a second backend that
+// needs less (but still more than the default 48 KiB) must not lower it under the first.
+TEST(CudaBackend, SmallerTiledBackendDoesNotShrinkTheLargerOnesSharedMemory) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem big({33, 6000, DType::float64, Layout::row_major});    // ~96 KiB, 1-row tiles
+  const Problem small({33, 3000, DType::float64, Layout::row_major});  // ~72 KiB, 2-row tiles
+  auto gpu_big = steepest::detail::make_cuda_backend(big.X, big.y);
+  auto gpu_small = steepest::detail::make_cuda_backend(small.X, small.y);
+  auto cpu_big = steepest::detail::make_cpu_backend(big.X, big.y, 0);
+  auto cpu_small = steepest::detail::make_cpu_backend(small.X, small.y, 0);
+  for (Backend* be : {gpu_big.get(), cpu_big.get()}) be->set_parameters(big.w.data(), big.b);
+  for (Backend* be : {gpu_small.get(), cpu_small.get()}) be->set_parameters(small.w.data(), small.b);
+  compute_and_compare(*gpu_small, *cpu_small, small, 0, small.c.n, nullptr, "small");
+  compute_and_compare(*gpu_big, *cpu_big, big, 0, big.c.n, nullptr, "big after small");
+}
 
 TEST(CudaBackend, RejectsBadRangesAndMissingOrder) {
   STEEPEST_REQUIRE_GPU_OR_SKIP();

@@ -189,6 +189,8 @@ TEST(LaunchPlan, EmulatedOrdersCountEveryPositionOnce) {
         const std::int64_t g2 = fused_grid(m, rows, 528);
         EXPECT_EQ(emulate_tiled_sum<std::int64_t>(begin, end, g2, rows, [](std::int64_t) { return std::int64_t{1}; }), m);
         EXPECT_EQ(emulate_tiled_sum<std::int64_t>(begin, end, g2, rows, [](std::int64_t p) { return p; }), expect_sum);
+        EXPECT_EQ(emulate_tiled_gradient_sum<std::int64_t>(begin, end, g2, rows, [](std::int64_t) { return std::int64_t{1}; }), m);
+        EXPECT_EQ(emulate_tiled_gradient_sum<std::int64_t>(begin, end, g2, rows, [](std::int64_t p) { return p; }), expect_sum);
       }
     }
   }
@@ -212,10 +214,102 @@ TEST(LaunchPlan, EmulatedOrderAgreesWithNaiveFloat64Sum) {
   auto term = [&](std::int64_t p) { return terms[static_cast<std::size_t>(p)]; };
   const double reg = emulate_register_sum<double>(0, m, fused_grid(m, kFusedThreads, 528), term);
   const double tiled = emulate_tiled_sum<double>(0, m, fused_grid(m, 8, 528), 8, term);
+  const double tiled_grad = emulate_tiled_gradient_sum<double>(0, m, fused_grid(m, 8, 528), 8, term);
   EXPECT_NEAR(reg, naive, bound);
   EXPECT_NEAR(tiled, naive, bound);
+  EXPECT_NEAR(tiled_grad, naive, bound);
   // Same plan, same bits.
   EXPECT_EQ(reg, emulate_register_sum<double>(0, m, fused_grid(m, kFusedThreads, 528), term));
+}
+
+/// A "sum" that records the positions in the order they were added: a + b concatenates.
+/// Fed to the emulations it shows the exact order of the additions, not just the total.
+struct Sequence {
+  std::vector<std::int64_t> positions;
+  friend Sequence operator+(Sequence a, const Sequence& b) {
+    a.positions.insert(a.positions.end(), b.positions.begin(), b.positions.end());
+    return a;
+  }
+};
+Sequence at(std::int64_t p) { return Sequence{{p}}; }
+
+// The two tiled orders differ: per-row quantities (sse, sum r) keep one running sum per
+// tile row across the block's tiles, gradient columns sum each tile first and then add the
+// tile's sum.  Positions 0..4, tiles of 2 rows: tiles {0, 1}, {2, 3}, {4}.
+TEST(LaunchPlan, TiledOrdersAreTheKernels) {
+  using V = std::vector<std::int64_t>;
+  // One block: rows 0 and 1 each keep a sum over the tiles; thread 0 adds row 0's, row 1's.
+  EXPECT_EQ(emulate_tiled_sum<Sequence>(0, 5, 1, 2, at).positions, (V{0, 2, 4, 1, 3}));
+  // The gradient: tile {0, 1}, then tile {2, 3}, then tile {4}.
+  EXPECT_EQ(emulate_tiled_gradient_sum<Sequence>(0, 5, 1, 2, at).positions, (V{0, 1, 2, 3, 4}));
+  // Two blocks: block 0 has tiles 0 and 2, block 1 tile 1; the second pass adds block 0's
+  // partial, then block 1's.
+  EXPECT_EQ(emulate_tiled_sum<Sequence>(0, 5, 2, 2, at).positions, (V{0, 4, 1, 2, 3}));
+  EXPECT_EQ(emulate_tiled_gradient_sum<Sequence>(0, 5, 2, 2, at).positions, (V{0, 1, 4, 2, 3}));
+  // A range that does not start at 0: tiles are counted from begin.
+  EXPECT_EQ(emulate_tiled_gradient_sum<Sequence>(7, 10, 1, 2, at).positions, (V{7, 8, 9}));
+  EXPECT_EQ(emulate_tiled_sum<Sequence>(7, 10, 1, 2, at).positions, (V{7, 9, 8}));
+  // Register kernel, one block: thread t adds positions t, t + 256, ...; threads of a warp
+  // meet in the butterfly (lane 0 takes lane 16's sum after its own), warps in order.
+  const V reg = emulate_register_sum<Sequence>(0, 300, 1, at).positions;
+  ASSERT_EQ(reg.size(), 300u);
+  EXPECT_EQ(reg[0], 0);
+  EXPECT_EQ(reg[1], 256);  // thread 0's second position comes before lane 1's first
+}
+
+// --- upload of strided host data -------------------------------------------------------------
+
+TEST(LaunchPlan, UploadPathKeepsTheTwoDCopyWithinMemPitch) {
+  const std::int64_t mem_pitch = (std::int64_t{1} << 31) - 1;  // H100, H200
+  // Packed data, or a single segment: one copy, whatever the stride.
+  EXPECT_EQ(upload_path(1000, 800, 800, false, mem_pitch), UploadPath::contiguous);
+  EXPECT_EQ(upload_path(1, 4000, std::int64_t{1} << 40, true, mem_pitch), UploadPath::contiguous);
+  // The reviewer's case: column-major float32, n = 6e8, d = 2, stride n + 1.  The pitch is
+  // 2.4e9 bytes > memPitch: a 2D copy would fail; each column goes on its own.
+  const std::int64_t n = 600000000;
+  EXPECT_EQ(upload_path(2, n * 4, (n + 1) * 4, true, mem_pitch), UploadPath::per_segment);
+  // Column-major columns are never sent by the 2D copy; narrow ones are staged.
+  EXPECT_EQ(upload_path(40, 4000, 4020, true, mem_pitch), UploadPath::staged);
+  EXPECT_EQ(upload_path(40, kDirectSegmentBytes, kDirectSegmentBytes + 4, true, mem_pitch),
+            UploadPath::per_segment);
+  // Row-major rows of 512 bytes or more with a valid pitch: the 2D copy.
+  EXPECT_EQ(upload_path(1001, 512, 552, false, mem_pitch), UploadPath::pitched_2d);
+  EXPECT_EQ(upload_path(1001, 511, 552, false, mem_pitch), UploadPath::staged);
+  // ... but not when the pitch exceeds memPitch: staged on the host instead.
+  EXPECT_EQ(upload_path(3, 800, mem_pitch + 1, false, mem_pitch), UploadPath::staged);
+  EXPECT_EQ(upload_path(3, 800, mem_pitch, false, mem_pitch), UploadPath::pitched_2d);
+  // Rows wider than memPitch (or just very wide): one copy per row.
+  EXPECT_EQ(upload_path(3, mem_pitch + 1, 2 * mem_pitch, false, mem_pitch), UploadPath::per_segment);
+  // A strided y (4- or 8-byte elements): staged.
+  EXPECT_EQ(upload_path(1000003, 8, 16, false, mem_pitch), UploadPath::staged);
+  // Every path's copies stay within memPitch where it applies.
+  for (std::int64_t seg : std::vector<std::int64_t>{4, 8, 511, 512, 4096, kDirectSegmentBytes - 1,
+                                                    kDirectSegmentBytes}) {
+    for (std::int64_t extra : {std::int64_t{4}, mem_pitch}) {
+      for (bool columns : {false, true}) {
+        const UploadPath path = upload_path(10, seg, seg + extra, columns, mem_pitch);
+        if (path == UploadPath::pitched_2d) {
+          EXPECT_FALSE(columns);
+          EXPECT_LE(seg + extra, mem_pitch);
+          EXPECT_GE(seg, kMin2dRowBytes);
+        }
+        if (path == UploadPath::staged) {
+          EXPECT_LT(seg, kDirectSegmentBytes);
+        }
+      }
+    }
+  }
+}
+
+TEST(LaunchPlan, StagingBufferIsSizedToTheUpload) {
+  // Small uploads get a small buffer, never the full 64 MiB.
+  EXPECT_EQ(staging_segments(1000, 8), 1000);
+  EXPECT_EQ(staging_segments(3, 4000), 3);
+  // Large ones are chunked at kStagingBytes.
+  EXPECT_EQ(staging_segments(std::int64_t{1} << 30, 8), kStagingBytes / 8);
+  EXPECT_LE(staging_segments(std::int64_t{1} << 30, 12) * 12, kStagingBytes);
+  // At least one segment, even one wider than the staging size.
+  EXPECT_EQ(staging_segments(5, kStagingBytes + 1), 1);
 }
 
 }  // namespace
