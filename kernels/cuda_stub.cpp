@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "device_probe.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"
 
@@ -22,6 +23,12 @@ bool cuda_usable() noexcept { return false; }
 
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView&, const VectorView&) {
   throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
+}
+
+double cuda_copy_bandwidth(std::int64_t) { return 0.0; }
+double cuda_reduce_bandwidth(std::int64_t) { return 0.0; }
+double cuda_time_ms(Backend&, const std::function<void()>&) {
+  throw DeviceUnavailable("CUDA timing: " + cuda_unavailable_reason());
 }
 
 }  // namespace detail

@@ -519,3 +519,44 @@ TEST_F(Cli, GenRefusesBadOptionsAndWritesNothing) {
 }
 
 }  // namespace
+
+// --- bench, and inputs left untouched ------------------------------------------------------
+
+namespace {
+
+TEST_F(Cli, BenchRunsEveryUsableBackendAndWritesJson) {
+  const std::string json = out_ + "/bench.json";
+  const Result r = run({"bench", "--rows", "20000", "--features", "3", "--epochs", "3", "--tts-epochs", "40",
+                        "--json", json});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "rows/s")) << r;
+  EXPECT_TRUE(contains(r.out, "time to solution")) << r;
+  const std::string text = read_all(json);
+  for (const char* key : {"\"machine\"", "\"commit\"", "\"results\"", "\"gb_per_s\"", "\"ceiling_gb_per_s\"",
+                          "\"tts_full_seconds\"", "\"optimum_mse\""})
+    EXPECT_TRUE(contains(text, key)) << key;
+  EXPECT_TRUE(contains(text, "\"backend\": \"cpu\""));
+  // lr 0.5 on features in [-1, 1) reaches the optimum well within 40 full-batch epochs.
+  bool found = false;
+  const double tts = json_number(text, "tts_full_seconds", &found);
+  ASSERT_TRUE(found);
+  EXPECT_GT(tts, 0.0) << text;
+}
+
+TEST_F(Cli, InputFilesAreNeverModified) {
+  const std::string csv = out_ + "/d.csv", npy = out_ + "/d.npy";
+  ASSERT_EQ(run({"gen", "--rows", "3000", "--features", "2", "-o", csv, "-q"}).code, 0);
+  ASSERT_EQ(run({"gen", "--rows", "3000", "--features", "2", "-o", npy, "-q"}).code, 0);
+  const std::string before_csv = read_all(csv), before_npy = read_all(npy);
+  const auto mtime_csv = fs::last_write_time(csv), mtime_npy = fs::last_write_time(npy);
+  ASSERT_EQ(run({"fit", csv, "--epochs", "5", "-q", "-o", out_ + "/m.json"}).code, 0);
+  ASSERT_EQ(run({"fit", npy, "--epochs", "5", "-q"}).code, 0);
+  ASSERT_EQ(run({"predict", out_ + "/m.json", csv, "-o", out_ + "/p.npy"}).code, 0);
+  ASSERT_EQ(run({"evaluate", out_ + "/m.json", npy}).code, 0);
+  EXPECT_EQ(read_all(csv), before_csv);
+  EXPECT_EQ(read_all(npy), before_npy);
+  EXPECT_EQ(fs::last_write_time(csv), mtime_csv);
+  EXPECT_EQ(fs::last_write_time(npy), mtime_npy);
+}
+
+}  // namespace

@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
   add_predict_command(app, action);
   add_evaluate_command(app, action);
   add_info_command(app, action);
+  add_bench_command(app, action);
 
   try {
     app.parse(argc, argv);

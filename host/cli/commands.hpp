@@ -23,6 +23,7 @@ void add_gen_command(CLI::App& app, Action& action);
 void add_predict_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_info_command(CLI::App& app, Action& action);
+void add_bench_command(CLI::App& app, Action& action);
 
 /// Parse the command line, run the subcommand, return the exit code.  Never throws.
 int run(int argc, char** argv);

@@ -1,0 +1,226 @@
+// `steepest bench`: CPU against GPU on generated data, one command.  For each backend: the
+// fused loss+gradient pass (GB/s, rows/s, fraction of that device's measured ceiling), the
+// time of a full-batch and a mini-batch epoch, and the time to bring the MSE within 1e-6
+// (relative) of the least-squares optimum.  Everything is measured in this one run.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "backend.hpp"
+#include "cli/commands.hpp"
+#include "device_probe.hpp"
+#include "io/atomic_file.hpp"
+#include "io/least_squares.hpp"
+#include "io/synthetic.hpp"
+
+namespace steepest::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchArgs {
+  io::SyntheticSpec spec;
+  std::string dtype = "float32";
+  std::string device = "all";
+  std::int64_t epochs = 10;
+  std::int64_t batch = 1024;
+  std::int64_t tts_epochs = 300;
+  int threads = 0;
+  std::string json;
+  bool quiet = false;
+};
+
+struct Measured {
+  std::string backend, device;
+  double pass_s = 0, gbs = 0, rows_per_s = 0, ceiling_gbs = 0;
+  double full_epoch_s = 0, mini_epoch_s = 0;
+  double tts_full_s = -1, tts_mini_s = -1;  // -1: not reached
+  std::int64_t tts_full_epochs = 0, tts_mini_epochs = 0;
+};
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+/// Best time of one fused pass over all rows (after a warm-up), at least 0.5 s of repetitions.
+double time_pass(detail::Backend& be) {
+  std::vector<double> w(static_cast<std::size_t>(be.cols()), 0.01);
+  be.set_parameters(w.data(), 0.0);
+  be.compute(0, be.rows(), false);
+  (void)be.loss();  // warm-up, and the synchronisation point
+  double best = 1e300, total = 0;
+  for (int rep = 0; rep < 50 && (rep < 3 || total < 0.5); ++rep) {
+    const auto t = Clock::now();
+    be.compute(0, be.rows(), false);
+    (void)be.loss();
+    const double s = seconds_since(t);
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+/// Mean epoch time of a fit, from the epoch callbacks (set-up and upload excluded).
+double epoch_time(const MatrixView& X, const VectorView& y, FitOptions o) {
+  std::vector<Clock::time_point> at;
+  o.on_epoch = [&at](const EpochReport&) {
+    at.push_back(Clock::now());
+    return true;
+  };
+  fit(X, y, o);
+  if (at.size() < 2) return 0.0;
+  return std::chrono::duration<double>(at.back() - at.front()).count() / static_cast<double>(at.size() - 1);
+}
+
+/// Wall time (including set-up) until the full-data MSE is within 1e-6 of \p optimum.
+std::pair<double, std::int64_t> time_to_solution(const MatrixView& X, const VectorView& y, FitOptions o,
+                                                 double optimum) {
+  bool reached = false;
+  std::int64_t epochs = 0;
+  o.on_epoch = [&](const EpochReport& r) {
+    epochs = r.epoch;
+    reached = r.loss <= optimum * (1.0 + 1e-6);
+    return !reached;
+  };
+  const auto t = Clock::now();
+  fit(X, y, o);
+  const double s = seconds_since(t);
+  return {reached ? s : -1.0, epochs};
+}
+
+std::string machine_name() {
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+int run_bench(BenchArgs& a) {
+  if (!a.json.empty()) io::check_writable(a.json, "--json");
+  const bool f32 = a.dtype == "float32";
+  const bool want_cpu = a.device != "cuda", want_cuda = a.device != "cpu";
+  if (a.device == "cuda" && !detail::cuda_usable())
+    throw DeviceUnavailable("bench --device cuda: " + cuda_unavailable_reason());
+
+  const io::SyntheticData data = io::make_synthetic(a.spec);
+  std::vector<float> x32, y32;
+  MatrixView X = data.x_view();
+  VectorView y = data.y_view();
+  if (f32) {
+    x32.assign(data.X.begin(), data.X.end());
+    y32.assign(data.y.begin(), data.y.end());
+    X = make_matrix_view(x32.data(), a.spec.rows, a.spec.cols);
+    y = make_vector_view(y32.data(), a.spec.rows);
+  }
+  const double bytes = static_cast<double>((a.spec.rows * a.spec.cols + a.spec.rows) * dtype_size(X.dtype));
+  const bool tts = a.spec.cols <= 256 && a.tts_epochs > 0;
+  const double optimum = tts ? io::least_squares(X, y).mse : 0.0;
+  if (!a.quiet)
+    std::printf("bench: %lld rows x %lld features, %s, %.1f MB; %s\n", static_cast<long long>(a.spec.rows),
+                static_cast<long long>(a.spec.cols), a.dtype.c_str(), bytes / 1e6,
+                tts ? "time to solution: MSE within 1e-6 of the least-squares optimum" : "no time to solution (d > 256)");
+
+  std::vector<Measured> results;
+  for (const bool gpu : {false, true}) {
+    if (gpu ? !(want_cuda && detail::cuda_usable()) : !want_cpu) continue;
+    Measured m;
+    {
+      auto be = gpu ? detail::make_cuda_backend(X, y) : detail::make_cpu_backend(X, y, a.threads);
+      m.backend = be->name();
+      m.device = be->device_name();
+      m.pass_s = time_pass(*be);
+    }
+    m.gbs = bytes / m.pass_s / 1e9;
+    m.rows_per_s = static_cast<double>(a.spec.rows) / m.pass_s;
+    m.ceiling_gbs = gpu ? detail::cuda_copy_bandwidth(static_cast<std::int64_t>(bytes))
+                        : detail::cpu_read_bandwidth(X.data, static_cast<std::int64_t>(bytes - static_cast<double>(a.spec.rows * dtype_size(y.dtype))), a.threads);
+    FitOptions o;
+    o.device = gpu ? Device::cuda : Device::cpu;
+    o.threads = a.threads;
+    o.learning_rate = 0.5;  // features in [-1, 1): below 2/L for the full batch
+    o.epochs = a.epochs;
+    m.full_epoch_s = epoch_time(X, y, o);
+    FitOptions mb = o;
+    mb.batch_size = a.batch;
+    mb.learning_rate = 0.05;
+    mb.history = HistoryMode::running_average;
+    mb.epochs = std::max<std::int64_t>(2, a.epochs / 5);
+    m.mini_epoch_s = epoch_time(X, y, mb);
+    if (tts) {
+      o.epochs = a.tts_epochs;
+      std::tie(m.tts_full_s, m.tts_full_epochs) = time_to_solution(X, y, o, optimum);
+      mb.epochs = std::max<std::int64_t>(1, a.tts_epochs / 10);
+      mb.history = HistoryMode::exact;
+      std::tie(m.tts_mini_s, m.tts_mini_epochs) = time_to_solution(X, y, mb, optimum);
+    }
+    results.push_back(m);
+  }
+
+  const Measured& base = results.front();
+  if (!a.quiet) {
+    std::printf("\n%-5s %-34s %11s %8s %9s %10s %11s %11s %8s\n", "", "device", "rows/s", "GB/s", "% ceiling",
+                "pass ms", "epoch ms", "mb-epoch ms", "speed-up");
+    for (const auto& m : results)
+      std::printf("%-5s %-34.34s %11.4g %8.2f %8.0f%% %10.3f %11.3f %11.3f %7.2fx\n", m.backend.c_str(),
+                  m.device.c_str(), m.rows_per_s, m.gbs, m.ceiling_gbs > 0 ? 100.0 * m.gbs / m.ceiling_gbs : 0.0,
+                  1e3 * m.pass_s, 1e3 * m.full_epoch_s, 1e3 * m.mini_epoch_s, base.pass_s / m.pass_s);
+    std::printf("ceiling: CPU = read-only pass over the same bytes; GPU = device-to-device copy. "
+                "mb-epoch: batch %lld, running loss.\n", static_cast<long long>(a.batch));
+    if (tts) {
+      std::printf("\ntime to solution (wall, incl. set-up):\n");
+      for (const auto& m : results) {
+        auto show = [](double s, std::int64_t e) {
+          char buf[64];
+          if (s < 0) std::snprintf(buf, sizeof buf, "not reached in %lld epochs", static_cast<long long>(e));
+          else std::snprintf(buf, sizeof buf, "%.3f s (%lld epochs)", s, static_cast<long long>(e));
+          return std::string(buf);
+        };
+        std::printf("%-5s full batch %-28s mini-batch %s\n", m.backend.c_str(),
+                    show(m.tts_full_s, m.tts_full_epochs).c_str(), show(m.tts_mini_s, m.tts_mini_epochs).c_str());
+      }
+    }
+  }
+  if (!a.json.empty()) {
+    nlohmann::json j;
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    j["machine"] = {{"cpu", machine_name()}, {"host", host}, {"cpu_threads", build_info().cpu_threads}};
+    j["steepest"] = {{"version", STEEPEST_VERSION_STRING}, {"commit", STEEPEST_GIT_COMMIT}};
+    j["options"] = {{"rows", a.spec.rows}, {"features", a.spec.cols}, {"dtype", a.dtype}, {"epochs", a.epochs},
+                    {"batch_size", a.batch}, {"bytes", bytes}, {"optimum_mse", optimum}};
+    for (const auto& m : results)
+      j["results"].push_back({{"backend", m.backend}, {"device", m.device}, {"pass_seconds", m.pass_s},
+                              {"gb_per_s", m.gbs}, {"rows_per_s", m.rows_per_s}, {"ceiling_gb_per_s", m.ceiling_gbs},
+                              {"full_epoch_seconds", m.full_epoch_s}, {"minibatch_epoch_seconds", m.mini_epoch_s},
+                              {"tts_full_seconds", m.tts_full_s}, {"tts_full_epochs", m.tts_full_epochs},
+                              {"tts_minibatch_seconds", m.tts_mini_s}, {"tts_minibatch_epochs", m.tts_mini_epochs},
+                              {"speedup_vs_first", base.pass_s / m.pass_s}});
+    io::write_file_atomically(a.json, j.dump(2) + "\n");
+  }
+  return kOk;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Action& action) {
+  auto a = std::make_shared<BenchArgs>();
+  a->spec.rows = 2'000'000;
+  a->spec.cols = 16;
+  auto* cmd = app.add_subcommand("bench", "CPU against GPU on generated data: throughput, epochs, time to solution");
+  cmd->add_option("--rows", a->spec.rows, "Rows")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--dtype", a->dtype, "Storage type")->capture_default_str()->check(CLI::IsMember({"float32", "float64"}));
+  cmd->add_option("--device", a->device, "all (every usable backend), cpu or cuda")
+      ->capture_default_str()->check(CLI::IsMember({"all", "cpu", "cuda"}));
+  cmd->add_option("--epochs", a->epochs, "Epochs timed for the per-epoch figures")->capture_default_str()->check(CLI::Range(2, 1000000));
+  cmd->add_option("--batch-size", a->batch, "Mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--tts-epochs", a->tts_epochs, "Epoch cap for time to solution (0 = skip)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--json", a->json, "Write the results as JSON (machine, device, commit, options)");
+  cmd->add_flag("--quiet,-q", a->quiet, "Print nothing but errors");
+  cmd->callback([&action, a] { action = [a] { return run_bench(*a); }; });
+}
+
+}  // namespace steepest::cli
