@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "cuda_backend.cuh"
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
 #include "launch_plan.hpp"
@@ -279,6 +280,12 @@ class CudaBackend final : public Backend {
     return rows > 0.0 ? host_stats_[kStatRunningSse] / rows : 0.0;
   }
 
+  /// For cuda_backend_stream(): the stream, with the device made current.
+  cudaStream_t stream() const {
+    activate();
+    return stream_;
+  }
+
  private:
   void activate() const { STEEPEST_CUDA_CHECK(cudaSetDevice(device_)); }
 
@@ -347,6 +354,15 @@ std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView
   if (!cuda_usable()) throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
   validate_views(X, y);
   return std::make_unique<CudaBackend>(X, y);
+}
+
+cudaStream_t cuda_backend_stream(Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  if (cuda == nullptr) {
+    throw DeviceUnavailable(std::string("CUDA timing needs the CUDA backend, not the ") +
+                            backend.name() + " backend");
+  }
+  return cuda->stream();
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 # CUDA sources of steepest_lib; included by the top-level CMakeLists.txt when CUDA is on.
 set(STEEPEST_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cuda_backend.cu
+  ${CMAKE_CURRENT_LIST_DIR}/cuda_bench.cu
   ${CMAKE_CURRENT_LIST_DIR}/loss_gradient.cu
   ${CMAKE_CURRENT_LIST_DIR}/parameter_update.cu
 )

@@ -10,7 +10,11 @@
 #      tool is probed once first; where it refuses the device (gVisor and other sandboxes:
 #      "Device not supported", error 999) the sanitizer steps read "unsupported", not
 #      failed;
-#   3. the benchmarks, if bench binaries exist.
+#   3. the benchmarks, if bench binaries exist: bench_gpu first, a quick subset by default
+#      (about 40 s on an H100; BENCH_GPU_FILTER overrides it, '.' runs the whole suite, about
+#      2 minutes; BENCH_GPU_MIN_TIME, default 0.1 s), then `steepest bench --device cuda`
+#      when the CLI has that subcommand, then the other suites (BENCH_FILTER).  Results go
+#      to $OUT as JSON (bench_gpu.json, steepest-bench.json, bench_cpu.json, ...).
 # Never stops at the first failure: each step's exit code is recorded; the exit code is
 # non-zero if any step failed or was cut by the deadline.  Logs and a summary (card,
 # driver, date, commit) go to $OUT if set, else ./device-check-out; the device tool returns
@@ -123,6 +127,20 @@ if [ -n "$src_dir" ] && [ "$src_dir" != "$root" ] && [ ! -e "$src_dir" ]; then
 fi
 
 export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# bench_gpu links cuBLAS shared (libcublasLt alone is over 500 MB: it is not carried): use
+# the toolkit's, found beside nvcc, after the carried libraries.
+nvcc_bin=$(command -v nvcc 2>/dev/null)
+for dir in "${CUDA_HOME:-}" "${CUDA_PATH:-}" "${nvcc_bin:+$(dirname "$(dirname "$(readlink -f "$nvcc_bin")")")}" \
+  /usr/local/cuda; do
+  [ -n "$dir" ] || continue
+  for lib in "$dir/lib64" "$dir/targets/x86_64-linux/lib" "$dir/lib"; do
+    if ls "$lib"/libcublas.so.* >/dev/null 2>&1; then
+      export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$lib"
+      echo "cuBLAS from $lib" >>"$log"
+      break 2
+    fi
+  done
+done
 export STEEPEST_REQUIRE_GPU=1
 
 # --- 1. every test binary, GPU required -------------------------------------------------------
@@ -201,9 +219,37 @@ else
 fi
 
 # --- 3. benchmarks ----------------------------------------------------------------------------
+# The GPU suite first: it is what this machine is for.  The default filter keeps a quick,
+# representative subset: the fused pass for float32 row-major d = 1, 16, 256, float64 d = 16
+# and column-major float32 d = 16; the 6.8 GB ceilings; cuBLAS at d = 16; both epochs.
+gpu_filter='GpuFusedPass/rows:[0-9]+/d:(1|16|256)/f32:1/colmajor:0/'
+gpu_filter+='|GpuFusedPass/rows:[0-9]+/d:16/f32:(0/colmajor:0|1/colmajor:1)/'
+gpu_filter+='|Ceiling/bytes:6800000000/|CublasGemvPlusLoss/rows:[0-9]+/d:16/|Epoch'
+gpu_bench="$build/bench/bench_gpu"
+if [ -x "$gpu_bench" ]; then
+  step bench_gpu 240 "$gpu_bench" "--benchmark_min_time=${BENCH_GPU_MIN_TIME:-0.1}" \
+    "--benchmark_filter=${BENCH_GPU_FILTER:-$gpu_filter}" --benchmark_counters_tabular=true \
+    "--benchmark_out=$out/bench_gpu.json" --benchmark_out_format=json
+else
+  row bench_gpu none -
+  echo "$gpu_bench missing (built without CUDA or Google Benchmark?)" >>"$log"
+fi
+
+# `steepest bench` (the CLI's own benchmark), only where the CLI has that subcommand.
+cli="$build/steepest"
+if [ -x "$cli" ] && "$cli" bench --help >/dev/null 2>&1; then
+  cli_json=()
+  "$cli" bench --help 2>&1 | grep -q -- '--json' && cli_json=(--json "$out/steepest-bench.json")
+  step steepest-bench 120 "$cli" bench --device cuda ${cli_json[@]+"${cli_json[@]}"}
+else
+  row steepest-bench skip -
+  echo "no 'steepest bench' subcommand in $cli: skipped" >>"$log"
+fi
+
 benches=$(find "$build/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_*' 2>/dev/null | sort)
 for b in $benches; do
   name=$(basename "$b")
+  [ "$name" = bench_gpu ] && continue
   step "$name" 150 "$b" --benchmark_min_time=0.2 ${BENCH_FILTER:+--benchmark_filter=$BENCH_FILTER} \
     "--benchmark_out=$out/$name.json" --benchmark_out_format=json
 done
