@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "backend.hpp"
-#include "cpu_kernels.hpp"
+#include "chunk_plan.hpp"
 
 #if defined(STEEPEST_HAVE_OPENMP)
 #include <omp.h>
@@ -66,7 +66,7 @@ class CpuBackend final : public Backend {
     auto run_chunk = [&](std::int64_t c) {
       const std::int64_t lo = c * plan.rows_per_chunk;
       const std::int64_t hi = std::min(m, lo + plan.rows_per_chunk);
-      fused_chunk(X_, y_, p, rows, first + lo, first + hi,
+      kernel_(X_, y_, p, rows, first + lo, first + hi,
                   partials_.data() + static_cast<std::size_t>(c) * width);
     };
     if (plan.chunks == 1 || threads_ == 1) {
@@ -127,6 +127,7 @@ class CpuBackend final : public Backend {
   std::int64_t running_rows_ = 0;
   std::vector<std::int64_t> order_;
   std::vector<double> partials_;
+  FusedChunkFn kernel_ = best_fused_chunk();
 };
 
 }  // namespace

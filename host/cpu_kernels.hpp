@@ -1,38 +1,18 @@
-// Internal: the CPU reference kernel, one chunk of rows at a time.  Plain C++ so the tests
-// can call it directly; vectorised with `omp simd` (no -ffast-math: the order of every sum
-// is fixed by the code and the vector width of the binary, never by the thread count).
-#pragma once
+// Internal: the CPU reference kernel, one chunk of rows at a time, vectorised with
+// `omp simd` (no -ffast-math: the order of every sum is fixed by the code and the vector
+// width of the build, never by the thread count).  Included once per instruction set by
+// host/cpu_kernels_<isa>.cpp, which defines STEEPEST_CPU_ISA as the namespace.
+#ifndef STEEPEST_CPU_ISA
+#error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_kernels.hpp"
+#endif
 
 #include <algorithm>
 #include <cstdint>
 
-#include "steepest/data.hpp"
+#include "chunk_plan.hpp"
 
-namespace steepest::detail {
+namespace steepest::detail::STEEPEST_CPU_ISA {
 
-/// How a pass over m rows is cut into chunks.  A function of (m, d) only.
-struct ChunkPlan {
-  std::int64_t rows_per_chunk = 1;
-  std::int64_t chunks = 0;
-};
-
-/// At least ~32k elements per chunk (so a chunk amortises the scheduling), at most 1024
-/// chunks (so the partials stay small: 1024 x (d + 2) doubles).
-constexpr ChunkPlan plan_chunks(std::int64_t m, std::int64_t d) noexcept {
-  constexpr std::int64_t kMinElements = 32768;
-  constexpr std::int64_t kMaxChunks = 1024;
-  const std::int64_t min_rows = std::max<std::int64_t>(64, (kMinElements + d - 1) / d);
-  const std::int64_t rows = std::max(min_rows, (m + kMaxChunks - 1) / kMaxChunks);
-  return {rows, m > 0 ? (m + rows - 1) / rows : 0};
-}
-
-/// Current parameters, read-only during a pass.
-struct Params {
-  const double* w;
-  double b;
-};
-
-namespace cpu {
 
 /// Row-major chunk: per row, r = x_i . w + b - y_i; then grad += r x_i.
 template <class TX, class TY>
@@ -55,6 +35,72 @@ void row_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY*
   }
   out[d] += sse;
   out[d + 1] += sum_r;
+}
+
+/// Row-major chunk for a compile-time feature count D <= 8: the loops over features are
+/// unrolled, parameters and accumulators live in registers, and R rows are in flight at
+/// once with their own accumulators (combined at the end in a fixed order), so a chunk
+/// costs a few instructions per element instead of a loop per row.
+template <int D, class TX, class TY>
+void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_stride,
+                     Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
+                     double* out) {
+  if constexpr (D == 1) {
+    if (rows == nullptr && stride == 1 && y_stride == 1) {
+      // One feature, contiguous: x and y are two streams, vectorised across rows.
+      const double w0 = p.w[0], b = p.b;
+      double g0 = 0.0, sse = 0.0, sum_r = 0.0;
+#pragma omp simd reduction(+ : g0, sse, sum_r)
+      for (std::int64_t i = lo; i < hi; ++i) {
+        const double x = static_cast<double>(X[i]);
+        const double r = x * w0 + b - static_cast<double>(y[i]);
+        sse += r * r;
+        sum_r += r;
+        g0 += r * x;
+      }
+      out[0] += g0;
+      out[1] += sse;
+      out[2] += sum_r;
+      return;
+    }
+  }
+  constexpr int R = D <= 4 ? 4 : 2;
+  double w[D];
+  for (int k = 0; k < D; ++k) w[k] = p.w[k];
+  double g[R][D] = {};
+  double sse[R] = {}, sum_r[R] = {};
+  std::int64_t t = lo;
+  for (; t + R <= hi; t += R) {
+    double r[R];
+    const TX* x[R];
+    for (int j = 0; j < R; ++j) {
+      const std::int64_t i = rows != nullptr ? rows[t + j] : t + j;
+      x[j] = X + i * stride;
+      double dot = 0.0;
+      for (int k = 0; k < D; ++k) dot += static_cast<double>(x[j][k]) * w[k];
+      r[j] = dot + p.b - static_cast<double>(y[i * y_stride]);
+    }
+    for (int j = 0; j < R; ++j) {
+      sse[j] += r[j] * r[j];
+      sum_r[j] += r[j];
+      for (int k = 0; k < D; ++k) g[j][k] += r[j] * static_cast<double>(x[j][k]);
+    }
+  }
+  for (; t < hi; ++t) {  // the last < R rows go to accumulator 0
+    const std::int64_t i = rows != nullptr ? rows[t] : t;
+    const TX* xi = X + i * stride;
+    double dot = 0.0;
+    for (int k = 0; k < D; ++k) dot += static_cast<double>(xi[k]) * w[k];
+    const double r = dot + p.b - static_cast<double>(y[i * y_stride]);
+    sse[0] += r * r;
+    sum_r[0] += r;
+    for (int k = 0; k < D; ++k) g[0][k] += r * static_cast<double>(xi[k]);
+  }
+  for (int j = 0; j < R; ++j) {
+    for (int k = 0; k < D; ++k) out[k] += g[j][k];
+    out[D] += sse[j];
+    out[D + 1] += sum_r[j];
+  }
 }
 
 /// Column-major chunk: residuals of a tile of rows built column by column (contiguous
@@ -113,24 +159,32 @@ void chunk_typed(const MatrixView& X, const VectorView& y, Params p, const std::
                  std::int64_t lo, std::int64_t hi, double* out) {
   const auto* x = static_cast<const TX*>(X.data);
   const auto* yv = static_cast<const TY*>(y.data);
-  if (X.layout == Layout::row_major)
-    row_major_chunk(x, X.stride, X.cols, yv, y.stride, p, rows, lo, hi, out);
-  else
+  if (X.layout == Layout::row_major) {
+    switch (X.cols) {
+      case 1: return row_major_small<1>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 2: return row_major_small<2>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 3: return row_major_small<3>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 4: return row_major_small<4>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 5: return row_major_small<5>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 6: return row_major_small<6>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 7: return row_major_small<7>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      case 8: return row_major_small<8>(x, X.stride, yv, y.stride, p, rows, lo, hi, out);
+      default: return row_major_chunk(x, X.stride, X.cols, yv, y.stride, p, rows, lo, hi, out);
+    }
+  } else {
     col_major_chunk(x, X.stride, X.cols, yv, y.stride, p, rows, lo, hi, out);
+  }
 }
 
-}  // namespace cpu
 
-/// Add the partials of positions lo..hi (of \p rows when not null, else of the natural
-/// order) to out = [X^T r (d entries), sum r^2, sum r].
-inline void fused_chunk(const MatrixView& X, const VectorView& y, Params p,
+void fused_chunk(const MatrixView& X, const VectorView& y, Params p,
                         const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
                         double* out) {
   const bool xf = X.dtype == DType::float32, yf = y.dtype == DType::float32;
-  if (xf && yf) cpu::chunk_typed<float, float>(X, y, p, rows, lo, hi, out);
-  else if (xf) cpu::chunk_typed<float, double>(X, y, p, rows, lo, hi, out);
-  else if (yf) cpu::chunk_typed<double, float>(X, y, p, rows, lo, hi, out);
-  else cpu::chunk_typed<double, double>(X, y, p, rows, lo, hi, out);
+  if (xf && yf) chunk_typed<float, float>(X, y, p, rows, lo, hi, out);
+  else if (xf) chunk_typed<float, double>(X, y, p, rows, lo, hi, out);
+  else if (yf) chunk_typed<double, float>(X, y, p, rows, lo, hi, out);
+  else chunk_typed<double, double>(X, y, p, rows, lo, hi, out);
 }
 
-}  // namespace steepest::detail
+}  // namespace steepest::detail::STEEPEST_CPU_ISA

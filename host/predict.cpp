@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu_kernels.hpp"
+#include "chunk_plan.hpp"
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "backend.hpp"
-#include "cpu_kernels.hpp"
+#include "chunk_plan.hpp"
 #include "permutation.hpp"
 #include "reference.hpp"
 
@@ -202,6 +202,30 @@ TEST(ChunkPlan, DependsOnlyOnShapeAndCoversEveryRow) {
       EXPECT_GE(plan.chunks * plan.rows_per_chunk, m);
       EXPECT_LT((plan.chunks - 1) * plan.rows_per_chunk, m);  // no empty chunk
     }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CpuKernels, BaselineAndAvx2BuildsAgree) {
+  if (std::string(steepest::detail::best_fused_chunk_name()) != "avx2")
+    GTEST_SKIP() << "this CPU (or build) has no AVX2 kernel";
+  for (const auto& in : {Inputs{4099, 1, Layout::row_major, DType::float32, 41},
+                         Inputs{4099, 3, Layout::row_major, DType::float64, 42},
+                         Inputs{4099, 8, Layout::row_major, DType::float32, 43},
+                         Inputs{4099, 19, Layout::row_major, DType::float64, 44},
+                         Inputs{4099, 19, Layout::col_major, DType::float32, 45}}) {
+    Stored s(in);
+    const auto w = some_weights(in.d);
+    const steepest::detail::Params p{w.data(), 0.3};
+    std::vector<double> a(static_cast<std::size_t>(in.d) + 2, 0.0), b(a.size(), 0.0);
+    steepest::detail::baseline::fused_chunk(s.X, s.y, p, nullptr, 0, in.n, a.data());
+    steepest::detail::avx2::fused_chunk(s.X, s.y, p, nullptr, 0, in.n, b.data());
+    // Same float64 arithmetic grouped differently by the vector width: kRel as above.
+    const double scale = std::fabs(a[static_cast<std::size_t>(in.d)]) + 1.0;
+    for (std::size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.d << " k " << k;
   }
 }
 

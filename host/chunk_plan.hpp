@@ -1,0 +1,57 @@
+// Internal: how the CPU backend cuts a pass into chunks, and its per-chunk kernel entry
+// points (host/cpu_kernels.hpp, compiled once per instruction set).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "steepest/data.hpp"
+
+namespace steepest::detail {
+
+
+/// How a pass over m rows is cut into chunks.  A function of (m, d) only.
+struct ChunkPlan {
+  std::int64_t rows_per_chunk = 1;
+  std::int64_t chunks = 0;
+};
+
+/// At least ~32k elements per chunk (so a chunk amortises the scheduling), at most 1024
+/// chunks (so the partials stay small: 1024 x (d + 2) doubles).
+constexpr ChunkPlan plan_chunks(std::int64_t m, std::int64_t d) noexcept {
+  constexpr std::int64_t kMinElements = 32768;
+  constexpr std::int64_t kMaxChunks = 1024;
+  const std::int64_t min_rows = std::max<std::int64_t>(64, (kMinElements + d - 1) / d);
+  const std::int64_t rows = std::max(min_rows, (m + kMaxChunks - 1) / kMaxChunks);
+  return {rows, m > 0 ? (m + rows - 1) / rows : 0};
+}
+
+/// Current parameters, read-only during a pass.
+struct Params {
+  const double* w;
+  double b;
+};
+
+/// Add the partials of positions lo..hi (of \p rows when not null, else of the natural
+/// order) to out = [X^T r (d entries), sum r^2, sum r].
+using FusedChunkFn = void (*)(const MatrixView& X, const VectorView& y, Params p,
+                              const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
+                              double* out);
+
+/// The kernels compiled for the x86-64 baseline (SSE2) and, where the compiler can, AVX2.
+namespace baseline {
+void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
+                 std::int64_t lo, std::int64_t hi, double* out);
+}
+namespace avx2 {
+void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
+                 std::int64_t lo, std::int64_t hi, double* out);
+}
+
+/// The widest kernel this CPU runs ("avx2" or "baseline"), chosen once.  Results are
+/// deterministic for a given kernel; the two kernels may differ in the last bits because
+/// their vector reductions group the sums differently.
+FusedChunkFn best_fused_chunk() noexcept;
+const char* best_fused_chunk_name() noexcept;
+
+}  // namespace steepest::detail

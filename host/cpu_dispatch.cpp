@@ -1,0 +1,33 @@
+#include "chunk_plan.hpp"
+
+namespace steepest::detail {
+namespace {
+
+bool has_avx2() noexcept {
+#if defined(STEEPEST_HAVE_AVX2_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+  return __builtin_cpu_supports("avx2") != 0;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+#if !defined(STEEPEST_HAVE_AVX2_KERNELS)
+namespace avx2 {
+// Not compiled on this target: never selected (has_avx2() is false).
+void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
+                 std::int64_t lo, std::int64_t hi, double* out) {
+  baseline::fused_chunk(X, y, p, rows, lo, hi, out);
+}
+}  // namespace avx2
+#endif
+
+FusedChunkFn best_fused_chunk() noexcept {
+  static const FusedChunkFn fn = has_avx2() ? &avx2::fused_chunk : &baseline::fused_chunk;
+  return fn;
+}
+
+const char* best_fused_chunk_name() noexcept { return has_avx2() ? "avx2" : "baseline"; }
+
+}  // namespace steepest::detail
