@@ -16,10 +16,10 @@ struct ChunkPlan {
   std::int64_t chunks = 0;
 };
 
-/// At least ~32k elements per chunk (so a chunk amortises the scheduling), at most 1024
+/// At least ~8k elements per chunk (so a chunk amortises the scheduling), at most 1024
 /// chunks (so the partials stay small: 1024 x (d + 2) doubles).
 constexpr ChunkPlan plan_chunks(std::int64_t m, std::int64_t d) noexcept {
-  constexpr std::int64_t kMinElements = 32768;
+  constexpr std::int64_t kMinElements = 8192;
   constexpr std::int64_t kMaxChunks = 1024;
   const std::int64_t min_rows = std::max<std::int64_t>(64, (kMinElements + d - 1) / d);
   const std::int64_t rows = std::max(min_rows, (m + kMaxChunks - 1) / kMaxChunks);

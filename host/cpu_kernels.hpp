@@ -23,6 +23,12 @@ void row_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY*
   double sse = 0.0, sum_r = 0.0;
   for (std::int64_t t = lo; t < hi; ++t) {
     const std::int64_t i = rows != nullptr ? rows[t] : t;
+    if (rows != nullptr && t + 16 < hi) {  // see row_major_small: overlap the gathers
+      const std::int64_t ahead = rows[t + 16];
+      for (std::int64_t k = 0; k < d; k += 64 / static_cast<std::int64_t>(sizeof(TX)))
+        __builtin_prefetch(X + ahead * stride + k);
+      __builtin_prefetch(y + ahead * y_stride);
+    }
     const TX* xi = X + i * stride;
     double dot = 0.0;
 #pragma omp simd reduction(+ : dot)
@@ -73,6 +79,16 @@ void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t
   for (; t + R <= hi; t += R) {
     double r[R];
     const TX* x[R];
+    if (rows != nullptr) {
+      // Shuffled batches gather rows from all over X: ask for rows a few steps ahead so
+      // several DRAM accesses overlap instead of one latency per row.
+      constexpr std::int64_t kAhead = 8 * R;
+      for (int j = 0; j < R && t + kAhead + j < hi; ++j) {
+        const std::int64_t ahead = rows[t + kAhead + j];
+        __builtin_prefetch(X + ahead * stride);
+        __builtin_prefetch(y + ahead * y_stride);
+      }
+    }
     for (int j = 0; j < R; ++j) {
       const std::int64_t i = rows != nullptr ? rows[t + j] : t + j;
       x[j] = X + i * stride;
