@@ -1,6 +1,8 @@
 // Unit tests of the atomic writer: outputs appear whole or not at all, and check_writable
 // refuses an output path before any work is done.
 #include <gtest/gtest.h>
+
+#include "test_support.hpp"
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -27,24 +29,14 @@ std::string read_all(const std::string& path) {
 }
 
 /// A fresh directory under /tmp per test, removed afterwards.
-class AtomicFile : public ::testing::Test {
+class AtomicFile : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/steepest-atomic-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
   /// Names of the entries of the temporary directory.
   std::set<std::string> entries() const {
     std::set<std::string> names;
     for (const auto& e : fs::directory_iterator(dir_)) names.insert(e.path().filename().string());
     return names;
   }
-  std::string dir_;
 };
 
 bool has_temporary(const std::set<std::string>& names) {

@@ -2,6 +2,8 @@
 // std::system, its stdout and stderr captured to files, and its exit code, messages and
 // output files checked (0 ok, 1 other failure, 2 bad input or usage, 3 diverged).
 #include <gtest/gtest.h>
+
+#include "test_support.hpp"
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -100,18 +102,12 @@ double json_number(const std::string& json, const std::string& key, bool* found)
   return v;
 }
 
-class Cli : public ::testing::Test {
+class Cli : public test_support::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/steepest-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    TempDirTest::SetUp();
     out_ = dir_ + "/out";
     fs::create_directory(out_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
 
   Result run(const std::vector<std::string>& args) const {
@@ -156,7 +152,6 @@ class Cli : public ::testing::Test {
     return r;
   }
 
-  std::string dir_;
   std::string out_;
 };
 

@@ -16,6 +16,7 @@
 
 #include "io/csv.hpp"
 #include "steepest/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -34,23 +35,7 @@ std::string test_source_dir() {
   return slash == std::string::npos ? std::string(".") : file.substr(0, slash);
 }
 
-/// Runs \p f and returns the message of the InvalidArgument it throws; records a failure
-/// when it throws nothing or something else.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InvalidArgument& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-InvalidArgument exception: " << e.what();
-    return {};
-  } catch (...) {
-    ADD_FAILURE() << "threw a non-std exception";
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
-}
+using test_support::error_of;
 
 std::string parse_error(const std::string& text, const CsvOptions& opt = {}) {
   return error_of([&] { parse_csv(text, kPath, opt); });
@@ -394,24 +379,14 @@ TEST(CsvParse, OutOfRangeTargetIndexIsRefused) {
 
 // --- read_csv: files on disk -----------------------------------------------------------------
 
-class CsvFile : public ::testing::Test {
+class CsvFile : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/steepest-csv-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
   std::string write(const std::string& name, const std::string& content) {
     const std::string path = dir_ + "/" + name;
     std::ofstream out(path, std::ios::binary);
     out << content;
     return path;
   }
-  std::string dir_;
 };
 
 TEST_F(CsvFile, ReadsAFile) {

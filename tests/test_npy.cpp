@@ -20,6 +20,7 @@
 #include "io/npy.hpp"
 #include "steepest/data.hpp"
 #include "steepest/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -106,23 +107,7 @@ const unsigned char* bytes(const void* p) { return static_cast<const unsigned ch
 
 // --- errors -------------------------------------------------------------------------------
 
-/// The message of the InvalidArgument thrown by \p f; a failure when it throws nothing or
-/// something else.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InvalidArgument& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-InvalidArgument exception: " << e.what();
-    return {};
-  } catch (...) {
-    ADD_FAILURE() << "threw a non-std exception";
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
-}
+using test_support::error_of;
 
 ::testing::AssertionResult contains(const std::string& msg, const std::string& part) {
   if (msg.find(part) != std::string::npos) return ::testing::AssertionSuccess();
@@ -139,17 +124,8 @@ NpyArray parse(const std::string& image) { return parse_npy(image.data(), image.
 
 // --- fixture: a fresh directory per test --------------------------------------------------
 
-class NpyFile : public ::testing::Test {
+class NpyFile : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/steepest-npy-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
 
  public:
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
@@ -170,7 +146,6 @@ class NpyFile : public ::testing::Test {
     std::sort(names.begin(), names.end());
     return names;
   }
-  std::string dir_;
 };
 
 using Rows = std::vector<std::vector<double>>;

@@ -25,10 +25,6 @@ struct GenArgs {
 
 constexpr std::int64_t kRowsPerTask = 1 << 14;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 /// Shortest text that reads back as the same value (of the stored type).
 void append_number(std::string& out, double v, bool f32) {
   char buf[32];

@@ -18,10 +18,6 @@ struct ModelArgs {
   bool quiet = false;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 Expect expectation(const Model& m, bool need_target) {
   Expect e;
   e.target = need_target;

@@ -16,10 +16,6 @@ volatile std::sig_atomic_t g_signal = 0;
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -181,6 +177,10 @@ Loaded load_data(const DataArgs& a, const Expect& expect) {
     throw InvalidArgument(out.source + ": the model has " + std::to_string(expect.features) +
                           " features but the data has " + std::to_string(out.X.cols) + " feature columns");
   return out;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::vector<std::string> split_list(const std::string& text) {

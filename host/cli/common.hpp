@@ -57,6 +57,9 @@ struct Expect {
 
 Loaded load_data(const DataArgs& a, const Expect& expect);
 
+/// Whether \p s ends with \p suffix (file types are told by their extension).
+bool ends_with(const std::string& s, const std::string& suffix);
+
 /// Comma-separated list (empty items dropped).
 std::vector<std::string> split_list(const std::string& text);
 /// Comma-separated numbers; \p option names the option in messages.

@@ -1,0 +1,49 @@
+// Helpers shared by the test files: the message of an expected InvalidArgument, and a
+// fixture that gives each test a fresh directory under /tmp.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "steepest/error.hpp"
+
+namespace test_support {
+
+/// The message of the InvalidArgument thrown by \p f; a test failure when it throws
+/// nothing or something else.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const steepest::InvalidArgument& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw a non-InvalidArgument exception: " << e.what();
+    return {};
+  } catch (...) {
+    ADD_FAILURE() << "threw a non-std exception";
+    return {};
+  }
+  ADD_FAILURE() << "did not throw";
+  return {};
+}
+
+/// A fresh directory (dir_) per test, removed with everything in it afterwards.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/steepest-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_;
+};
+
+}  // namespace test_support
