@@ -12,6 +12,7 @@
 
 #include "backend.hpp"
 #include "permutation.hpp"
+#include "step_size.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
@@ -91,6 +92,22 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   res.message = note;
   res.weights = opt.init_weights.empty() ? std::vector<double>(d, 0.0) : opt.init_weights;
   res.bias = opt.init_bias;
+
+  // lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate).
+  double lr0 = opt.learning_rate;
+  if (opt.auto_learning_rate) {
+    res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
+    if (!(res.curvature > 0.0) || !std::isfinite(res.curvature))
+      throw InvalidArgument("lr auto: the curvature of this problem is " + format_loss(res.curvature) +
+                            " (all-zero features?); give a learning rate");
+    const double L_batch = full_batch ? res.curvature
+                                      : detail::batch_curvature(res.curvature,
+                                                                detail::max_row_curvature(X, opt.fit_intercept),
+                                                                n, opt.batch_size);
+    lr0 = 1.0 / L_batch;
+  }
+  res.learning_rate = lr0;
+  res.final_learning_rate = lr0;
   be.set_parameters(res.weights.data(), res.bias);
 
   // loss_history[0]: MSE at the initial parameters; its gradient drives the first
@@ -110,9 +127,15 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   std::vector<double> w(d);
   double b = 0.0;
 
+  // The adaptive schedule's state: best loss so far and epochs without improving it.
+  double rate = lr0, best = loss;
+  std::int64_t stalled = 0;
+
   for (std::int64_t epoch = 1; epoch <= opt.epochs; ++epoch) {
+    if (opt.schedule != Schedule::adaptive) rate = detail::scheduled_rate(opt, lr0, epoch);
+    res.final_learning_rate = rate;
     if (full_batch) {
-      be.step(opt.learning_rate, opt.fit_intercept);  // gradient of the previous pass
+      be.step(rate, opt.fit_intercept);  // gradient of the previous pass
       loss = full_loss(be);                           // MSE after this epoch, and the next gradient
     } else {
       if (ordered) {
@@ -122,7 +145,7 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
       be.reset_running_loss();
       for (std::int64_t lo = 0; lo < n; lo += opt.batch_size) {
         be.compute(lo, std::min(n, lo + opt.batch_size), ordered);
-        be.step(opt.learning_rate, opt.fit_intercept);
+        be.step(rate, opt.fit_intercept);
       }
       loss = opt.history == HistoryMode::running_average ? be.running_loss() : full_loss(be);
     }
@@ -130,11 +153,14 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
     be.get_parameters(w.data(), &b);
     if (!std::isfinite(loss) || !std::isfinite(b) || !all_finite(w)) {
       res.stop_reason = StopReason::diverged;
+      // State the bound the user crossed: full-batch GD on the MSE is stable for lr < 2/L.
+      res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
       res.message = "diverged in epoch " + std::to_string(epoch) + ": the " +
                     (std::isfinite(loss) ? "parameters" : "loss") +
                     " became non-finite (last finite MSE " + format_loss(res.loss_history.back()) +
-                    "); the learning rate " + format_loss(opt.learning_rate) +
-                    " is too large for this data. Returned the parameters of epoch " +
+                    "); the learning rate " + format_loss(rate) + " is too large for this data: " +
+                    "the largest stable full-batch step is 2/L = " + format_loss(2.0 / res.curvature) +
+                    " (L = " + format_loss(res.curvature) + ", estimated). Returned the parameters of epoch " +
                     std::to_string(epoch - 1) + ".";
       break;
     }
@@ -148,6 +174,21 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
     if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss})) {
       res.stop_reason = StopReason::cancelled;
       break;
+    }
+    if (opt.schedule == Schedule::adaptive) {
+      // scikit-learn's rule, relative: an epoch that does not beat the best loss by more
+      // than tol x best counts as stalled; n_iter_no_change of them divide the rate by 5.
+      stalled = loss < best - opt.tol * best ? 0 : stalled + 1;
+      best = std::min(best, loss);
+      if (stalled >= opt.n_iter_no_change) {
+        stalled = 0;
+        rate /= 5.0;
+        if (rate < 1e-6 * lr0) {
+          res.stop_reason = StopReason::converged;
+          break;
+        }
+      }
+      continue;
     }
     const double prev = res.loss_history[res.loss_history.size() - 2];
     if (opt.tol > 0.0 && loss <= prev && prev - loss <= opt.tol * prev) {

@@ -39,7 +39,7 @@ void validate_data(const MatrixView& X, const VectorView& y) {
 }
 
 void validate_options(const FitOptions& o, std::int64_t cols) {
-  if (!(o.learning_rate > 0.0) || !std::isfinite(o.learning_rate))
+  if (!o.auto_learning_rate && (!(o.learning_rate > 0.0) || !std::isfinite(o.learning_rate)))
     fail("learning rate must be a finite number > 0, got " + std::to_string(o.learning_rate));
   if (o.epochs < 0) fail("epochs must be >= 0, got " + str(o.epochs));
   if (o.batch_size < 0) fail("batch size must be >= 0 (0 = full batch), got " + str(o.batch_size));
@@ -53,6 +53,12 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
     if (!std::isfinite(o.init_weights[k]))
       fail("initial weights: value " + std::to_string(k + 1) + " is not finite");
   if (!std::isfinite(o.init_bias)) fail("initial bias is not finite");
+  if (!(o.power_t >= 0.0) || !std::isfinite(o.power_t))
+    fail("power_t must be a finite number >= 0, got " + std::to_string(o.power_t));
+  if (!(o.decay > 0.0 && o.decay <= 1.0)) fail("decay must be in (0, 1], got " + std::to_string(o.decay));
+  if (o.step_epochs < 1) fail("step_epochs must be >= 1, got " + str(o.step_epochs));
+  if (o.n_iter_no_change < 1) fail("n_iter_no_change must be >= 1, got " + str(o.n_iter_no_change));
+  if (o.schedule < Schedule::constant || o.schedule > Schedule::adaptive) fail("unknown schedule");
   if (o.validate_every < 0) fail("validate_every must be >= 0 (0 = off), got " + str(o.validate_every));
   if (!(o.validate_tolerance > 0.0))
     fail("validate_tolerance must be > 0, got " + std::to_string(o.validate_tolerance));

@@ -17,6 +17,8 @@ extern "C" void on_signal(int sig) { g_signal = sig; }
 /// Options of a training run, shared by fit and demo.
 struct TrainArgs {
   FitOptions fit;
+  std::string lr = "0.01";
+  std::string schedule = "constant";
   std::string device = "auto";
   std::string history_mode = "exact";
   std::string init_weights;
@@ -29,7 +31,20 @@ struct TrainArgs {
 void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--epochs", a.fit.epochs, "Maximum number of epochs")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd.add_option("--lr", a.fit.learning_rate, "Learning rate (step size)")
+  cmd.add_option("--lr", a.lr,
+                 "Learning rate (step size), or 'auto': 1/L from a power-iteration estimate of the "
+                 "curvature (batch-size aware)")
+      ->capture_default_str();
+  cmd.add_option("--schedule", a.schedule,
+                 "Learning-rate schedule over epochs t = 1, 2, ...: constant, invscaling (lr / t^power_t), "
+                 "exponential (lr decay^(t-1)), step (lr decay^floor((t-1)/step-epochs)), adaptive "
+                 "(lr / 5 after n-iter-no-change epochs without improvement)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"constant", "invscaling", "exponential", "step", "adaptive"}));
+  cmd.add_option("--power-t", a.fit.power_t, "invscaling exponent")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--decay", a.fit.decay, "exponential/step factor in (0, 1]")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--step-epochs", a.fit.step_epochs, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--n-iter-no-change", a.fit.n_iter_no_change, "adaptive: epochs without improvement")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--batch-size", a.fit.batch_size, "Rows per mini-batch; 0 = full batch")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -61,6 +76,18 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
 
 /// Resolve the string options into FitOptions and check the outputs before any work.
 void finish_options(TrainArgs& a) {
+  if (a.lr == "auto") {
+    a.fit.auto_learning_rate = true;
+  } else {
+    const auto v = parse_numbers(a.lr, "--lr");
+    if (v.size() != 1 || !(v[0] > 0.0)) throw InvalidArgument("--lr must be a number > 0 or 'auto', got '" + a.lr + "'");
+    a.fit.learning_rate = v[0];
+  }
+  a.fit.schedule = a.schedule == "invscaling"    ? Schedule::inverse_scaling
+                   : a.schedule == "exponential" ? Schedule::exponential
+                   : a.schedule == "step"        ? Schedule::step
+                   : a.schedule == "adaptive"    ? Schedule::adaptive
+                                                 : Schedule::constant;
   a.fit.device = a.device == "cpu" ? Device::cpu : a.device == "cuda" ? Device::cuda : Device::automatic;
   a.fit.history = a.history_mode == "running" ? HistoryMode::running_average : HistoryMode::exact;
   a.fit.init_weights = a.init_weights.empty() ? std::vector<double>{} : parse_numbers(a.init_weights, "--init-weights");
@@ -107,6 +134,10 @@ int report(const FitResult& r, const TrainArgs& a, const ModelContext& ctx) {
   if (!a.quiet) {
     std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
     if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
+    std::printf("rate         %.6g%s%s\n", r.learning_rate, a.fit.auto_learning_rate ? " (auto: 1/L" : "",
+                a.fit.auto_learning_rate ? (", L = " + std::to_string(r.curvature) + ")").c_str() : "");
+    if (r.final_learning_rate != r.learning_rate)
+      std::printf("final rate   %.6g (%s schedule)\n", r.final_learning_rate, a.schedule.c_str());
     std::printf("stop reason  %s after %lld epochs in %.3f s\n", to_string(r.stop_reason),
                 static_cast<long long>(r.epochs_run), r.wall_seconds);
     std::printf("mse          %.10g (initial %.10g)\n", r.final_mse, r.loss_history.front());
@@ -148,7 +179,7 @@ int run_fit(FitArgs& a) {
   finish_options(a);
   const Loaded data = load_data(a.in, Expect{});
   const FitResult r = train(data.X, data.y, a);
-  return report(r, a, {&a.fit, a.history_mode, data.feature_names, data.target_name, data.source});
+  return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source});
 }
 
 int run_demo(DemoArgs& a) {
@@ -161,7 +192,7 @@ int run_demo(DemoArgs& a) {
   std::vector<std::string> names;
   for (std::int64_t k = 0; k < a.spec.cols; ++k) names.push_back("x" + std::to_string(k + 1));
   const FitResult r = train(data.x_view(), data.y_view(), a);
-  const int code = report(r, a, {&a.fit, a.history_mode, names, "y", "synthetic"});
+  const int code = report(r, a, {&a.fit, a.history_mode, a.schedule, names, "y", "synthetic"});
   if (!a.quiet && code == kOk) {
     double worst = std::abs(r.bias - data.bias);
     for (std::size_t k = 0; k < r.weights.size(); ++k)
@@ -184,7 +215,7 @@ void add_fit_command(CLI::App& app, Action& action) {
 
 void add_demo_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<DemoArgs>();
-  a->fit.learning_rate = 0.5;
+  a->lr = "0.5";
   a->fit.epochs = 200;
   auto* cmd = app.add_subcommand("demo", "Fit generated data with a planted solution (the built-in default job)");
   cmd->add_option("--rows", a->spec.rows, "Rows to generate")->capture_default_str()->check(CLI::PositiveNumber);

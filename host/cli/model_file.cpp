@@ -25,7 +25,11 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["device"] = r.device_name;
   j["wall_seconds"] = r.wall_seconds;
   j["data"] = ctx.data;
-  j["options"] = {{"learning_rate", o.learning_rate}, {"epochs", o.epochs},
+  j["learning_rate_used"] = r.learning_rate;
+  j["final_learning_rate"] = r.final_learning_rate;
+  if (r.curvature > 0) j["curvature"] = r.curvature;
+  j["options"] = {{"learning_rate", o.auto_learning_rate ? nlohmann::json("auto") : nlohmann::json(o.learning_rate)},
+                  {"schedule", ctx.schedule},                {"epochs", o.epochs},
                   {"batch_size", o.batch_size},       {"seed", o.seed},
                   {"shuffle", o.shuffle},             {"tol", o.tol},
                   {"fit_intercept", o.fit_intercept}, {"history_mode", ctx.history_mode},

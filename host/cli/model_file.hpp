@@ -20,6 +20,7 @@ struct Model {
 struct ModelContext {
   const FitOptions* options = nullptr;
   std::string history_mode;
+  std::string schedule;
   std::vector<std::string> feature_names;
   std::string target;
   std::string data;

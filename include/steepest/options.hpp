@@ -25,6 +25,19 @@ enum class HistoryMode : std::int32_t {
   running_average = 1,
 };
 
+/// How the learning rate changes over a fit.  t is the 1-based epoch number; the rate is
+/// constant within an epoch (every mini-batch step of epoch t uses the rate of epoch t).
+enum class Schedule : std::int32_t {
+  constant = 0,         ///< lr_t = lr
+  inverse_scaling = 1,  ///< lr_t = lr / t^power_t
+  exponential = 2,      ///< lr_t = lr * decay^(t-1)
+  step = 3,             ///< lr_t = lr * decay^floor((t-1) / step_epochs)
+  /// As scikit-learn's "adaptive": the rate is divided by 5 each time n_iter_no_change
+  /// consecutive epochs fail to lower the best loss so far by more than tol x best; the
+  /// fit stops (converged) when the rate falls below 1e-6 x its initial value.
+  adaptive = 4,
+};
+
 /// Progress of a fit, passed to FitOptions::on_epoch after every epoch.
 struct EpochReport {
   std::int64_t epoch = 0;       ///< epochs completed so far (1-based)
@@ -38,7 +51,18 @@ struct EpochReport {
 /// w -= learning_rate * dMSE/dw, b -= learning_rate * dMSE/db, with the gradient over the
 /// rows of the current batch (all rows in full-batch mode).
 struct FitOptions {
-  double learning_rate = 0.01;  ///< step size, > 0
+  double learning_rate = 0.01;  ///< step size, > 0 (ignored when auto_learning_rate)
+  /// Estimate the curvature L (largest eigenvalue of the Hessian 2/n [X 1]^T [X 1]) by
+  /// power iteration and use lr = 1/L for full batch, 1/L_B for batches of B rows, where
+  /// L_B = (n(B-1) L + (n-B) L_max) / (B(n-1)) interpolates between L and the largest
+  /// per-row curvature L_max = 2 max_i (|x_i|^2 + 1) (the "expected smoothness" of
+  /// sampling B rows without replacement).  Reported in FitResult::curvature.
+  bool auto_learning_rate = false;
+  Schedule schedule = Schedule::constant;
+  double power_t = 0.25;            ///< inverse_scaling exponent, >= 0
+  double decay = 0.5;               ///< exponential and step factor, in (0, 1]
+  std::int64_t step_epochs = 10;    ///< step: epochs between decays, >= 1
+  std::int64_t n_iter_no_change = 5;  ///< adaptive: epochs without improvement, >= 1
   std::int64_t epochs = 1000;   ///< maximum number of epochs, >= 0
   /// Rows per mini-batch; 0 (or >= n) means full batch: one step per epoch over all rows.
   /// In mini-batch mode the last batch of an epoch holds the n % batch_size leftover rows
@@ -47,7 +71,8 @@ struct FitOptions {
   std::uint64_t seed = 0;  ///< seeds the row permutation of every epoch
   bool shuffle = true;     ///< mini-batch only: permute rows each epoch (else natural order)
   /// Stop with StopReason::converged when an epoch lowers the loss by no more than
-  /// tol * previous loss (and does not raise it); 0 disables the test.
+  /// tol * previous loss (and does not raise it); 0 disables the test.  With the adaptive
+  /// schedule tol is its improvement threshold instead, not a stopping rule.
   double tol = 0.0;
   std::vector<double> init_weights;  ///< warm start; empty means all zeros
   double init_bias = 0.0;            ///< warm start of the intercept

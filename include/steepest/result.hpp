@@ -53,6 +53,11 @@ struct FitResult {
   double wall_seconds = 0.0;
   std::string message;  ///< human-readable note; always set when diverged
   ValidationReport validation;
+  double learning_rate = 0.0;        ///< the initial rate used (the estimate under auto)
+  double final_learning_rate = 0.0; ///< the rate of the last epoch run (after the schedule)
+  /// The curvature L estimated by power iteration (auto learning rate, or after a
+  /// divergence to state the stable bound 2/L); 0 when not estimated.
+  double curvature = 0.0;
 };
 
 /// \brief Goodness of fit of a model on data (steepest::score).

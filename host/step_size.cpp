@@ -1,0 +1,85 @@
+#include "step_size.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace steepest::detail {
+
+double estimate_curvature(Backend& be, bool intercept) {
+  const auto d = static_cast<std::size_t>(be.cols());
+  const std::size_t m = d + (intercept ? 1 : 0);
+  std::vector<double> g0(d), g(d), v(m, 1.0 / std::sqrt(static_cast<double>(m))), w(d);
+  double g0b = 0.0, gb = 0.0;
+  auto gradient_at = [&](const std::vector<double>& at, double scale, std::vector<double>& out, double& out_b) {
+    for (std::size_t k = 0; k < d; ++k) w[k] = scale * at[k];
+    be.set_parameters(w.data(), intercept ? scale * at[d] : 0.0);
+    be.compute(0, be.rows(), false);
+    be.gradient(out.data(), &out_b);
+  };
+  std::fill(w.begin(), w.end(), 0.0);
+  be.set_parameters(w.data(), 0.0);
+  be.compute(0, be.rows(), false);
+  be.gradient(g0.data(), &g0b);
+  double g0_norm = g0b * g0b * (intercept ? 1.0 : 0.0);
+  for (double x : g0) g0_norm += x * x;
+  g0_norm = std::sqrt(g0_norm);
+
+  // H v = (g(s v) - g(0)) / s; s keeps s H v well above |g(0)| so the difference does not
+  // cancel away the digits (H is unknown at first: start at s = 1).
+  double lambda = 0.0, scale = 1.0;
+  std::vector<double> hv(m);
+  for (int it = 0; it < 200; ++it) {
+    gradient_at(v, scale, g, gb);
+    for (std::size_t k = 0; k < d; ++k) hv[k] = (g[k] - g0[k]) / scale;
+    if (intercept) hv[d] = (gb - g0b) / scale;
+    double rayleigh = 0.0, norm = 0.0;
+    for (std::size_t k = 0; k < m; ++k) {
+      rayleigh += v[k] * hv[k];
+      norm += hv[k] * hv[k];
+    }
+    norm = std::sqrt(norm);
+    if (!(norm > 0.0)) return 0.0;
+    for (std::size_t k = 0; k < m; ++k) v[k] = hv[k] / norm;
+    const bool settled = it > 3 && std::fabs(rayleigh - lambda) <= 1e-6 * rayleigh;
+    lambda = rayleigh;
+    if (settled) break;
+    scale = std::max(1.0, 1e3 * g0_norm / norm);
+  }
+  return lambda;
+}
+
+double max_row_curvature(const MatrixView& X, bool intercept) {
+  double best = 0.0;
+  for (std::int64_t i = 0; i < X.rows; ++i) {
+    double s = intercept ? 1.0 : 0.0;
+    for (std::int64_t k = 0; k < X.cols; ++k) {
+      const std::int64_t at = X.offset(i, k);
+      const double x = X.dtype == DType::float32 ? static_cast<const float*>(X.data)[at]
+                                                 : static_cast<const double*>(X.data)[at];
+      s += x * x;
+    }
+    best = std::max(best, s);
+  }
+  return 2.0 * best;
+}
+
+double batch_curvature(double L, double L_max, std::int64_t n, std::int64_t batch) {
+  if (batch <= 0 || batch >= n) return L;
+  const auto nd = static_cast<double>(n), b = static_cast<double>(batch);
+  return (nd * (b - 1.0) * L + (nd - b) * L_max) / (b * (nd - 1.0));
+}
+
+double scheduled_rate(const FitOptions& o, double lr0, std::int64_t t) {
+  const auto td = static_cast<double>(t);
+  switch (o.schedule) {
+    case Schedule::inverse_scaling: return lr0 / std::pow(td, o.power_t);
+    case Schedule::exponential: return lr0 * std::pow(o.decay, td - 1.0);
+    case Schedule::step: return lr0 * std::pow(o.decay, static_cast<double>((t - 1) / o.step_epochs));
+    case Schedule::constant:
+    case Schedule::adaptive: break;
+  }
+  return lr0;
+}
+
+}  // namespace steepest::detail
