@@ -54,6 +54,8 @@ Selected select_backend(Device device, const MatrixView& X, const VectorView& y,
   return {detail::make_cpu_backend(X, y, threads), {}};
 }
 
+constexpr double kExplodingFactor = 1e8;
+
 bool all_finite(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
 }
@@ -151,13 +153,18 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
     }
 
     be.get_parameters(w.data(), &b);
-    if (!std::isfinite(loss) || !std::isfinite(b) || !all_finite(w)) {
+    // A loss 1e8 times the initial one is runaway growth, not progress: stop before the
+    // numbers overflow (gradient descent on the MSE never climbs that far when stable).
+    const bool exploding = loss > kExplodingFactor * res.loss_history.front() && res.loss_history.front() > 0.0;
+    if (exploding || !std::isfinite(loss) || !std::isfinite(b) || !all_finite(w)) {
       res.stop_reason = StopReason::diverged;
       // State the bound the user crossed: full-batch GD on the MSE is stable for lr < 2/L.
       res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
-      res.message = "diverged in epoch " + std::to_string(epoch) + ": the " +
-                    (std::isfinite(loss) ? "parameters" : "loss") +
-                    " became non-finite (last finite MSE " + format_loss(res.loss_history.back()) +
+      const std::string what = exploding && std::isfinite(loss)
+                                   ? "loss grew past 1e8 times its initial value"
+                                   : std::string(std::isfinite(loss) ? "parameters" : "loss") + " became non-finite";
+      res.message = "diverged in epoch " + std::to_string(epoch) + ": the " + what +
+                    " (last MSE before " + format_loss(res.loss_history.back()) +
                     "); the learning rate " + format_loss(rate) + " is too large for this data: " +
                     "the largest stable full-batch step is 2/L = " + format_loss(2.0 / res.curvature) +
                     " (L = " + format_loss(res.curvature) + ", estimated). Returned the parameters of epoch " +
@@ -171,29 +178,27 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
 
     if (validator.due(epoch)) validator.check(be);  // a full pass: same gradient, same params
 
-    if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss})) {
+    if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss, &res.weights, res.bias, rate})) {
       res.stop_reason = StopReason::cancelled;
       break;
     }
-    if (opt.schedule == Schedule::adaptive) {
-      // scikit-learn's rule, relative: an epoch that does not beat the best loss by more
-      // than tol x best counts as stalled; n_iter_no_change of them divide the rate by 5.
-      stalled = loss < best - opt.tol * best ? 0 : stalled + 1;
-      best = std::min(best, loss);
-      if (stalled >= opt.n_iter_no_change) {
+    // scikit-learn's rule, relative: an epoch that does not beat the best loss by more
+    // than tol x best counts as stalled.  n_iter_no_change stalled epochs in a row divide
+    // the adaptive rate by 5, or end the fit when tol > 0 (early stopping).
+    stalled = loss < best - opt.tol * best ? 0 : stalled + 1;
+    best = std::min(best, loss);
+    if (stalled >= opt.n_iter_no_change) {
+      if (opt.schedule == Schedule::adaptive) {
         stalled = 0;
         rate /= 5.0;
         if (rate < 1e-6 * lr0) {
           res.stop_reason = StopReason::converged;
           break;
         }
+      } else if (opt.tol > 0.0) {
+        res.stop_reason = StopReason::converged;
+        break;
       }
-      continue;
-    }
-    const double prev = res.loss_history[res.loss_history.size() - 2];
-    if (opt.tol > 0.0 && loss <= prev && prev - loss <= opt.tol * prev) {
-      res.stop_reason = StopReason::converged;
-      break;
     }
   }
 

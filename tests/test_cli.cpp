@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -552,6 +553,41 @@ TEST_F(Cli, InputFilesAreNeverModified) {
   EXPECT_EQ(read_all(npy), before_npy);
   EXPECT_EQ(fs::last_write_time(csv), mtime_csv);
   EXPECT_EQ(fs::last_write_time(npy), mtime_npy);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Cli, TraceRecordsThePathOfGradientDescent) {
+  const std::string data = out_ + "/t.csv", trace = out_ + "/trace.csv";
+  write_all(data, "x,y\n1,3\n2,5\n");
+  const Result r = run({"fit", data, "--lr", "0.1", "--epochs", "3", "--init-weights", "-1", "--init-bias", "5",
+                        "--trace", trace, "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  // Epoch 0 is the start, epoch 1 the tutorial's first step (derived in test_tutorial.cpp).
+  const std::string text = read_all(trace);
+  EXPECT_EQ(text.substr(0, text.find('\n')), "epoch,learning_rate,mse,bias,w1");
+  EXPECT_TRUE(contains(text, "\n0,0.1,2.5,5,-1\n")) << text;
+  EXPECT_TRUE(contains(text, "\n1,0.1,1.8249999999999995,5.1,-0.7\n")) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5);
+  // A diverging fit leaves no trace behind, like no model.
+  const Result bad = run({"fit", data, "--lr", "5", "--trace", out_ + "/bad.csv"});
+  EXPECT_EQ(bad.code, 3) << bad;
+  EXPECT_FALSE(fs::exists(out_ + "/bad.csv"));
+}
+
+TEST_F(Cli, LrAutoAndSchedulesFromTheCommandLine) {
+  Result r = run({"fit", nist("NoInt2"), "--no-intercept", "--lr", "auto", "--epochs", "100"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "auto: 1/L")) << r;
+  EXPECT_TRUE(contains(r.out, "0.7272727")) << r;  // the certified B1
+  r = run({"fit", nist("NoInt2"), "--no-intercept", "--lr", "0.01", "--schedule", "exponential", "--decay", "0.9",
+           "--epochs", "10"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "final rate")) << r;
+  EXPECT_EQ(run({"fit", nist("NoInt2"), "--lr", "fast"}).code, 2);
+  EXPECT_EQ(run({"fit", nist("NoInt2"), "--schedule", "cosine"}).code, 2);
 }
 
 }  // namespace

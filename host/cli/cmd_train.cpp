@@ -24,6 +24,7 @@ struct TrainArgs {
   std::string init_weights;
   std::string output;
   std::string history;
+  std::string trace;
   bool quiet = false;
   bool validate = false;
 };
@@ -71,6 +72,9 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--output,-o", a.output, "Write the model as JSON to this file");
   cmd.add_option("--history", a.history, "Write the loss per epoch as CSV to this file");
+  cmd.add_option("--trace", a.trace,
+                 "Write epoch, learning rate, MSE, bias and every weight per epoch as CSV (the path "
+                 "of gradient descent over the loss surface)");
   cmd.add_flag("--quiet,-q", a.quiet, "Print nothing but errors");
 }
 
@@ -94,7 +98,10 @@ void finish_options(TrainArgs& a) {
   if (!a.validate) a.fit.validate_every = 0;
   if (!a.output.empty()) io::check_writable(a.output, "--output");
   if (!a.history.empty()) io::check_writable(a.history, "--history");
-  if (!a.output.empty() && a.output == a.history) throw InvalidArgument("--output and --history name the same file");
+  if (!a.trace.empty()) io::check_writable(a.trace, "--trace");
+  if ((!a.output.empty() && (a.output == a.history || a.output == a.trace)) ||
+      (!a.history.empty() && a.history == a.trace))
+    throw InvalidArgument("--output, --history and --trace must name different files");
 }
 
 std::string history_csv(const FitResult& r) {
@@ -107,9 +114,32 @@ std::string history_csv(const FitResult& r) {
   return out;
 }
 
+/// One CSV line of the trace: epoch, rate, mse, bias, w1..wd (shortest round-trip text).
+void append_trace(std::string& out, std::int64_t epoch, double rate, double mse, double bias,
+                  const std::vector<double>& w) {
+  char buf[32];
+  out += std::to_string(epoch);
+  for (double v : {rate, mse, bias}) {
+    out += ',';
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+  for (double v : w) {
+    out += ',';
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+  out += '\n';
+}
+
 FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a) {
   Progress progress(!a.quiet, "epoch");
-  a.fit.on_epoch = [&progress](const EpochReport& r) {
+  std::string trace;
+  if (!a.trace.empty()) {
+    trace = "epoch,learning_rate,mse,bias";
+    for (std::int64_t k = 0; k < X.cols; ++k) trace += ",w" + std::to_string(k + 1);
+    trace += '\n';
+  }
+  a.fit.on_epoch = [&progress, &trace, &a](const EpochReport& r) {
+    if (!a.trace.empty()) append_trace(trace, r.epoch, r.learning_rate, r.loss, r.bias, *r.weights);
     char mse[40];
     std::snprintf(mse, sizeof mse, "mse %.6g", r.loss);
     progress.update(r.epoch, r.max_epochs, mse);
@@ -120,6 +150,16 @@ FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a) {
   FitResult r = fit(X, y, a.fit);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  if (!a.trace.empty() && r.stop_reason != StopReason::diverged) {
+    // Epoch 0 (the start) is known only now: put it first.
+    std::string first;
+    const auto nl = trace.find('\n') + 1;
+    append_trace(first, 0, r.learning_rate, r.loss_history.front(), a.fit.init_bias,
+                 a.fit.init_weights.empty() ? std::vector<double>(static_cast<std::size_t>(X.cols), 0.0)
+                                            : a.fit.init_weights);
+    trace.insert(nl, first);
+    io::write_file_atomically(a.trace, trace);
+  }
   return r;
 }
 

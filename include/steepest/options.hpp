@@ -43,6 +43,9 @@ struct EpochReport {
   std::int64_t epoch = 0;       ///< epochs completed so far (1-based)
   std::int64_t max_epochs = 0;  ///< FitOptions::epochs
   double loss = 0.0;            ///< loss_history[epoch]
+  const std::vector<double>* weights = nullptr;  ///< parameters after this epoch
+  double bias = 0.0;
+  double learning_rate = 0.0;   ///< the rate this epoch used
 };
 
 /// \brief Options of fit().  The defaults are the ones the CLI uses.
@@ -62,7 +65,7 @@ struct FitOptions {
   double power_t = 0.25;            ///< inverse_scaling exponent, >= 0
   double decay = 0.5;               ///< exponential and step factor, in (0, 1]
   std::int64_t step_epochs = 10;    ///< step: epochs between decays, >= 1
-  std::int64_t n_iter_no_change = 5;  ///< adaptive: epochs without improvement, >= 1
+  std::int64_t n_iter_no_change = 5;  ///< early stopping and adaptive: epochs without improvement, >= 1
   std::int64_t epochs = 1000;   ///< maximum number of epochs, >= 0
   /// Rows per mini-batch; 0 (or >= n) means full batch: one step per epoch over all rows.
   /// In mini-batch mode the last batch of an epoch holds the n % batch_size leftover rows
@@ -70,9 +73,10 @@ struct FitOptions {
   std::int64_t batch_size = 0;
   std::uint64_t seed = 0;  ///< seeds the row permutation of every epoch
   bool shuffle = true;     ///< mini-batch only: permute rows each epoch (else natural order)
-  /// Stop with StopReason::converged when an epoch lowers the loss by no more than
-  /// tol * previous loss (and does not raise it); 0 disables the test.  With the adaptive
-  /// schedule tol is its improvement threshold instead, not a stopping rule.
+  /// Early stopping: stop with StopReason::converged when n_iter_no_change consecutive
+  /// epochs each fail to lower the best loss so far by more than tol x best (the rule is
+  /// against the best loss, as scikit-learn's); 0 disables it.  With the adaptive schedule
+  /// tol is its improvement threshold instead, not a stopping rule.
   double tol = 0.0;
   std::vector<double> init_weights;  ///< warm start; empty means all zeros
   double init_bias = 0.0;            ///< warm start of the intercept
