@@ -561,7 +561,7 @@ const Shape kEpochShape{kEpochRows, kEpochCols, true, false};
 
 /// What the driver does in a full-batch epoch: a step with the last gradient, a pass.
 void full_batch_epoch(Backend& be) {
-  be.step(kLearningRate, true);
+  be.plain_step(kLearningRate, true);
   be.compute(0, kEpochRows, false);
 }
 
@@ -573,7 +573,7 @@ void mini_batch_epoch(Backend& be, const std::vector<std::int64_t>& order) {
   be.reset_running_loss();
   for (std::int64_t lo = 0; lo < kEpochRows; lo += kBatch) {
     be.compute(lo, std::min(kEpochRows, lo + kBatch), true);
-    be.step(kLearningRate, true);
+    be.plain_step(kLearningRate, true);
   }
 }
 

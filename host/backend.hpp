@@ -7,6 +7,7 @@
 #include <string>
 
 #include "steepest/data.hpp"
+#include "step_rule.hpp"
 
 namespace steepest::detail {
 
@@ -47,9 +48,17 @@ class Backend {
   /// all accumulated in float64.  Also adds sum r_i^2 and m to the running loss.
   virtual void compute(std::int64_t begin, std::int64_t end, bool ordered) = 0;
 
-  /// w -= lr * grad_w and, when \p update_bias, b -= lr * grad_b, with the gradient of the
-  /// last compute().
-  virtual void step(double lr, bool update_bias) = 0;
+  /// Update the parameters with the gradient of the last compute() by \p rule
+  /// (apply_step_rule in host/step_rule.hpp, per coordinate; the bias only when
+  /// rule.update_bias).  Optimizer state starts at zero with the backend.
+  virtual void step(const StepRule& rule) = 0;
+  /// Plain gradient descent: w -= lr grad_w (and b -= lr grad_b when \p update_bias).
+  void plain_step(double lr, bool update_bias) {
+    StepRule rule;
+    rule.lr = lr;
+    rule.update_bias = update_bias;
+    step(rule);
+  }
 
   /// MSE of the last compute().
   virtual double loss() = 0;

@@ -96,9 +96,9 @@ class CpuBackend final : public Backend {
     running_rows_ += m;
   }
 
-  void step(double lr, bool update_bias) override {
-    for (std::size_t k = 0; k < w_.size(); ++k) w_[k] -= lr * gw_[k];
-    if (update_bias) b_ -= lr * gb_;
+  void step(const StepRule& rule) override {
+    for (std::size_t k = 0; k < w_.size(); ++k) apply_step_rule(rule, false, w_[k], gw_[k], s1_[k], s2_[k]);
+    if (rule.update_bias) apply_step_rule(rule, true, b_, gb_, s1_.back(), s2_.back());
   }
 
   double loss() override { return loss_; }
@@ -121,6 +121,8 @@ class CpuBackend final : public Backend {
   std::vector<double> w_;
   double b_ = 0.0;
   std::vector<double> gw_;
+  std::vector<double> s1_ = std::vector<double>(w_.size() + 1, 0.0);  // optimizer state, w then b
+  std::vector<double> s2_ = std::vector<double>(w_.size() + 1, 0.0);
   double gb_ = 0.0;
   double loss_ = 0.0;
   double running_sse_ = 0.0;

@@ -122,6 +122,19 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
                           "squares overflow float64");
   detail::Validator validator(X, y, opt, be);
   if (validator.due(0)) validator.check(be);
+  // With penalties the history (and every rule that reads it) holds the objective
+  // J = MSE + l2 |w|^2 + l1 |w|_1; final_mse stays the data term.
+  auto penalty = [&](const std::vector<double>& wv) {
+    if (opt.l1 == 0.0 && opt.l2 == 0.0) return 0.0;
+    double sq = 0.0, ab = 0.0;
+    for (double v : wv) {
+      sq += v * v;
+      ab += std::fabs(v);
+    }
+    return opt.l2 * sq + opt.l1 * ab;
+  };
+  double data_loss = loss;
+  loss += penalty(res.weights);
   res.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt.epochs, 1 << 20)) + 1);
   res.loss_history.push_back(loss);
 
@@ -133,11 +146,32 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   double rate = lr0, best = loss;
   std::int64_t stalled = 0;
 
+  // The step rule; Adam's bias corrections 1 - beta^t are computed here, t = steps so far.
+  detail::StepRule rule;
+  rule.optimizer = opt.optimizer;
+  rule.momentum = opt.momentum;
+  rule.beta1 = opt.beta1;
+  rule.beta2 = opt.beta2;
+  rule.epsilon = opt.epsilon;
+  rule.l2 = opt.l2;
+  rule.l1 = opt.l1;
+  rule.update_bias = opt.fit_intercept;
+  std::int64_t steps = 0;
+  auto step = [&] {
+    ++steps;
+    rule.lr = rate;
+    if (opt.optimizer == Optimizer::adam) {
+      rule.bias_correction1 = 1.0 - std::pow(opt.beta1, static_cast<double>(steps));
+      rule.bias_correction2 = 1.0 - std::pow(opt.beta2, static_cast<double>(steps));
+    }
+    be.step(rule);
+  };
+
   for (std::int64_t epoch = 1; epoch <= opt.epochs; ++epoch) {
     if (opt.schedule != Schedule::adaptive) rate = detail::scheduled_rate(opt, lr0, epoch);
     res.final_learning_rate = rate;
     if (full_batch) {
-      be.step(rate, opt.fit_intercept);  // gradient of the previous pass
+      step();  // with the gradient of the previous pass
       loss = full_loss(be);                           // MSE after this epoch, and the next gradient
     } else {
       if (ordered) {
@@ -147,12 +181,14 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
       be.reset_running_loss();
       for (std::int64_t lo = 0; lo < n; lo += opt.batch_size) {
         be.compute(lo, std::min(n, lo + opt.batch_size), ordered);
-        be.step(rate, opt.fit_intercept);
+        step();
       }
       loss = opt.history == HistoryMode::running_average ? be.running_loss() : full_loss(be);
     }
 
     be.get_parameters(w.data(), &b);
+    data_loss = loss;
+    if (std::isfinite(loss)) loss += penalty(w);
     // A loss 1e8 times the initial one is runaway growth, not progress: stop before the
     // numbers overflow (gradient descent on the MSE never climbs that far when stable).
     const bool exploding = loss > kExplodingFactor * res.loss_history.front() && res.loss_history.front() > 0.0;
@@ -208,7 +244,7 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
     be.set_parameters(res.weights.data(), res.bias);
     res.final_mse = full_loss(be);
   } else {
-    res.final_mse = res.loss_history.back();
+    res.final_mse = data_loss;
   }
   res.validation = validator.report();
   res.wall_seconds =

@@ -59,6 +59,13 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
   if (o.step_epochs < 1) fail("step_epochs must be >= 1, got " + str(o.step_epochs));
   if (o.n_iter_no_change < 1) fail("n_iter_no_change must be >= 1, got " + str(o.n_iter_no_change));
   if (o.schedule < Schedule::constant || o.schedule > Schedule::adaptive) fail("unknown schedule");
+  if (o.optimizer < Optimizer::gd || o.optimizer > Optimizer::adam) fail("unknown optimizer");
+  if (!(o.momentum >= 0.0 && o.momentum < 1.0)) fail("momentum must be in [0, 1), got " + std::to_string(o.momentum));
+  if (!(o.beta1 >= 0.0 && o.beta1 < 1.0) || !(o.beta2 >= 0.0 && o.beta2 < 1.0))
+    fail("adam betas must be in [0, 1)");
+  if (!(o.epsilon > 0.0) || !std::isfinite(o.epsilon)) fail("adam epsilon must be finite and > 0");
+  if (!(o.l2 >= 0.0) || !std::isfinite(o.l2)) fail("l2 penalty must be finite and >= 0, got " + std::to_string(o.l2));
+  if (!(o.l1 >= 0.0) || !std::isfinite(o.l1)) fail("l1 penalty must be finite and >= 0, got " + std::to_string(o.l1));
   if (o.validate_every < 0) fail("validate_every must be >= 0 (0 = off), got " + str(o.validate_every));
   if (!(o.validate_tolerance > 0.0))
     fail("validate_tolerance must be > 0, got " + std::to_string(o.validate_tolerance));

@@ -139,13 +139,14 @@ class CudaBackend final : public Backend {
     const std::int64_t x_bytes = n_ * d_ * dtype_size(x_dtype_);
     const std::int64_t y_bytes = n_ * dtype_size(y_dtype_);
     const std::int64_t partial_count = plan_.max_grid * plan::partial_columns(d_);
-    const std::int64_t work_bytes = 8 * (partial_count + 2 * (d_ + 1) + kStatCount);
+    const std::int64_t work_bytes = 8 * (partial_count + 4 * (d_ + 1) + kStatCount);
     require_free_memory(x_bytes + y_bytes + work_bytes, x_bytes, y_bytes);
 
     X_ = DeviceBuffer<unsigned char>(x_bytes, "X");
     y_ = DeviceBuffer<unsigned char>(y_bytes, "y");
     params_ = DeviceBuffer<double>(d_ + 1, "parameters");
     grad_ = DeviceBuffer<double>(d_ + 1, "gradient");
+    state_ = DeviceBuffer<double>(2 * (d_ + 1), "optimizer state");
     stats_ = DeviceBuffer<double>(kStatCount, "loss statistics");
     partials_ = DeviceBuffer<double>(partial_count, "partial sums");
 
@@ -162,6 +163,7 @@ class CudaBackend final : public Backend {
 
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(params_.get(), 0, static_cast<std::size_t>(params_.bytes()), stream_));
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(grad_.get(), 0, static_cast<std::size_t>(grad_.bytes()), stream_));
+    STEEPEST_CUDA_CHECK(cudaMemsetAsync(state_.get(), 0, static_cast<std::size_t>(state_.bytes()), stream_));
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(stats_.get(), 0, static_cast<std::size_t>(stats_.bytes()), stream_));
     STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
@@ -252,10 +254,10 @@ class CudaBackend final : public Backend {
     launch_reduce_partials(partials_.get(), grid, d_, m, grad_.get(), stats_.get(), stream_);
   }
 
-  void step(double lr, bool update_bias) override {
+  void step(const StepRule& rule) override {
     activate();
-    // w -= lr * grad_w; b -= lr * grad_b when update_bias.
-    launch_update_parameters(params_.get(), grad_.get(), d_, lr, update_bias, stream_);
+    // apply_step_rule per coordinate (host/step_rule.hpp), state on the device.
+    launch_update_parameters(params_.get(), grad_.get(), state_.get(), d_, rule, stream_);
   }
 
   double loss() override {
@@ -334,6 +336,7 @@ class CudaBackend final : public Backend {
   bool order_set_ = false;
   DeviceBuffer<double> params_;  // w[0..d), b
   DeviceBuffer<double> grad_;    // grad_w[0..d), grad_b
+  DeviceBuffer<double> state_;   // optimizer state: s1[0..d], then s2[0..d]
   DeviceBuffer<double> stats_;   // kStat*
   DeviceBuffer<double> partials_;
   std::vector<double> host_params_;  // staging for parameter and gradient transfers

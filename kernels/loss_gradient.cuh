@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "step_rule.hpp"
+
 #include "steepest/data.hpp"
 
 namespace steepest::detail {
@@ -62,9 +64,10 @@ inline constexpr int kStatCount = 3;
 void launch_reduce_partials(const double* partials, std::int64_t grid, std::int64_t d,
                             std::int64_t m, double* grad, double* stats, cudaStream_t stream);
 
-/// params[j] -= lr * grad[j] for j < d, and for j == d (the bias) when \p update_bias.
-void launch_update_parameters(double* params, const double* grad, std::int64_t d, double lr,
-                              bool update_bias, cudaStream_t stream);
+/// apply_step_rule(rule) to params[j] with grad[j] and its state (state[j], state[d+1+j])
+/// for j < d, and for j == d (the bias) when rule.update_bias.  Asynchronous on \p stream.
+void launch_update_parameters(double* params, const double* grad, double* state, std::int64_t d,
+                              const StepRule& rule, cudaStream_t stream);
 
 /// Whether this build's kernels can run on the current device: cudaSuccess, or why not
 /// (e.g. cudaErrorNoKernelImageForDevice on a GPU older than the compiled architectures).

@@ -13,26 +13,32 @@ namespace {
 
 constexpr int kUpdateThreads = 256;
 
-// __dmul_rn/__dsub_rn keep nvcc from contracting into an FMA, so a step rounds exactly as
-// the CPU reference's `w -= lr * g` does and equal gradients give equal parameters.
+// One thread per coordinate (w[0..d), then b at d).  This file is compiled with
+// -fmad=false (kernels/sources.cmake): apply_step_rule's a*b+c stay two roundings, as on
+// the CPU, so equal gradients give equal parameters on both backends.
 __global__ void update_parameters(double* __restrict__ params, const double* __restrict__ grad,
-                                  std::int64_t d, double lr, int update_bias) {
+                                  double* __restrict__ state, std::int64_t d, StepRule rule) {
   const std::int64_t j = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (j < d || (j == d && update_bias != 0)) {
-    params[j] = __dsub_rn(params[j], __dmul_rn(lr, grad[j]));
+  if (j < d || (j == d && rule.update_bias)) {
+    double w = params[j];
+    double s1 = state[j];
+    double s2 = state[d + 1 + j];
+    apply_step_rule(rule, j == d, w, grad[j], s1, s2);
+    params[j] = w;
+    state[j] = s1;
+    state[d + 1 + j] = s2;
   }
 }
 
 }  // namespace
 
-void launch_update_parameters(double* params, const double* grad, std::int64_t d, double lr,
-                              bool update_bias, cudaStream_t stream) {
-  if (params == nullptr || grad == nullptr || d < 1) {
+void launch_update_parameters(double* params, const double* grad, double* state, std::int64_t d,
+                              const StepRule& rule, cudaStream_t stream) {
+  if (params == nullptr || grad == nullptr || state == nullptr || d < 1) {
     throw InvalidArgument("launch_update_parameters: no parameters");
   }
   const std::int64_t blocks = plan::ceil_div(d + 1, kUpdateThreads);
-  update_parameters<<<static_cast<unsigned>(blocks), kUpdateThreads, 0, stream>>>(
-      params, grad, d, lr, update_bias ? 1 : 0);
+  update_parameters<<<static_cast<unsigned>(blocks), kUpdateThreads, 0, stream>>>(params, grad, state, d, rule);
   STEEPEST_CUDA_CHECK_LAUNCH("update_parameters", stream);
 }
 

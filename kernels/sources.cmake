@@ -5,3 +5,6 @@ set(STEEPEST_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/loss_gradient.cu
   ${CMAKE_CURRENT_LIST_DIR}/parameter_update.cu
 )
+
+# apply_step_rule must round like the CPU: no fused multiply-adds in the step kernel.
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/parameter_update.cu PROPERTIES COMPILE_OPTIONS -fmad=false)

@@ -177,14 +177,14 @@ TEST(CpuBackend, StepMovesAgainstTheGradientAndRunningLossAverages) {
   std::vector<double> g(2);
   double gb = 0;
   be->gradient(g.data(), &gb);
-  be->step(0.1, true);
+  be->plain_step(0.1, true);
   std::vector<double> w(2);
   double b = 0;
   be->get_parameters(w.data(), &b);
   EXPECT_DOUBLE_EQ(w[0], -0.1 * g[0]);
   EXPECT_DOUBLE_EQ(w[1], -0.1 * g[1]);
   EXPECT_DOUBLE_EQ(b, -0.1 * gb);
-  be->step(0.1, false);  // bias frozen
+  be->plain_step(0.1, false);  // bias frozen
   double b2 = 0;
   be->get_parameters(w.data(), &b2);
   EXPECT_EQ(b2, b);

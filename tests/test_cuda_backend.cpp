@@ -302,7 +302,7 @@ TEST_P(CudaVsCpu, LossGradientStepAndRunningLoss) {
     for (Backend* be : {gpu.get(), cpu.get()}) {
       be->set_parameters(p.w.data(), p.b);
       be->compute(0, n, false);
-      be->step(lr, update_bias);
+      be->plain_step(lr, update_bias);
     }
     const Bounds bd = bounds_for(p, 0, n, nullptr);
     gpu->get_parameters(wg.data(), &bg);
@@ -385,7 +385,7 @@ class Trajectory {
   bool done() const { return next_ >= p_.c.n; }
   void step() {
     be_->compute(next_, std::min(p_.c.n, next_ + batch_), true);
-    be_->step(0.01, true);
+    be_->plain_step(0.01, true);
     next_ += batch_;
   }
   Outputs finish() {
@@ -420,7 +420,7 @@ void run_poisoning_backend(const Case& c) {
   be->set_parameters(w.data(), std::nan(""));
   be->set_row_order(order.data());
   be->compute(0, c.n, true);
-  be->step(0.5, true);
+  be->plain_step(0.5, true);
   be->compute(0, c.n, false);
   EXPECT_TRUE(std::isnan(be->loss())) << "the poisoning backend should see NaN data";
 }

@@ -19,6 +19,7 @@ struct TrainArgs {
   FitOptions fit;
   std::string lr = "0.01";
   std::string schedule = "constant";
+  std::string optimizer = "gd";
   std::string device = "auto";
   std::string history_mode = "exact";
   std::string init_weights;
@@ -42,6 +43,16 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
                  "(lr / 5 after n-iter-no-change epochs without improvement)")
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "invscaling", "exponential", "step", "adaptive"}));
+  cmd.add_option("--optimizer", a.optimizer,
+                 "Update rule: gd, momentum (v = m v + g; w -= lr v), nesterov, adam")
+      ->capture_default_str()->check(CLI::IsMember({"gd", "momentum", "nesterov", "adam"}));
+  cmd.add_option("--momentum", a.fit.momentum, "momentum/nesterov coefficient in [0, 1)")->capture_default_str();
+  cmd.add_option("--beta1", a.fit.beta1, "adam first-moment decay")->capture_default_str();
+  cmd.add_option("--beta2", a.fit.beta2, "adam second-moment decay")->capture_default_str();
+  cmd.add_option("--l2", a.fit.l2, "L2 penalty: objective MSE + l2 |w|^2 (bias not penalised)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--l1", a.fit.l1, "L1 penalty: objective + l1 |w|_1, by soft-thresholding (exact zeros); with --l2: elastic net")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd.add_option("--power-t", a.fit.power_t, "invscaling exponent")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd.add_option("--decay", a.fit.decay, "exponential/step factor in (0, 1]")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--step-epochs", a.fit.step_epochs, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
@@ -87,6 +98,10 @@ void finish_options(TrainArgs& a) {
     if (v.size() != 1 || !(v[0] > 0.0)) throw InvalidArgument("--lr must be a number > 0 or 'auto', got '" + a.lr + "'");
     a.fit.learning_rate = v[0];
   }
+  a.fit.optimizer = a.optimizer == "momentum"   ? Optimizer::momentum
+                    : a.optimizer == "nesterov" ? Optimizer::nesterov
+                    : a.optimizer == "adam"     ? Optimizer::adam
+                                                : Optimizer::gd;
   a.fit.schedule = a.schedule == "invscaling"    ? Schedule::inverse_scaling
                    : a.schedule == "exponential" ? Schedule::exponential
                    : a.schedule == "step"        ? Schedule::step

@@ -7,6 +7,20 @@
 
 namespace steepest::cli {
 
+namespace {
+
+const char* optimizer_name(Optimizer o) {
+  switch (o) {
+    case Optimizer::momentum: return "momentum";
+    case Optimizer::nesterov: return "nesterov";
+    case Optimizer::adam: return "adam";
+    case Optimizer::gd: break;
+  }
+  return "gd";
+}
+
+}  // namespace
+
 std::string model_json(const FitResult& r, const ModelContext& ctx) {
   const FitOptions& o = *ctx.options;
   nlohmann::json j;
@@ -30,6 +44,7 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   if (r.curvature > 0) j["curvature"] = r.curvature;
   j["options"] = {{"learning_rate", o.auto_learning_rate ? nlohmann::json("auto") : nlohmann::json(o.learning_rate)},
                   {"schedule", ctx.schedule},                {"epochs", o.epochs},
+                  {"optimizer", optimizer_name(o.optimizer)}, {"l1", o.l1}, {"l2", o.l2},
                   {"batch_size", o.batch_size},       {"seed", o.seed},
                   {"shuffle", o.shuffle},             {"tol", o.tol},
                   {"fit_intercept", o.fit_intercept}, {"history_mode", ctx.history_mode},

@@ -38,6 +38,14 @@ enum class Schedule : std::int32_t {
   adaptive = 4,
 };
 
+/// The update rule of a step (g: gradient of the objective for that step's rows).
+enum class Optimizer : std::int32_t {
+  gd = 0,        ///< w -= lr g
+  momentum = 1,  ///< v = momentum v + g;  w -= lr v
+  nesterov = 2,  ///< v = momentum v + g;  w -= lr (g + momentum v)
+  adam = 3,      ///< Adam (Kingma & Ba) with bias correction; t counts steps from 1
+};
+
 /// Progress of a fit, passed to FitOptions::on_epoch after every epoch.
 struct EpochReport {
   std::int64_t epoch = 0;       ///< epochs completed so far (1-based)
@@ -61,6 +69,15 @@ struct FitOptions {
   /// per-row curvature L_max = 2 max_i (|x_i|^2 + 1) (the "expected smoothness" of
   /// sampling B rows without replacement).  Reported in FitResult::curvature.
   bool auto_learning_rate = false;
+  Optimizer optimizer = Optimizer::gd;
+  double momentum = 0.9;                  ///< momentum and nesterov, in [0, 1)
+  double beta1 = 0.9, beta2 = 0.999;      ///< adam, in [0, 1)
+  double epsilon = 1e-8;                  ///< adam, > 0
+  /// Penalties: the objective becomes MSE + l2 ||w||_2^2 + l1 ||w||_1 (the bias is never
+  /// penalised; both > 0 is the elastic net).  l1 is applied by its proximal step
+  /// (soft-thresholding by lr l1 after each step), so coefficients reach exact zeros.
+  double l2 = 0.0;
+  double l1 = 0.0;
   Schedule schedule = Schedule::constant;
   double power_t = 0.25;            ///< inverse_scaling exponent, >= 0
   double decay = 0.5;               ///< exponential and step factor, in (0, 1]

@@ -45,9 +45,10 @@ struct FitResult {
   std::int64_t epochs_run = 0;
   StopReason stop_reason = StopReason::max_epochs;
   /// loss_history[0]: MSE at the initial parameters; loss_history[k]: MSE after k epochs
-  /// (see HistoryMode for mini-batch runs).  Size epochs_run + 1.
+  /// (see HistoryMode for mini-batch runs).  Size epochs_run + 1.  With penalties it holds
+  /// the objective MSE + l2 |w|^2 + l1 |w|_1 instead.
   std::vector<double> loss_history;
-  double final_mse = 0.0;  ///< exact MSE over all rows at (weights, bias)
+  double final_mse = 0.0;  ///< exact MSE over all rows at (weights, bias), without penalties
   std::string backend;     ///< "cpu" or "cuda"
   std::string device_name; ///< e.g. "CPU (2 threads)" or "NVIDIA H100 80GB HBM3"
   double wall_seconds = 0.0;
