@@ -12,6 +12,7 @@
 
 #include "backend.hpp"
 #include "permutation.hpp"
+#include "standardize.hpp"
 #include "step_size.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"
@@ -74,9 +75,9 @@ double full_loss(Backend& be) {
 
 }  // namespace
 
-FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
-  detail::validate_data(X, y);
-  detail::validate_options(opt, X.cols);
+namespace detail {
+
+FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   const auto start = std::chrono::steady_clock::now();
 
   // batch_size >= n is full batch: one batch of all rows gives the same gradient, and the
@@ -250,6 +251,14 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   res.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return res;
+}
+
+}  // namespace detail
+
+FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
+  detail::validate_data(X, y);
+  detail::validate_options(opt, X.cols);
+  return opt.standardize ? detail::fit_standardized(X, y, opt) : detail::fit_unscaled(X, y, opt);
 }
 
 Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,

@@ -43,6 +43,8 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
                  "(lr / 5 after n-iter-no-change epochs without improvement)")
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "invscaling", "exponential", "step", "adaptive"}));
+  cmd.add_flag("--standardize", a.fit.standardize,
+               "Fit on standardised features (mean 0, sd 1) and report the model in original units");
   cmd.add_option("--optimizer", a.optimizer,
                  "Update rule: gd, momentum (v = m v + g; w -= lr v), nesterov, adam")
       ->capture_default_str()->check(CLI::IsMember({"gd", "momentum", "nesterov", "adam"}));

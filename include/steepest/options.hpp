@@ -69,6 +69,11 @@ struct FitOptions {
   /// per-row curvature L_max = 2 max_i (|x_i|^2 + 1) (the "expected smoothness" of
   /// sampling B rows without replacement).  Reported in FitResult::curvature.
   bool auto_learning_rate = false;
+  /// Fit on standardised features z = (x - mean) / sd (one pass for the moments, one to
+  /// write a standardised copy of X in its storage type) and report the model in original
+  /// units.  Predictions, the MSE and the history are the same in both; the problem's
+  /// conditioning is not.  Penalties then apply to the standardised weights.
+  bool standardize = false;
   Optimizer optimizer = Optimizer::gd;
   double momentum = 0.9;                  ///< momentum and nesterov, in [0, 1)
   double beta1 = 0.9, beta2 = 0.999;      ///< adam, in [0, 1)
