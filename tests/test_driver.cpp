@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "reference.hpp"
+#include "test_support.hpp"
 #include "steepest/steepest.hpp"
 
 namespace {
@@ -14,15 +15,7 @@ using steepest::Device;
 using steepest::FitOptions;
 using steepest::StopReason;
 
-struct Data {
-  ref::Problem p;
-  steepest::MatrixView X;
-  steepest::VectorView y;
-  explicit Data(ref::Problem prob) : p(std::move(prob)) {
-    X = steepest::make_matrix_view(p.X.data(), p.n, p.d);
-    y = steepest::make_vector_view(p.y.data(), p.n);
-  }
-};
+using Data = test_support::ProblemViews;
 
 FitOptions cpu(double lr, std::int64_t epochs, std::int64_t batch = 0) {
   FitOptions o;

@@ -7,6 +7,7 @@
 
 #include "gpu_test_support.hpp"
 #include "reference.hpp"
+#include "test_support.hpp"
 #include "steepest/steepest.hpp"
 
 namespace {
@@ -15,15 +16,7 @@ using steepest::Device;
 using steepest::FitOptions;
 using steepest::Optimizer;
 
-struct Data {
-  ref::Problem p;
-  steepest::MatrixView X;
-  steepest::VectorView y;
-  explicit Data(ref::Problem prob) : p(std::move(prob)) {
-    X = steepest::make_matrix_view(p.X.data(), p.n, p.d);
-    y = steepest::make_vector_view(p.y.data(), p.n);
-  }
-};
+using Data = test_support::ProblemViews;
 
 /// Three full-batch steps of \p opt from zero, recomputed here in long double.
 std::pair<std::vector<long double>, long double> reference_steps(const ref::Problem& p, Optimizer opt,

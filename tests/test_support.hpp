@@ -1,5 +1,5 @@
-// Helpers shared by the test files: the message of an expected InvalidArgument, and a
-// fixture that gives each test a fresh directory under /tmp.
+// Helpers shared by the test files: the message of an expected InvalidArgument, a fixture
+// that gives each test a fresh directory under /tmp, and views over a reference problem.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include "reference.hpp"
+#include "steepest/data.hpp"
 #include "steepest/error.hpp"
 
 namespace test_support {
@@ -44,6 +46,17 @@ class TempDirTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
   std::string dir_;
+};
+
+/// A reference problem with steepest's views over its (row-major, float64) storage.
+struct ProblemViews {
+  ref::Problem p;
+  steepest::MatrixView X;
+  steepest::VectorView y;
+  explicit ProblemViews(ref::Problem prob) : p(std::move(prob)) {
+    X = steepest::make_matrix_view(p.X.data(), p.n, p.d);
+    y = steepest::make_vector_view(p.y.data(), p.n);
+  }
 };
 
 }  // namespace test_support
