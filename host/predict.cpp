@@ -9,20 +9,10 @@
 #include "chunk_plan.hpp"
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
+#include "view_access.hpp"
 
 namespace steepest {
 namespace {
-
-double element(const MatrixView& X, std::int64_t i, std::int64_t k) {
-  const std::int64_t at = X.offset(i, k);
-  return X.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(X.data)[at])
-                                   : static_cast<const double*>(X.data)[at];
-}
-
-double element(const VectorView& y, std::int64_t i) {
-  return y.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(y.data)[i * y.stride])
-                                   : static_cast<const double*>(y.data)[i * y.stride];
-}
 
 void check_model(const MatrixView& X, const std::vector<double>& w) {
   if (X.data == nullptr || X.rows < 1 || X.cols < 1) throw InvalidArgument("predict: empty or null X");
@@ -39,7 +29,7 @@ void predict(const MatrixView& X, const std::vector<double>& w, double b, double
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < X.rows; ++i) {
     double s = b;
-    for (std::int64_t k = 0; k < d; ++k) s += element(X, i, k) * w[static_cast<std::size_t>(k)];
+    for (std::int64_t k = 0; k < d; ++k) s += detail::value_at(X, i, k) * w[static_cast<std::size_t>(k)];
     out[i] = s;
   }
 }
@@ -59,8 +49,8 @@ Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double
     double a = 0, e = 0, t = 0;
     for (std::int64_t i = lo; i < hi; ++i) {
       double r = b;
-      for (std::int64_t k = 0; k < X.cols; ++k) r += element(X, i, k) * w[static_cast<std::size_t>(k)];
-      const double yi = element(y, i);
+      for (std::int64_t k = 0; k < X.cols; ++k) r += detail::value_at(X, i, k) * w[static_cast<std::size_t>(k)];
+      const double yi = detail::value_at(y, i);
       r -= yi;
       a += r * r;
       e += std::fabs(r);
@@ -82,7 +72,7 @@ Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double
     const std::int64_t lo = c * plan.rows_per_chunk, hi = std::min(n, lo + plan.rows_per_chunk);
     double t = 0;
     for (std::int64_t i = lo; i < hi; ++i) {
-      const double dy = element(y, i) - mean;
+      const double dy = detail::value_at(y, i) - mean;
       t += dy * dy;
     }
     sst[static_cast<std::size_t>(c)] = t;

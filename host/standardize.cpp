@@ -10,14 +10,10 @@
 #include <cmath>
 
 #include "chunk_plan.hpp"
+#include "view_access.hpp"
 
 namespace steepest::detail {
 namespace {
-
-double at(const MatrixView& X, std::int64_t i, std::int64_t k) {
-  const std::int64_t o = X.offset(i, k);
-  return X.dtype == DType::float32 ? static_cast<const float*>(X.data)[o] : static_cast<const double*>(X.data)[o];
-}
 
 /// Per-chunk column sums of f(x_ik), combined in chunk order.
 template <class F>
@@ -30,7 +26,7 @@ std::vector<double> column_sums(const MatrixView& X, F f) {
     double* out = partial.data() + static_cast<std::size_t>(c) * d;
     const std::int64_t hi = std::min(X.rows, (c + 1) * plan.rows_per_chunk);
     for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i)
-      for (std::size_t k = 0; k < d; ++k) out[k] += f(at(X, i, static_cast<std::int64_t>(k)), k);
+      for (std::size_t k = 0; k < d; ++k) out[k] += f(value_at(X, i, static_cast<std::int64_t>(k)), k);
   }
   std::vector<double> total(d, 0.0);
   for (std::int64_t c = 0; c < plan.chunks; ++c)
@@ -47,7 +43,7 @@ std::vector<T> standardized_copy(const MatrixView& X, const std::vector<double>&
   for (std::int64_t i = 0; i < X.rows; ++i)
     for (std::size_t k = 0; k < d; ++k)
       out[static_cast<std::size_t>(i) * d + k] =
-          static_cast<T>((at(X, i, static_cast<std::int64_t>(k)) - mean[k]) / scale[k]);
+          static_cast<T>((value_at(X, i, static_cast<std::int64_t>(k)) - mean[k]) / scale[k]);
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "step_size.hpp"
+#include "view_access.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -54,9 +55,7 @@ double max_row_curvature(const MatrixView& X, bool intercept) {
   for (std::int64_t i = 0; i < X.rows; ++i) {
     double s = intercept ? 1.0 : 0.0;
     for (std::int64_t k = 0; k < X.cols; ++k) {
-      const std::int64_t at = X.offset(i, k);
-      const double x = X.dtype == DType::float32 ? static_cast<const float*>(X.data)[at]
-                                                 : static_cast<const double*>(X.data)[at];
+      const double x = value_at(X, i, k);
       s += x * x;
     }
     best = std::max(best, s);

@@ -1,4 +1,5 @@
 #include "validator.hpp"
+#include "view_access.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +12,7 @@ std::vector<double> column_norms(const MatrixView& X) {
   std::vector<double> norms(static_cast<std::size_t>(X.cols), 0.0);
   for (std::int64_t i = 0; i < X.rows; ++i)
     for (std::int64_t k = 0; k < X.cols; ++k) {
-      const std::int64_t at = X.offset(i, k);
-      const double v = X.dtype == DType::float32 ? static_cast<const float*>(X.data)[at]
-                                                 : static_cast<const double*>(X.data)[at];
+      const double v = value_at(X, i, k);
       norms[static_cast<std::size_t>(k)] += v * v;
     }
   for (double& v : norms) v = std::sqrt(v);

@@ -6,29 +6,18 @@
 
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
+#include "view_access.hpp"
 
 namespace steepest::io {
-namespace {
-
-double at(const MatrixView& X, std::int64_t i, std::int64_t k) {
-  const std::int64_t o = X.offset(i, k);
-  return X.dtype == DType::float32 ? static_cast<const float*>(X.data)[o] : static_cast<const double*>(X.data)[o];
-}
-
-double at(const VectorView& y, std::int64_t i) {
-  return y.dtype == DType::float32 ? static_cast<const float*>(y.data)[i * y.stride]
-                                   : static_cast<const double*>(y.data)[i * y.stride];
-}
-
-}  // namespace
+using detail::value_at;
 
 LeastSquares least_squares(const MatrixView& X, const VectorView& y, bool fit_intercept) {
   const std::int64_t d = X.cols, m = d + (fit_intercept ? 1 : 0);
   const auto mm = static_cast<std::size_t>(m);
   std::vector<double> G(mm * mm, 0.0), c(mm, 0.0), row(mm, 1.0);
   for (std::int64_t i = 0; i < X.rows; ++i) {
-    for (std::int64_t k = 0; k < d; ++k) row[static_cast<std::size_t>(k)] = at(X, i, k);
-    const double yi = at(y, i);
+    for (std::int64_t k = 0; k < d; ++k) row[static_cast<std::size_t>(k)] = value_at(X, i, k);
+    const double yi = value_at(y, i);
     for (std::size_t a = 0; a < mm; ++a) {
       const double ra = row[a];
       for (std::size_t b = a; b < mm; ++b) G[a * mm + b] += ra * row[b];
