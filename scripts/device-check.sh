@@ -9,12 +9,15 @@
 #      STEEPEST_CUDA_SYNC=1 so a fault is reported under the kernel that caused it.  The
 #      tool is probed once first; where it refuses the device (gVisor and other sandboxes:
 #      "Device not supported", error 999) the sanitizer steps read "unsupported", not
-#      failed;
+#      failed; each tool's limit is SANITIZER_LIMIT seconds (default 150);
 #   3. the benchmarks, if bench binaries exist: bench_gpu first, a quick subset by default
 #      (about 40 s on an H100; BENCH_GPU_FILTER overrides it, '.' runs the whole suite, about
 #      2 minutes; BENCH_GPU_MIN_TIME, default 0.1 s), then `steepest bench --device cuda`
-#      when the CLI has that subcommand, then the other suites (BENCH_FILTER).  Results go
-#      to $OUT as JSON (bench_gpu.json, steepest-bench.json, bench_cpu.json, ...).
+#      when the CLI has that subcommand, at its default size and at BENCH_LARGE_ROWS rows
+#      (default 1e8; 0 skips it), then bench/peers/run_peers.py on the card (PyTorch, CuPy,
+#      JAX of the machine's python3; PEERS=0 skips it, PEERS_ROWS sets the size), then the
+#      CPU suites only with CPU_BENCH=1 (BENCH_FILTER).  Results go to $OUT as JSON
+#      (bench_gpu.json, steepest-bench.json, steepest-bench-large.json, peers-cuda.json, ...).
 # Never stops at the first failure: each step's exit code is recorded; the exit code is
 # non-zero if any step failed or was cut by the deadline.  Logs and a summary (card,
 # driver, date, commit) go to $OUT if set, else ./device-check-out; the device tool returns
@@ -211,7 +214,7 @@ else
     [ "$probe_rc" -ne 0 ] &&
       echo "sanitizer probe failed (exit $probe_rc) for another reason: running the steps" >>"$log"
     for tool in memcheck racecheck initcheck synccheck; do
-      step "sanitizer-$tool" 150 env STEEPEST_CUDA_SYNC=1 "$sanitizer" --tool "$tool" \
+      step "sanitizer-$tool" "${SANITIZER_LIMIT:-150}" env STEEPEST_CUDA_SYNC=1 "$sanitizer" --tool "$tool" \
         --error-exitcode 99 "$cuda_test" --gtest_brief=1 "--gtest_filter=$filter"
     done
   fi
@@ -246,7 +249,23 @@ else
   echo "no 'steepest bench' subcommand in $cli: skipped" >>"$log"
 fi
 
+# The scale: n = 1e8 rows (6.4 GB of float32 on the card), a few epochs.
+if [ -x "$cli" ] && [ "${BENCH_LARGE_ROWS:-100000000}" -gt 0 ]; then
+  step steepest-bench-large 150 "$cli" bench --device cuda --rows "${BENCH_LARGE_ROWS:-100000000}" \
+    --epochs 3 --tts-epochs 100 ${cli_json[@]+--json "$out/steepest-bench-large.json"}
+fi
+
+# Peers on the same card (PyTorch, CuPy, JAX from the machine's python3), same .npy file.
+if [ "${PEERS:-1}" = 1 ] && [ -x "$cli" ] && python3 -c 'import numpy' >/dev/null 2>&1; then
+  step peers-cuda 150 env PYTHONUNBUFFERED=1 python3 "$root/bench/peers/run_peers.py" \
+    --steepest "$cli" --device cuda --dtype float32 --rows "${PEERS_ROWS:-10000000}" \
+    --features 16 --epochs 100 --lr 0.5 --repeats 3 \
+    --only numpy-lstsq,torch-nn,torch-fused,cupy-fused,jax-fused --json "$out/peers-cuda.json"
+fi
+
+# The CPU suites measure the host, not the card: only when asked (CPU_BENCH=1).
 benches=$(find "$build/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_*' 2>/dev/null | sort)
+[ "${CPU_BENCH:-0}" = 1 ] || benches=
 for b in $benches; do
   name=$(basename "$b")
   [ "$name" = bench_gpu ] && continue
