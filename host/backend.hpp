@@ -68,6 +68,17 @@ class Backend {
   /// Running loss: sum of r_i^2 over all computes since the reset, divided by their rows.
   virtual void reset_running_loss() = 0;
   virtual double running_loss() = 0;
+
+  /// The running loss's two accumulators (sum r_i^2, rows), read and restored exactly:
+  /// with the parameters and the optimizer state they are all a checkpoint needs from a
+  /// backend to continue mid-epoch with the same bits.
+  virtual void get_running_sums(double* sse, double* rows) = 0;
+  virtual void set_running_sums(double sse, double rows) = 0;
+
+  /// Optimizer state, 2 (cols() + 1) values: s1 of w_1..w_d and b, then s2 likewise
+  /// (velocity, or Adam's first and second moments; see apply_step_rule).
+  virtual void get_optimizer_state(double* state) = 0;
+  virtual void set_optimizer_state(const double* state) = 0;
 };
 
 /// The CPU reference backend (host/cpu_backend.cpp).  \p threads 0 = OpenMP default.

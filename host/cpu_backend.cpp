@@ -113,6 +113,22 @@ class CpuBackend final : public Backend {
   double running_loss() override {
     return running_rows_ > 0 ? running_sse_ / static_cast<double>(running_rows_) : 0.0;
   }
+  void get_running_sums(double* sse, double* rows) override {
+    *sse = running_sse_;
+    *rows = static_cast<double>(running_rows_);
+  }
+  void set_running_sums(double sse, double rows) override {
+    running_sse_ = sse;
+    running_rows_ = static_cast<std::int64_t>(rows);
+  }
+  void get_optimizer_state(double* state) override {
+    std::copy(s1_.begin(), s1_.end(), state);
+    std::copy(s2_.begin(), s2_.end(), state + s1_.size());
+  }
+  void set_optimizer_state(const double* state) override {
+    std::copy(state, state + s1_.size(), s1_.begin());
+    std::copy(state + s1_.size(), state + 2 * s1_.size(), s2_.begin());
+  }
 
  private:
   MatrixView X_;

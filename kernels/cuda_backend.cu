@@ -282,6 +282,35 @@ class CudaBackend final : public Backend {
     return rows > 0.0 ? host_stats_[kStatRunningSse] / rows : 0.0;
   }
 
+  void get_running_sums(double* sse, double* rows) override {
+    read_stats();
+    *sse = host_stats_[kStatRunningSse];
+    *rows = host_stats_[kStatRunningRows];
+  }
+
+  void set_running_sums(double sse, double rows) override {
+    activate();
+    // Pageable source: cudaMemcpyAsync returns once the two values are staged.
+    const double sums[2] = {sse, rows};
+    static_assert(kStatRunningRows == kStatRunningSse + 1, "running sums are adjacent");
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(stats_.get() + kStatRunningSse, sums, sizeof sums,
+                                        cudaMemcpyHostToDevice, stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void get_optimizer_state(double* state) override {
+    read_back(state_.get(), 2 * (d_ + 1));
+    std::copy(host_params_.begin(), host_params_.end(), state);
+  }
+
+  void set_optimizer_state(const double* state) override {
+    activate();
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(state_.get(), state,
+                                        static_cast<std::size_t>(2 * (d_ + 1)) * sizeof(double),
+                                        cudaMemcpyHostToDevice, stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
   /// For cuda_backend_stream(): the stream, with the device made current.
   cudaStream_t stream() const {
     activate();

@@ -33,6 +33,10 @@ class Perturbed final : public Backend {
   }
   void reset_running_loss() override { inner_->reset_running_loss(); }
   double running_loss() override { return inner_->running_loss(); }
+  void get_running_sums(double* sse, double* rows) override { inner_->get_running_sums(sse, rows); }
+  void set_running_sums(double sse, double rows) override { inner_->set_running_sums(sse, rows); }
+  void get_optimizer_state(double* s) override { inner_->get_optimizer_state(s); }
+  void set_optimizer_state(const double* s) override { inner_->set_optimizer_state(s); }
 
  private:
   std::unique_ptr<Backend> inner_;
