@@ -13,6 +13,7 @@ const char* to_string(StopReason r) noexcept {
     case StopReason::converged: return "converged";
     case StopReason::diverged: return "diverged";
     case StopReason::cancelled: return "cancelled";
+    case StopReason::interrupted: return "interrupted";
   }
   return "unknown";
 }

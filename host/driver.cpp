@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "backend.hpp"
 #include "permutation.hpp"
+#include "run_state.hpp"
 #include "standardize.hpp"
 #include "step_size.hpp"
 #include "steepest/device.hpp"
@@ -80,49 +83,114 @@ namespace detail {
 FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
   const auto start = std::chrono::steady_clock::now();
 
-  // batch_size >= n is full batch: one batch of all rows gives the same gradient, and the
-  // natural order keeps the bits identical to batch_size == 0.
+  // Rows [0, n_train) of the row order are trained on; with a held-out fraction the rows
+  // [n_train, n) are only evaluated.  batch_size >= n_train is full batch: one batch of all
+  // training rows gives the same gradient, and the same order keeps the bits identical to
+  // batch_size == 0.
   const std::int64_t n = X.rows;
-  const bool full_batch = opt.batch_size == 0 || opt.batch_size >= n;
-  const bool ordered = !full_batch && opt.shuffle;
+  const std::int64_t held = detail::heldout_count(n, opt.validation_fraction);
+  const std::int64_t n_train = n - held;
+  const bool full_batch = opt.batch_size == 0 || opt.batch_size >= n_train;
+  const bool shuffle = !full_batch && opt.shuffle;
+  const bool ordered = shuffle || held > 0;  // computes read rows through the row order
   auto [backend, note] = select_backend(opt.device, X, y, opt.threads, ordered);
   Backend& be = *backend;
   const auto d = static_cast<std::size_t>(X.cols);
+
+  const TrainingState* resume = opt.resume.get();
+  const std::uint64_t fingerprint =
+      resume || opt.on_checkpoint ? detail::data_fingerprint(X, y, VectorView{}) : 0;
+  if (resume) detail::check_resume(*resume, opt, n, X.cols, fingerprint);
 
   FitResult res;
   res.backend = be.name();
   res.device_name = be.device_name();
   res.message = note;
-  res.weights = opt.init_weights.empty() ? std::vector<double>(d, 0.0) : opt.init_weights;
-  res.bias = opt.init_bias;
+  res.heldout_rows = held;
 
-  // lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate).
-  double lr0 = opt.learning_rate;
-  if (opt.auto_learning_rate) {
-    res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
-    if (!(res.curvature > 0.0) || !std::isfinite(res.curvature))
-      throw InvalidArgument("lr auto: the curvature of this problem is " + format_loss(res.curvature) +
-                            " (all-zero features?); give a learning rate");
-    const double L_batch = full_batch ? res.curvature
-                                      : detail::batch_curvature(res.curvature,
-                                                                detail::max_row_curvature(X, opt.fit_intercept),
-                                                                n, opt.batch_size);
-    lr0 = 1.0 / L_batch;
+  // The row order: the training rows (permuted per epoch when shuffling), then the held-out
+  // rows.  Without a held-out part and without shuffling no order is used at all.
+  std::vector<std::int64_t> split(held > 0 ? static_cast<std::size_t>(n) : 0);
+  std::vector<std::int64_t> order(ordered ? static_cast<std::size_t>(n) : 0);
+  std::vector<std::int64_t> perm(shuffle && held > 0 ? static_cast<std::size_t>(n_train) : 0);
+  if (held > 0) {
+    detail::heldout_split(opt.seed, n, held, split.data());
+    order = split;
+    be.set_row_order(order.data());
   }
-  res.learning_rate = lr0;
-  res.final_learning_rate = lr0;
-  be.set_parameters(res.weights.data(), res.bias);
+  auto set_epoch_order = [&](std::int64_t epoch) {  // 1-based; a pure function of (seed, epoch)
+    if (!shuffle) return;
+    if (held == 0) {
+      detail::epoch_permutation(opt.seed, epoch - 1, order.data(), n);
+    } else {
+      detail::epoch_permutation(opt.seed, epoch - 1, perm.data(), n_train);
+      for (std::int64_t k = 0; k < n_train; ++k) order[static_cast<std::size_t>(k)] = split[static_cast<std::size_t>(perm[static_cast<std::size_t>(k)])];
+    }
+    be.set_row_order(order.data());
+  };
+  // MSE over the training rows at the current parameters; leaves its gradient (the next
+  // full-batch step's) in the backend.  The held-out pass leaves the held-out gradient, so
+  // it always runs before the training pass.
+  auto train_loss = [&] {
+    be.compute(0, n_train, held > 0);
+    return be.loss();
+  };
+  auto heldout_loss = [&] {
+    if (held == 0) return std::numeric_limits<double>::quiet_NaN();
+    be.compute(n_train, n, true);
+    return be.loss();
+  };
+  auto stop_requested = [&] { return opt.stop_requested != nullptr && opt.stop_requested->load(); };
 
-  // loss_history[0]: MSE at the initial parameters; its gradient drives the first
-  // full-batch step.  Non-finite input (NaN/inf in X or y, or squares that overflow)
-  // shows up here, before any step, as a non-finite loss.
-  double loss = full_loss(be);
-  if (!std::isfinite(loss))
-    throw InvalidArgument("the MSE at the initial parameters is " + format_loss(loss) +
-                          ": X or y holds non-finite values, or values so large that their "
-                          "squares overflow float64");
-  detail::Validator validator(X, y, opt, be);
-  if (validator.due(0)) validator.check(be);
+  double lr0 = opt.learning_rate;
+  double rate = 0.0, best = 0.0;  // the adaptive schedule's and early stopping's state
+  std::int64_t stalled = 0, steps = 0, first_epoch = 1, first_batch = 0;
+  if (resume) {
+    lr0 = resume->learning_rate;
+    rate = resume->rate;
+    best = resume->best_loss;
+    stalled = resume->stalled;
+    steps = resume->steps;
+    first_epoch = resume->converged ? opt.epochs + 1 : resume->epoch + 1;
+    if (resume->converged) res.stop_reason = StopReason::converged;
+    first_batch = resume->batch;
+    res.curvature = resume->curvature;
+    res.weights = resume->epoch_weights;
+    res.bias = resume->epoch_bias;
+    res.epochs_run = resume->epoch;
+    res.loss_history = resume->loss_history;
+    res.heldout_loss_history = resume->heldout_loss_history;
+    res.learning_rate = lr0;
+    res.final_learning_rate = resume->last_epoch_rate;
+    if (resume->backend != be.name())
+      res.message += std::string(res.message.empty() ? "" : " ") + "Resumed on the " + be.name() +
+                     " backend from a " + resume->backend +
+                     " checkpoint: correct, but not bitwise the run that was never interrupted.";
+    be.set_parameters(resume->weights.data(), resume->bias);
+    be.set_optimizer_state(resume->optimizer_state.data());
+    // The passes below then sum in the order the interrupted run used after that epoch.
+    if (resume->epoch >= 1) set_epoch_order(resume->epoch);
+  } else {
+    res.weights = opt.init_weights.empty() ? std::vector<double>(d, 0.0) : opt.init_weights;
+    res.bias = opt.init_bias;
+    // lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate).
+    if (opt.auto_learning_rate) {
+      res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
+      if (!(res.curvature > 0.0) || !std::isfinite(res.curvature))
+        throw InvalidArgument("lr auto: the curvature of this problem is " + format_loss(res.curvature) +
+                              " (all-zero features?); give a learning rate");
+      const double L_batch = full_batch ? res.curvature
+                                        : detail::batch_curvature(res.curvature,
+                                                                  detail::max_row_curvature(X, opt.fit_intercept),
+                                                                  n_train, opt.batch_size);
+      lr0 = 1.0 / L_batch;
+    }
+    res.learning_rate = lr0;
+    res.final_learning_rate = lr0;
+    rate = lr0;
+    be.set_parameters(res.weights.data(), res.bias);
+  }
+
   // With penalties the history (and every rule that reads it) holds the objective
   // J = MSE + l2 |w|^2 + l1 |w|_1; final_mse stays the data term.
   auto penalty = [&](const std::vector<double>& wv) {
@@ -134,18 +202,35 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
     }
     return opt.l2 * sq + opt.l1 * ab;
   };
-  double data_loss = loss;
-  loss += penalty(res.weights);
-  res.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt.epochs, 1 << 20)) + 1);
-  res.loss_history.push_back(loss);
 
-  std::vector<std::int64_t> order(ordered ? static_cast<std::size_t>(n) : 0);
+  // loss_history[0]: MSE at the initial parameters; its gradient drives the first
+  // full-batch step.  Non-finite input (NaN/inf in X or y, or squares that overflow)
+  // shows up here, before any step, as a non-finite loss.
+  double heldout = heldout_loss();
+  double loss = train_loss();
+  if (!resume && (!std::isfinite(loss) || (held > 0 && !std::isfinite(heldout))))
+    throw InvalidArgument("the MSE at the initial parameters is " + format_loss(std::isfinite(loss) ? heldout : loss) +
+                          ": X or y holds non-finite values, or values so large that their "
+                          "squares overflow float64");
+  detail::Validator validator(X, y, opt, be);
+  // The cross-check's full pass over all rows replaces the gradient: restore the training
+  // one when a held-out part makes them differ (full batch steps with it).
+  auto cross_check = [&] {
+    validator.check(be);
+    if (held > 0 && full_batch) train_loss();
+  };
+  if (validator.due(0)) cross_check();
+  double data_loss = loss;
+  if (!resume) {
+    loss += penalty(res.weights);
+    best = held > 0 ? heldout : loss;
+    res.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt.epochs, 1 << 20)) + 1);
+    res.loss_history.push_back(loss);
+    if (held > 0) res.heldout_loss_history.push_back(heldout);
+  }
+
   std::vector<double> w(d);
   double b = 0.0;
-
-  // The adaptive schedule's state: best loss so far and epochs without improving it.
-  double rate = lr0, best = loss;
-  std::int64_t stalled = 0;
 
   // The step rule; Adam's bias corrections 1 - beta^t are computed here, t = steps so far.
   detail::StepRule rule;
@@ -157,7 +242,6 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
   rule.l2 = opt.l2;
   rule.l1 = opt.l1;
   rule.update_bias = opt.fit_intercept;
-  std::int64_t steps = 0;
   auto step = [&] {
     ++steps;
     rule.lr = rate;
@@ -168,23 +252,72 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
     be.step(rule);
   };
 
-  for (std::int64_t epoch = 1; epoch <= opt.epochs; ++epoch) {
+  // Hands the state to on_checkpoint: \p epochs_done completed, \p batch steps into the next.
+  auto checkpoint = [&](std::int64_t epochs_done, std::int64_t batch) {
+    if (!opt.on_checkpoint) return;
+    TrainingState s;
+    s.epoch = epochs_done;
+    s.batch = batch;
+    s.steps = steps;
+    s.converged = res.stop_reason == StopReason::converged;
+    s.weights.resize(d);
+    be.get_parameters(s.weights.data(), &s.bias);
+    s.epoch_weights = res.weights;
+    s.epoch_bias = res.bias;
+    s.optimizer_state.resize(2 * (d + 1));
+    be.get_optimizer_state(s.optimizer_state.data());
+    if (batch > 0) be.get_running_sums(&s.running_sse, &s.running_rows);
+    s.learning_rate = lr0;
+    s.rate = rate;
+    s.last_epoch_rate = res.final_learning_rate;
+    s.best_loss = best;
+    s.stalled = stalled;
+    s.curvature = res.curvature;
+    s.loss_history = res.loss_history;
+    s.heldout_loss_history = res.heldout_loss_history;
+    s.seed = opt.seed;
+    s.backend = be.name();
+    s.rows = n;
+    s.cols = X.cols;
+    s.data_fingerprint = fingerprint;
+    s.options_signature = detail::options_signature(opt);
+    opt.on_checkpoint(s);
+  };
+
+  bool mid_epoch_stop = false;
+  for (std::int64_t epoch = first_epoch; epoch <= opt.epochs; ++epoch) {
     if (opt.schedule != Schedule::adaptive) rate = detail::scheduled_rate(opt, lr0, epoch);
     res.final_learning_rate = rate;
     if (full_batch) {
       step();  // with the gradient of the previous pass
-      loss = full_loss(be);                           // MSE after this epoch, and the next gradient
+      heldout = heldout_loss();
+      loss = train_loss();  // MSE after this epoch, and the next gradient
     } else {
-      if (ordered) {
-        detail::epoch_permutation(opt.seed, epoch - 1, order.data(), n);
-        be.set_row_order(order.data());
-      }
-      be.reset_running_loss();
-      for (std::int64_t lo = 0; lo < n; lo += opt.batch_size) {
-        be.compute(lo, std::min(n, lo + opt.batch_size), ordered);
+      set_epoch_order(epoch);
+      const std::int64_t skip = epoch == first_epoch ? first_batch : 0;
+      if (skip == 0)
+        be.reset_running_loss();
+      else
+        be.set_running_sums(resume->running_sse, resume->running_rows);
+      std::int64_t batch = skip;
+      for (std::int64_t lo = skip * opt.batch_size; lo < n_train; lo += opt.batch_size) {
+        be.compute(lo, std::min(n_train, lo + opt.batch_size), ordered);
         step();
+        ++batch;
+        // A stop within the epoch (not after its last batch: the epoch's end comes first).
+        if (lo + opt.batch_size < n_train && stop_requested()) {
+          checkpoint(epoch - 1, batch);
+          mid_epoch_stop = true;
+          break;
+        }
       }
-      loss = opt.history == HistoryMode::running_average ? be.running_loss() : full_loss(be);
+      if (mid_epoch_stop) {
+        res.stop_reason = StopReason::interrupted;
+        break;
+      }
+      // The running loss first: the held-out pass adds to its sums.
+      loss = opt.history == HistoryMode::running_average ? be.running_loss() : train_loss();
+      heldout = heldout_loss();
     }
 
     be.get_parameters(w.data(), &b);
@@ -212,18 +345,21 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
     res.bias = b;
     res.epochs_run = epoch;
     res.loss_history.push_back(loss);
+    if (held > 0) res.heldout_loss_history.push_back(heldout);
 
-    if (validator.due(epoch)) validator.check(be);  // a full pass: same gradient, same params
+    if (validator.due(epoch)) cross_check();  // same parameters; the training gradient kept
 
-    if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss, &res.weights, res.bias, rate})) {
+    if (opt.on_epoch && !opt.on_epoch(EpochReport{epoch, opt.epochs, loss, &res.weights, res.bias, rate, heldout})) {
       res.stop_reason = StopReason::cancelled;
       break;
     }
     // scikit-learn's rule, relative: an epoch that does not beat the best loss by more
     // than tol x best counts as stalled.  n_iter_no_change stalled epochs in a row divide
-    // the adaptive rate by 5, or end the fit when tol > 0 (early stopping).
-    stalled = loss < best - opt.tol * best ? 0 : stalled + 1;
-    best = std::min(best, loss);
+    // the adaptive rate by 5, or end the fit when tol > 0 (early stopping).  The loss
+    // watched is the held-out MSE when rows are held out.
+    const double watched = held > 0 ? heldout : loss;
+    stalled = watched < best - opt.tol * best ? 0 : stalled + 1;
+    best = std::min(best, watched);
     if (stalled >= opt.n_iter_no_change) {
       if (opt.schedule == Schedule::adaptive) {
         stalled = 0;
@@ -237,16 +373,26 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
         break;
       }
     }
+    if (stop_requested()) {
+      res.stop_reason = StopReason::interrupted;
+      break;  // the checkpoint below, at this epoch boundary
+    }
+    if (opt.checkpoint_every > 0 && epoch % opt.checkpoint_every == 0 && epoch < opt.epochs) checkpoint(epoch, 0);
   }
+  if (res.stop_reason != StopReason::diverged && !mid_epoch_stop) checkpoint(res.epochs_run, 0);
 
-  // final_mse is always the exact full-data MSE at the returned parameters.
+  // final_mse is always the exact MSE over the training rows at the returned parameters:
+  // after an interruption within an epoch those are the parameters of the last step.
+  if (mid_epoch_stop) be.get_parameters(res.weights.data(), &res.bias);
   const bool exact_last = full_batch || opt.history == HistoryMode::exact;
-  if (res.stop_reason == StopReason::diverged || !exact_last) {
+  if (res.stop_reason == StopReason::diverged || !exact_last || mid_epoch_stop) {
     be.set_parameters(res.weights.data(), res.bias);
-    res.final_mse = full_loss(be);
+    heldout = heldout_loss();
+    res.final_mse = train_loss();
   } else {
     res.final_mse = data_loss;
   }
+  res.heldout_mse = held > 0 ? heldout : 0.0;
   res.validation = validator.report();
   res.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

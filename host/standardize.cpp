@@ -86,8 +86,9 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const FitOp
     }
   };
 
+  // o.standardize stays set: fit_unscaled ignores it, and a checkpoint's option signature
+  // must tell a standardised run from a raw one.
   FitOptions o = options;
-  o.standardize = false;
   if (!options.init_weights.empty()) {  // warm start given in original units
     o.init_bias = options.init_bias;
     for (std::size_t k = 0; k < d; ++k) {

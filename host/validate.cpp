@@ -73,6 +73,9 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
     fail("unknown device");
   if (o.history != HistoryMode::exact && o.history != HistoryMode::running_average)
     fail("unknown history mode");
+  if (!(o.validation_fraction >= 0.0 && o.validation_fraction < 1.0))
+    fail("validation fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
+  if (o.checkpoint_every < 0) fail("checkpoint_every must be >= 0 (0 = off), got " + str(o.checkpoint_every));
 }
 
 }  // namespace steepest::detail

@@ -2,9 +2,13 @@
 /// \brief Options of a fit, with every default in one place.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
+
+#include "steepest/state.hpp"
 
 namespace steepest {
 
@@ -54,6 +58,8 @@ struct EpochReport {
   const std::vector<double>* weights = nullptr;  ///< parameters after this epoch
   double bias = 0.0;
   double learning_rate = 0.0;   ///< the rate this epoch used
+  /// MSE on the held-out rows (FitOptions::validation_fraction); NaN when none are held out.
+  double heldout_loss = 0.0;
 };
 
 /// \brief Options of fit().  The defaults are the ones the CLI uses.
@@ -98,8 +104,15 @@ struct FitOptions {
   /// Early stopping: stop with StopReason::converged when n_iter_no_change consecutive
   /// epochs each fail to lower the best loss so far by more than tol x best (the rule is
   /// against the best loss, as scikit-learn's); 0 disables it.  With the adaptive schedule
-  /// tol is its improvement threshold instead, not a stopping rule.
+  /// tol is its improvement threshold instead, not a stopping rule.  The loss watched is
+  /// the training objective, or the held-out MSE when validation_fraction > 0.
   double tol = 0.0;
+  /// Hold out this fraction of the rows, in [0, 1): round(fraction n) rows (at least 1)
+  /// chosen by a seeded permutation of its own (a pure function of seed and n), never
+  /// trained on; their MSE after every epoch is FitResult::heldout_loss_history and is
+  /// what early stopping and the adaptive schedule watch.  The parameters returned are
+  /// those of the last epoch, not of the best held-out epoch.  0 = off.
+  double validation_fraction = 0.0;
   std::vector<double> init_weights;  ///< warm start; empty means all zeros
   double init_bias = 0.0;            ///< warm start of the intercept
   /// Learn the intercept b.  When false, b stays at init_bias (normally 0).
@@ -115,6 +128,20 @@ struct FitOptions {
   double validate_tolerance = 1e-8;
   /// Called after every epoch; return false to stop the fit with StopReason::cancelled.
   std::function<bool(const EpochReport&)> on_epoch;
+
+  /// Checkpoints: on_checkpoint receives the state every checkpoint_every epochs
+  /// (0 = never on a schedule), when a stop is requested, and once at the end of a fit
+  /// that did not diverge.  See TrainingState.
+  std::int64_t checkpoint_every = 0;
+  std::function<void(const TrainingState&)> on_checkpoint;
+  /// Continue from this state instead of starting afresh (init_weights and init_bias are
+  /// then ignored).  The data and options must be those of the run that made it; fit()
+  /// throws InvalidArgument naming what differs.
+  std::shared_ptr<const TrainingState> resume;
+  /// Polled after every optimizer step: when it reads true the fit finishes that step,
+  /// passes the state to on_checkpoint and returns with StopReason::interrupted.  A signal
+  /// handler may set it (std::atomic<bool> is lock-free on every supported platform).
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 /// \brief Options of evaluate(): only the device matters.

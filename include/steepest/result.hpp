@@ -14,9 +14,13 @@ enum class StopReason : std::int32_t {
   converged = 1,   ///< the relative decrease of the loss fell to FitOptions::tol or below
   diverged = 2,    ///< the loss or a parameter became non-finite; see FitResult::message
   cancelled = 3,   ///< FitOptions::on_epoch returned false
+  /// FitOptions::stop_requested was set: the fit stopped after a step (possibly within
+  /// an epoch) and handed its state to FitOptions::on_checkpoint
+  interrupted = 4,
 };
 
-/// \brief Lower-case name of \p r ("max_epochs", "converged", "diverged", "cancelled").
+/// \brief Lower-case name of \p r ("max_epochs", "converged", "diverged", "cancelled",
+/// "interrupted").
 const char* to_string(StopReason r) noexcept;
 
 /// \brief The CPU reference run beside another backend (FitOptions::validate_every).
@@ -48,7 +52,14 @@ struct FitResult {
   /// (see HistoryMode for mini-batch runs).  Size epochs_run + 1.  With penalties it holds
   /// the objective MSE + l2 |w|^2 + l1 |w|_1 instead.
   std::vector<double> loss_history;
-  double final_mse = 0.0;  ///< exact MSE over all rows at (weights, bias), without penalties
+  /// Exact MSE at (weights, bias) over the rows trained on (all rows unless
+  /// FitOptions::validation_fraction holds some out), without penalties.
+  double final_mse = 0.0;
+  /// With FitOptions::validation_fraction: the held-out rows' MSE at the start and after
+  /// every epoch (size epochs_run + 1), its last value, and how many rows were held out.
+  std::vector<double> heldout_loss_history;
+  double heldout_mse = 0.0;
+  std::int64_t heldout_rows = 0;
   std::string backend;     ///< "cpu" or "cuda"
   std::string device_name; ///< e.g. "CPU (2 threads)" or "NVIDIA H100 80GB HBM3"
   double wall_seconds = 0.0;

@@ -8,4 +8,5 @@
 #include "steepest/fit.hpp"
 #include "steepest/options.hpp"
 #include "steepest/result.hpp"
+#include "steepest/state.hpp"
 #include "steepest/version.hpp"
