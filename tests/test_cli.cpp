@@ -591,3 +591,122 @@ TEST_F(Cli, LrAutoAndSchedulesFromTheCommandLine) {
 }
 
 }  // namespace
+
+namespace {
+
+/// The model file without its one line that differs between identical fits (the time).
+std::string without_wall_time(const std::string& model) {
+  std::istringstream in(model);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.find("\"wall_seconds\"") == std::string::npos) out += line + "\n";
+  return out;
+}
+
+class CliResume : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    data_ = out_ + "/d.npy";
+    const Result g = run({"gen", "-o", data_, "--rows", "2000", "--features", "4", "--seed", "3", "--quiet"});
+    ASSERT_EQ(g.code, 0) << g;
+  }
+  /// fit on the generated data: mini-batch Adam with a held-out part, then \p extra.
+  Result fit(const std::string& tag, std::vector<std::string> extra) const {
+    std::vector<std::string> args{"fit",    data_,   "--batch-size", "64",   "--optimizer", "adam", "--lr", "0.01",
+                                  "--seed", "11",    "--validation-fraction", "0.1", "-q",
+                                  "-o",     out_ + "/" + tag + ".json", "--history", out_ + "/" + tag + ".csv",
+                                  "--trace", out_ + "/" + tag + ".trace"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+  void expect_same_outputs(const std::string& a, const std::string& b) const {
+    EXPECT_EQ(without_wall_time(read_all(out_ + "/" + a + ".json")), without_wall_time(read_all(out_ + "/" + b + ".json")));
+    EXPECT_EQ(read_all(out_ + "/" + a + ".csv"), read_all(out_ + "/" + b + ".csv"));
+    EXPECT_EQ(read_all(out_ + "/" + a + ".trace"), read_all(out_ + "/" + b + ".trace"));
+  }
+  std::string data_;
+};
+
+TEST_F(CliResume, AResumedFitWritesTheStraightFitsBytes) {
+  ASSERT_EQ(fit("straight", {"--epochs", "40"}).code, 0);
+  const std::string ck = out_ + "/ck.json";
+  Result r = fit("split", {"--epochs", "15", "--checkpoint", ck, "--checkpoint-every", "4"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(read_all(ck), "\"epoch\": 15")) << "the last checkpoint is at the end";
+  r = fit("split", {"--epochs", "40", "--resume", ck, "--checkpoint", ck});
+  ASSERT_EQ(r.code, 0) << r;
+  expect_same_outputs("straight", "split");
+  const std::string history = read_all(out_ + "/straight.csv");
+  EXPECT_EQ(history.substr(0, history.find('\n')), "epoch,mse,heldout_mse");
+  EXPECT_TRUE(contains(read_all(out_ + "/straight.json"), "\"heldout_rows\": 200"));
+}
+
+// SIGINT and SIGTERM finish the current step, write the checkpoint and the outputs, and
+// exit 130 / 143; resuming gives the straight run's bytes.
+TEST_F(CliResume, ASignalWritesACheckpointAndTheResumeEndsWhereTheStraightRunDoes) {
+  const std::string epochs = "20000";  // long enough that the signal lands within the fit
+  ASSERT_EQ(fit("straight", {"--epochs", epochs}).code, 0);
+  for (const auto& [sig, code] : {std::pair<std::string, int>{"INT", 130}, {"TERM", 143}}) {
+    SCOPED_TRACE(sig);
+    const std::string ck = out_ + "/ck-" + sig + ".json", tag = "sig-" + sig;
+    fs::remove(ck);
+    // The first checkpoint (epoch 1) shows that the handlers are in place; then the signal.
+    std::string cmd = quote(STEEPEST_CLI_PATH);
+    for (const auto& a : {std::string("fit"), data_, std::string("--batch-size"), std::string("64"),
+                          std::string("--optimizer"), std::string("adam"), std::string("--lr"), std::string("0.01"),
+                          std::string("--seed"), std::string("11"), std::string("--validation-fraction"),
+                          std::string("0.1"), std::string("-q"), std::string("-o"), out_ + "/" + tag + ".json",
+                          std::string("--history"), out_ + "/" + tag + ".csv", std::string("--trace"),
+                          out_ + "/" + tag + ".trace", std::string("--epochs"), epochs, std::string("--checkpoint"), ck,
+                          std::string("--checkpoint-every"), std::string("1")})
+      cmd += " " + quote(a);
+    const std::string script = cmd + " 2>" + quote(out_ + "/err.txt") + " & pid=$!; while [ ! -f " + quote(ck) +
+                               " ]; do sleep 0.01; done; kill -" + sig + " $pid; wait $pid; echo $? >" +
+                               quote(out_ + "/code.txt");
+    ASSERT_EQ(std::system(("sh -c " + quote(script)).c_str()), 0);
+    const std::string err = read_all(out_ + "/err.txt");
+    ASSERT_EQ(std::stoi(read_all(out_ + "/code.txt")), code) << err;
+    EXPECT_TRUE(contains(err, "--resume " + ck)) << err;
+    EXPECT_TRUE(fs::exists(out_ + "/" + tag + ".json")) << "the model of the interrupted run is written";
+    EXPECT_TRUE(contains(read_all(out_ + "/" + tag + ".json"), "\"stop_reason\": \"interrupted\""));
+    const Result r = fit(tag, {"--epochs", epochs, "--resume", ck});
+    ASSERT_EQ(r.code, 0) << r;
+    expect_same_outputs("straight", tag);
+  }
+}
+
+TEST_F(CliResume, BadCheckpointsAndMismatchesAreRefused) {
+  const std::string ck = out_ + "/ck.json";
+  ASSERT_EQ(fit("a", {"--epochs", "5", "--checkpoint", ck}).code, 0);
+  // Other options: named.
+  Result r = run({"fit", data_, "--batch-size", "64", "--optimizer", "adam", "--lr", "0.02", "--seed", "11",
+                  "--validation-fraction", "0.1", "--epochs", "10", "--resume", ck});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(contains(r.err, "learning_rate 0.02")) << r;
+  // Other data.
+  const std::string other = out_ + "/other.npy";
+  ASSERT_EQ(run({"gen", "-o", other, "--rows", "2000", "--features", "4", "--seed", "4", "--quiet"}).code, 0);
+  r = run({"fit", other, "--batch-size", "64", "--optimizer", "adam", "--lr", "0.01", "--seed", "11",
+           "--validation-fraction", "0.1", "--epochs", "10", "--resume", ck});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(contains(r.err, "the data differ")) << r;
+  // Missing, not JSON, not a checkpoint, a bad key.
+  EXPECT_TRUE(contains(expect_bad_input({"fit", data_, "--resume", out_ + "/none.json"}).err, "none.json"));
+  write_all(out_ + "/junk.json", "{not json");
+  EXPECT_TRUE(contains(expect_bad_input({"fit", data_, "--resume", out_ + "/junk.json"}).err, "not a JSON"));
+  write_all(out_ + "/model.json", "{\"format\": \"steepest-model\"}");
+  EXPECT_TRUE(contains(expect_bad_input({"fit", data_, "--resume", out_ + "/model.json"}).err, "not a steepest checkpoint"));
+  std::string text = read_all(ck);
+  const auto at = text.find("\"steps\":");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 8, "\"stepz\":");
+  write_all(out_ + "/broken.json", text);
+  EXPECT_TRUE(contains(expect_bad_input({"fit", data_, "--resume", out_ + "/broken.json"}).err, "missing \"steps\""));
+  // --checkpoint-every alone, and a checkpoint that is also the model.
+  expect_bad_input({"fit", data_, "--checkpoint-every", "5"});
+  expect_bad_input({"fit", data_, "--checkpoint", out_ + "/same.json", "-o", out_ + "/same.json"});
+  expect_bad_input({"fit", data_, "--validation-fraction", "1"});
+}
+
+}  // namespace

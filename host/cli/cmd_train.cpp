@@ -1,9 +1,13 @@
 // `steepest fit` and `steepest demo`: train, report, write the model and history.
+#include <atomic>
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
+#include "cli/checkpoint_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_file.hpp"
 #include "io/atomic_file.hpp"
@@ -12,7 +16,20 @@
 namespace steepest::cli {
 namespace {
 
-extern "C" void on_signal(int sig) { g_signal = sig; }
+// SIGINT/SIGTERM ask the fit to stop after its current step (it then writes the checkpoint
+// and the outputs); a second signal ends the process at once, the default way.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+extern "C" void on_signal(int sig) {
+  if (g_signal != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_signal = sig;
+  g_stop.store(true);
+}
 
 /// Options of a training run, shared by fit and demo.
 struct TrainArgs {
@@ -26,6 +43,8 @@ struct TrainArgs {
   std::string output;
   std::string history;
   std::string trace;
+  std::string checkpoint;
+  std::string resume;
   bool quiet = false;
   bool validate = false;
 };
@@ -65,8 +84,13 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--seed", a.fit.seed, "Seed of the mini-batch row order")->capture_default_str();
   cmd.add_flag("--no-shuffle{false}", a.fit.shuffle, "Mini-batches in file order, not shuffled");
   cmd.add_option("--tol", a.fit.tol,
-                 "Stop when an epoch lowers the MSE by at most tol x the previous MSE; 0 = off")
+                 "Early stopping: stop after n-iter-no-change epochs that each fail to lower the best "
+                 "loss by more than tol x best; 0 = off")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--validation-fraction", a.fit.validation_fraction,
+                 "Hold out this fraction of the rows (a seeded split); early stopping and the adaptive "
+                 "schedule then watch their MSE; 0 = off")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--init-weights", a.init_weights, "Initial weights w1,w2,... (default zeros)");
   cmd.add_option("--init-bias", a.fit.init_bias, "Initial bias")->capture_default_str();
   cmd.add_flag("--no-intercept{false}", a.fit.fit_intercept, "Do not learn the bias (keep --init-bias)");
@@ -88,6 +112,16 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--trace", a.trace,
                  "Write epoch, learning rate, MSE, bias and every weight per epoch as CSV (the path "
                  "of gradient descent over the loss surface)");
+  cmd.add_option("--checkpoint", a.checkpoint,
+                 "Write the training state to this file (atomically) every --checkpoint-every epochs, "
+                 "on SIGINT/SIGTERM (after the current step) and at the end");
+  cmd.add_option("--checkpoint-every", a.fit.checkpoint_every,
+                 "Epochs between checkpoints; 0 = only on a signal and at the end")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd.add_option("--resume", a.resume,
+                 "Continue from this checkpoint: give the data and options of the run that wrote it "
+                 "(--epochs may grow); the result is bitwise that of an uninterrupted run on the same "
+                 "backend");
   cmd.add_flag("--quiet,-q", a.quiet, "Print nothing but errors");
 }
 
@@ -116,16 +150,26 @@ void finish_options(TrainArgs& a) {
   if (!a.output.empty()) io::check_writable(a.output, "--output");
   if (!a.history.empty()) io::check_writable(a.history, "--history");
   if (!a.trace.empty()) io::check_writable(a.trace, "--trace");
-  if ((!a.output.empty() && (a.output == a.history || a.output == a.trace)) ||
-      (!a.history.empty() && a.history == a.trace))
-    throw InvalidArgument("--output, --history and --trace must name different files");
+  if (!a.checkpoint.empty()) io::check_writable(a.checkpoint, "--checkpoint");
+  const std::vector<const std::string*> outputs{&a.output, &a.history, &a.trace, &a.checkpoint};
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    for (std::size_t k = i + 1; k < outputs.size(); ++k)
+      if (!outputs[i]->empty() && *outputs[i] == *outputs[k])
+        throw InvalidArgument("--output, --history, --trace and --checkpoint must name different files");
+  if (a.fit.checkpoint_every > 0 && a.checkpoint.empty())
+    throw InvalidArgument("--checkpoint-every needs --checkpoint FILE");
+  if (!a.resume.empty()) a.fit.resume = std::make_shared<TrainingState>(read_checkpoint(a.resume));
 }
 
 std::string history_csv(const FitResult& r) {
-  std::string out = "epoch,mse\n";
-  char buf[64];
+  const bool held = !r.heldout_loss_history.empty();
+  std::string out = held ? "epoch,mse,heldout_mse\n" : "epoch,mse\n";
+  char buf[96];
   for (std::size_t k = 0; k < r.loss_history.size(); ++k) {
-    std::snprintf(buf, sizeof buf, "%zu,%.17g\n", k, r.loss_history[k]);
+    if (held)
+      std::snprintf(buf, sizeof buf, "%zu,%.17g,%.17g\n", k, r.loss_history[k], r.heldout_loss_history[k]);
+    else
+      std::snprintf(buf, sizeof buf, "%zu,%.17g\n", k, r.loss_history[k]);
     out += buf;
   }
   return out;
@@ -147,36 +191,94 @@ void append_trace(std::string& out, std::int64_t epoch, double rate, double mse,
   out += '\n';
 }
 
-FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a) {
-  Progress progress(!a.quiet, "epoch");
-  std::string trace;
-  if (!a.trace.empty()) {
-    trace = "epoch,learning_rate,mse,bias";
-    for (std::int64_t k = 0; k < X.cols; ++k) trace += ",w" + std::to_string(k + 1);
-    trace += '\n';
+/// The --trace file: a header, epoch 0, then one line per epoch as the fit reports them.
+/// A resumed fit keeps the lines up to the checkpoint's epoch from the file it finds.
+class Trace {
+ public:
+  Trace(const TrainArgs& a, std::int64_t cols) : a_(a) {
+    if (a.trace.empty()) return;
+    header_ = "epoch,learning_rate,mse,bias";
+    for (std::int64_t k = 0; k < cols; ++k) header_ += ",w" + std::to_string(k + 1);
+    header_ += '\n';
+    if (a.fit.resume) keep_earlier_lines(a.fit.resume->epoch);
   }
-  a.fit.on_epoch = [&progress, &trace, &a](const EpochReport& r) {
-    if (!a.trace.empty()) append_trace(trace, r.epoch, r.learning_rate, r.loss, r.bias, *r.weights);
-    char mse[40];
-    std::snprintf(mse, sizeof mse, "mse %.6g", r.loss);
+
+  void add(const EpochReport& r) {
+    if (!a_.trace.empty()) append_trace(body_, r.epoch, r.learning_rate, r.loss, r.bias, *r.weights);
+  }
+
+  /// Writes the file; \p lr0 and \p loss0 give epoch 0 (known once the fit has started).
+  void write(double lr0, double loss0, std::int64_t cols) const {
+    if (a_.trace.empty()) return;
+    std::string text = header_;
+    if (!resumed_) {
+      append_trace(text, 0, lr0, loss0, a_.fit.init_bias,
+                   a_.fit.init_weights.empty() ? std::vector<double>(static_cast<std::size_t>(cols), 0.0)
+                                               : a_.fit.init_weights);
+    }
+    text += kept_;
+    text += body_;
+    io::write_file_atomically(a_.trace, text);
+  }
+
+ private:
+  // Lines of epochs 0..epoch from an existing trace with the same header; without one the
+  // trace starts after the checkpoint (said on stderr).
+  void keep_earlier_lines(std::int64_t epoch) {
+    std::ifstream in(a_.trace, std::ios::binary);
+    std::string line;
+    std::int64_t next = 0;
+    if (in && std::getline(in, line) && line + '\n' == header_) {
+      while (std::getline(in, line)) {
+        const auto comma = line.find(',');
+        if (comma == std::string::npos || line.substr(0, comma) != std::to_string(next)) break;
+        if (next > epoch) break;
+        kept_ += line + '\n';
+        ++next;
+      }
+    }
+    resumed_ = true;
+    if (next != epoch + 1) {
+      kept_.clear();
+      if (!a_.quiet)
+        std::fprintf(stderr, "steepest: --trace %s does not hold epochs 0..%lld of the interrupted run; "
+                             "the trace starts after the checkpoint\n",
+                     a_.trace.c_str(), static_cast<long long>(epoch));
+    }
+  }
+
+  const TrainArgs& a_;
+  bool resumed_ = false;  // epoch 0 comes from the kept lines, if at all
+  std::string header_, kept_, body_;
+};
+
+FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a, const std::string& source) {
+  Progress progress(!a.quiet, "epoch");
+  Trace trace(a, X.cols);
+  a.fit.on_epoch = [&progress, &trace](const EpochReport& r) {
+    trace.add(r);
+    char mse[80];
+    if (std::isnan(r.heldout_loss))
+      std::snprintf(mse, sizeof mse, "mse %.6g", r.loss);
+    else
+      std::snprintf(mse, sizeof mse, "mse %.6g, held-out %.6g", r.loss, r.heldout_loss);
     progress.update(r.epoch, r.max_epochs, mse);
-    return g_signal == 0;
+    return true;
   };
+  if (!a.checkpoint.empty()) {
+    a.fit.on_checkpoint = [&a, &trace, &source, cols = X.cols](const TrainingState& s) {
+      io::write_file_atomically(a.checkpoint, checkpoint_json(s, source));
+      trace.write(s.learning_rate, s.loss_history.front(), cols);  // in step with the checkpoint
+    };
+  }
+  g_stop.store(false);
+  a.fit.stop_requested = &g_stop;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   FitResult r = fit(X, y, a.fit);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (!a.trace.empty() && r.stop_reason != StopReason::diverged) {
-    // Epoch 0 (the start) is known only now: put it first.
-    std::string first;
-    const auto nl = trace.find('\n') + 1;
-    append_trace(first, 0, r.learning_rate, r.loss_history.front(), a.fit.init_bias,
-                 a.fit.init_weights.empty() ? std::vector<double>(static_cast<std::size_t>(X.cols), 0.0)
-                                            : a.fit.init_weights);
-    trace.insert(nl, first);
-    io::write_file_atomically(a.trace, trace);
-  }
+  if (r.stop_reason != StopReason::diverged) trace.write(r.learning_rate, r.loss_history.front(), X.cols);
   return r;
 }
 
@@ -219,8 +321,17 @@ int report(const FitResult& r, const TrainArgs& a, const ModelContext& ctx) {
               << " backend deviates from the CPU reference beyond the tolerance\n";
     return kValidationFailed;
   }
-  if (r.stop_reason == StopReason::cancelled && g_signal != 0)
+  if (r.stop_reason == StopReason::interrupted) {
+    std::fprintf(stderr, "steepest: stopped by %s after %lld epochs%s; ",
+                 g_signal == SIGTERM ? "SIGTERM" : "SIGINT", static_cast<long long>(r.epochs_run),
+                 r.epochs_run < a.fit.epochs ? " and part of the next" : "");
+    if (a.checkpoint.empty())
+      std::fprintf(stderr, "no --checkpoint was given, so this run cannot be resumed\n");
+    else
+      std::fprintf(stderr, "checkpoint %s written: run the same command with --resume %s to go on\n",
+                   a.checkpoint.c_str(), a.checkpoint.c_str());
     return g_signal == SIGTERM ? kTerminated : kInterrupted;
+  }
   return kOk;
 }
 
@@ -235,7 +346,7 @@ struct DemoArgs : TrainArgs {
 int run_fit(FitArgs& a) {
   finish_options(a);
   const Loaded data = load_data(a.in, Expect{});
-  const FitResult r = train(data.X, data.y, a);
+  const FitResult r = train(data.X, data.y, a, data.source);
   return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source});
 }
 
@@ -248,7 +359,7 @@ int run_demo(DemoArgs& a) {
   const io::SyntheticData data = io::make_synthetic(a.spec);
   std::vector<std::string> names;
   for (std::int64_t k = 0; k < a.spec.cols; ++k) names.push_back("x" + std::to_string(k + 1));
-  const FitResult r = train(data.x_view(), data.y_view(), a);
+  const FitResult r = train(data.x_view(), data.y_view(), a, "synthetic");
   const int code = report(r, a, {&a.fit, a.history_mode, a.schedule, names, "y", "synthetic"});
   if (!a.quiet && code == kOk) {
     double worst = std::abs(r.bias - data.bias);

@@ -42,13 +42,19 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["learning_rate_used"] = r.learning_rate;
   j["final_learning_rate"] = r.final_learning_rate;
   if (r.curvature > 0) j["curvature"] = r.curvature;
+  if (r.heldout_rows > 0) {
+    j["heldout_rows"] = r.heldout_rows;
+    j["heldout_mse"] = r.heldout_mse;
+    j["heldout_loss_history"] = r.heldout_loss_history;
+  }
   j["options"] = {{"learning_rate", o.auto_learning_rate ? nlohmann::json("auto") : nlohmann::json(o.learning_rate)},
                   {"schedule", ctx.schedule},                {"epochs", o.epochs},
                   {"optimizer", optimizer_name(o.optimizer)}, {"l1", o.l1}, {"l2", o.l2},
                   {"batch_size", o.batch_size},       {"seed", o.seed},
                   {"shuffle", o.shuffle},             {"tol", o.tol},
                   {"fit_intercept", o.fit_intercept}, {"history_mode", ctx.history_mode},
-                  {"init_bias", o.init_bias},         {"init_weights", o.init_weights}};
+                  {"init_bias", o.init_bias},         {"init_weights", o.init_weights},
+                  {"validation_fraction", o.validation_fraction}, {"standardize", o.standardize}};
   if (r.validation.checks > 0)
     j["validation"] = {{"checks", r.validation.checks},
                        {"max_loss_deviation", r.validation.max_loss_deviation},
