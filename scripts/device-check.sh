@@ -10,7 +10,7 @@
 #      tool is probed once first; where it refuses the device (gVisor and other sandboxes:
 #      "Device not supported", error 999) the sanitizer steps read "unsupported", not
 #      failed; each tool's limit is SANITIZER_LIMIT seconds (default 150);
-#   3. the benchmarks, if bench binaries exist: bench_gpu first, a quick subset by default
+#   3. the benchmarks, if bench binaries exist: bench_gpu first (BENCH_GPU=0 skips it), a quick subset by default
 #      (about 40 s on an H100; BENCH_GPU_FILTER overrides it, '.' runs the whole suite, about
 #      2 minutes; BENCH_GPU_MIN_TIME, default 0.1 s), then `steepest bench --device cuda`
 #      when the CLI has that subcommand, at its default size and at BENCH_LARGE_ROWS rows
@@ -229,7 +229,10 @@ gpu_filter='GpuFusedPass/rows:[0-9]+/d:(1|16|256)/f32:1/colmajor:0/'
 gpu_filter+='|GpuFusedPass/rows:[0-9]+/d:16/f32:(0/colmajor:0|1/colmajor:1)/'
 gpu_filter+='|Ceiling/bytes:6800000000/|CublasGemvPlusLoss/rows:[0-9]+/d:16/|Epoch'
 gpu_bench="$build/bench/bench_gpu"
-if [ -x "$gpu_bench" ]; then
+if [ "${BENCH_GPU:-1}" != 1 ]; then
+  row bench_gpu skip -
+  echo "bench_gpu skipped (BENCH_GPU=${BENCH_GPU})" >>"$log"
+elif [ -x "$gpu_bench" ]; then
   step bench_gpu 240 "$gpu_bench" "--benchmark_min_time=${BENCH_GPU_MIN_TIME:-0.1}" \
     "--benchmark_filter=${BENCH_GPU_FILTER:-$gpu_filter}" --benchmark_counters_tabular=true \
     "--benchmark_out=$out/bench_gpu.json" --benchmark_out_format=json
