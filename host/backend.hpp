@@ -81,12 +81,25 @@ class Backend {
   virtual void set_optimizer_state(const double* state) = 0;
 };
 
+// Sample weights: \p weights (one per row of X, following the rows like y; any stride,
+// float32 or float64; finite and >= 0, which the caller checks) make every compute()
+// weighted: with W = sum w_i over the batch, loss = sum w_i r_i^2 / W,
+// grad_w = (2/W) sum w_i r_i x_i, grad_b = (2/W) sum w_i r_i, and the running sums add
+// (sum w_i r_i^2, W).  A batch with W = 0 gives loss 0 and gradient 0 and adds nothing.
+// weights.data == nullptr is the unweighted backend, bit for bit the overloads without it.
+
 /// The CPU reference backend (host/cpu_backend.cpp).  \p threads 0 = OpenMP default.
+/// \p weights is read in place, like X and y.
+std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
+                                          const VectorView& weights, std::int32_t threads);
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           std::int32_t threads);
 
 /// The CUDA backend (kernels/), or the stub that throws DeviceUnavailable when CUDA was not
 /// compiled.  Throws DeviceUnavailable when no device is usable or the data does not fit.
+/// \p weights is uploaded once with X and y.
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y,
+                                           const VectorView& weights);
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y);
 
 /// Whether make_cuda_backend() can succeed on this machine (compiled and a device usable).

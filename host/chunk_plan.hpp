@@ -38,20 +38,37 @@ using FusedChunkFn = void (*)(const MatrixView& X, const VectorView& y, Params p
                               const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
                               double* out);
 
+/// The same with per-row sample weights w_i (entry i of \p weights, which follow the rows
+/// of X): out = [X^T (w r) (d entries), sum w r^2, sum w r, sum w].  A separate entry point
+/// (not a null check inside the one above) so the unweighted kernels stay exactly as they
+/// were; each term is (w_i r_i) times r_i or x_ik, so unit weights give the same bits
+/// (except in the d = 1 vectorised loop, whose lane grouping follows the weights' type and
+/// stride: see host/cpu_kernels.hpp).
+using WeightedChunkFn = void (*)(const MatrixView& X, const VectorView& y,
+                                 const VectorView& weights, Params p, const std::int64_t* rows,
+                                 std::int64_t lo, std::int64_t hi, double* out);
+
 /// The kernels compiled for the x86-64 baseline (SSE2) and, where the compiler can, AVX2.
 namespace baseline {
 void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
                  std::int64_t lo, std::int64_t hi, double* out);
+void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
+                    double* out);
 }
 namespace avx2 {
 void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
                  std::int64_t lo, std::int64_t hi, double* out);
+void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
+                    double* out);
 }
 
 /// The widest kernel this CPU runs ("avx2" or "baseline"), chosen once.  Results are
 /// deterministic for a given kernel; the two kernels may differ in the last bits because
 /// their vector reductions group the sums differently.
 FusedChunkFn best_fused_chunk() noexcept;
+WeightedChunkFn best_weighted_chunk() noexcept;
 const char* best_fused_chunk_name() noexcept;
 
 }  // namespace steepest::detail

@@ -4,6 +4,11 @@
 // Determinism: rows are cut into chunks whose size depends only on (rows, cols), never on
 // the thread count; each chunk is summed by one thread in row order, and chunk partials
 // are combined serially in chunk order.  Any thread count therefore gives the same bits.
+//
+// Sample weights (optional, a view like y, never copied): every row's terms are multiplied
+// by its weight w_i and the pass divides by W = sum w_i instead of m, by a second set of
+// kernels (best_weighted_chunk) so the unweighted pass runs exactly the code it ran before.
+// A batch with W = 0 has loss 0 and gradient 0 and adds nothing to the running sums.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -30,8 +35,9 @@ int default_threads() noexcept {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const MatrixView& X, const VectorView& y, std::int32_t threads)
-      : X_(X), y_(y), threads_(threads > 0 ? threads : default_threads()),
+  CpuBackend(const MatrixView& X, const VectorView& y, const VectorView& weights,
+             std::int32_t threads)
+      : X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()),
         w_(static_cast<std::size_t>(X.cols), 0.0), gw_(w_.size(), 0.0) {}
 
   const char* name() const noexcept override { return "cpu"; }
@@ -59,15 +65,21 @@ class CpuBackend final : public Backend {
     const std::int64_t first = ordered ? 0 : begin;
     const std::int64_t m = end - begin;
     const ChunkPlan plan = plan_chunks(m, X_.cols);
-    const std::size_t width = static_cast<std::size_t>(X_.cols) + 2;  // grad_w, sse, sum_r
+    const bool weighted = weights_.data != nullptr;
+    // grad_w, sse, sum_r (and sum_w when weighted)
+    const std::size_t width = static_cast<std::size_t>(X_.cols) + (weighted ? 3 : 2);
     partials_.assign(static_cast<std::size_t>(plan.chunks) * width, 0.0);
 
     const Params p{w_.data(), b_};
     auto run_chunk = [&](std::int64_t c) {
       const std::int64_t lo = c * plan.rows_per_chunk;
       const std::int64_t hi = std::min(m, lo + plan.rows_per_chunk);
-      kernel_(X_, y_, p, rows, first + lo, first + hi,
-                  partials_.data() + static_cast<std::size_t>(c) * width);
+      double* out = partials_.data() + static_cast<std::size_t>(c) * width;
+      if (weighted) {
+        weighted_kernel_(X_, y_, weights_, p, rows, first + lo, first + hi, out);
+      } else {
+        kernel_(X_, y_, p, rows, first + lo, first + hi, out);
+      }
     };
     if (plan.chunks == 1 || threads_ == 1) {
       // Small batches: no parallel region at all (its start-up costs more than the work).
@@ -81,19 +93,29 @@ class CpuBackend final : public Backend {
 
     // Fixed combination order: chunk 0, 1, 2, ...
     std::fill(gw_.begin(), gw_.end(), 0.0);
-    double sse = 0.0, sum_r = 0.0;
+    double sse = 0.0, sum_r = 0.0, sum_w = 0.0;
     for (std::int64_t c = 0; c < plan.chunks; ++c) {
       const double* part = partials_.data() + static_cast<std::size_t>(c) * width;
       for (std::size_t k = 0; k < gw_.size(); ++k) gw_[k] += part[k];
       sse += part[gw_.size()];
       sum_r += part[gw_.size() + 1];
+      if (weighted) sum_w += part[gw_.size() + 2];
     }
-    const double inv_m = 1.0 / static_cast<double>(m);
+    // The weights' total plays the row count's part; with unit weights it is m exactly.
+    const double total = weighted ? sum_w : static_cast<double>(m);
+    if (weighted && total == 0.0) {
+      // Every weight in the batch is zero: no data, so no loss and no step.
+      std::fill(gw_.begin(), gw_.end(), 0.0);
+      gb_ = 0.0;
+      loss_ = 0.0;
+      return;
+    }
+    const double inv_m = 1.0 / total;
     for (double& g : gw_) g *= 2.0 * inv_m;
     gb_ = 2.0 * inv_m * sum_r;
     loss_ = sse * inv_m;
     running_sse_ += sse;
-    running_rows_ += m;
+    running_rows_ += total;
   }
 
   void step(const StepRule& rule) override {
@@ -108,18 +130,18 @@ class CpuBackend final : public Backend {
   }
   void reset_running_loss() override {
     running_sse_ = 0.0;
-    running_rows_ = 0;
+    running_rows_ = 0.0;
   }
   double running_loss() override {
-    return running_rows_ > 0 ? running_sse_ / static_cast<double>(running_rows_) : 0.0;
+    return running_rows_ > 0.0 ? running_sse_ / running_rows_ : 0.0;
   }
   void get_running_sums(double* sse, double* rows) override {
     *sse = running_sse_;
-    *rows = static_cast<double>(running_rows_);
+    *rows = running_rows_;
   }
   void set_running_sums(double sse, double rows) override {
     running_sse_ = sse;
-    running_rows_ = static_cast<std::int64_t>(rows);
+    running_rows_ = rows;
   }
   void get_optimizer_state(double* state) override {
     std::copy(s1_.begin(), s1_.end(), state);
@@ -133,6 +155,7 @@ class CpuBackend final : public Backend {
  private:
   MatrixView X_;
   VectorView y_;
+  VectorView weights_;  // data == nullptr: unweighted
   int threads_;
   std::vector<double> w_;
   double b_ = 0.0;
@@ -142,17 +165,23 @@ class CpuBackend final : public Backend {
   double gb_ = 0.0;
   double loss_ = 0.0;
   double running_sse_ = 0.0;
-  std::int64_t running_rows_ = 0;
+  double running_rows_ = 0.0;  // rows, or the weights' total: exact for integer counts < 2^53
   std::vector<std::int64_t> order_;
   std::vector<double> partials_;
   FusedChunkFn kernel_ = best_fused_chunk();
+  WeightedChunkFn weighted_kernel_ = best_weighted_chunk();
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
+                                          const VectorView& weights, std::int32_t threads) {
+  return std::make_unique<CpuBackend>(X, y, weights, threads);
+}
+
+std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           std::int32_t threads) {
-  return std::make_unique<CpuBackend>(X, y, threads);
+  return make_cpu_backend(X, y, VectorView{}, threads);
 }
 
 }  // namespace steepest::detail

@@ -20,11 +20,22 @@ void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::
                  std::int64_t lo, std::int64_t hi, double* out) {
   baseline::fused_chunk(X, y, p, rows, lo, hi, out);
 }
+void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
+                    double* out) {
+  baseline::weighted_chunk(X, y, weights, p, rows, lo, hi, out);
+}
 }  // namespace avx2
 #endif
 
 FusedChunkFn best_fused_chunk() noexcept {
   static const FusedChunkFn fn = has_avx2() ? &avx2::fused_chunk : &baseline::fused_chunk;
+  return fn;
+}
+
+WeightedChunkFn best_weighted_chunk() noexcept {
+  static const WeightedChunkFn fn =
+      has_avx2() ? &avx2::weighted_chunk : &baseline::weighted_chunk;
   return fn;
 }
 

@@ -8,21 +8,31 @@
 namespace steepest::detail {
 namespace {
 
-std::vector<double> column_norms(const MatrixView& X) {
+// With weights, sqrt(sum w_i x_ik^2): the norm Cauchy-Schwarz pairs with sqrt(sum w_i r_i^2).
+std::vector<double> column_norms(const MatrixView& X, const VectorView& weights) {
   std::vector<double> norms(static_cast<std::size_t>(X.cols), 0.0);
-  for (std::int64_t i = 0; i < X.rows; ++i)
+  for (std::int64_t i = 0; i < X.rows; ++i) {
+    const double wi = weights.data != nullptr ? value_at(weights, i) : 1.0;
     for (std::int64_t k = 0; k < X.cols; ++k) {
       const double v = value_at(X, i, k);
-      norms[static_cast<std::size_t>(k)] += v * v;
+      norms[static_cast<std::size_t>(k)] += wi * v * v;
     }
+  }
   for (double& v : norms) v = std::sqrt(v);
   return norms;
+}
+
+double total_weight(std::int64_t n, const VectorView& weights) {
+  if (weights.data == nullptr) return static_cast<double>(n);
+  double total = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) total += value_at(weights, i);
+  return total;
 }
 
 }  // namespace
 
 Validator::Validator(const MatrixView& X, const VectorView& y, const FitOptions& options,
-                     const Backend& primary) {
+                     const Backend& primary, const VectorView& weights) {
   report_.tolerance = options.validate_tolerance;
   if (options.validate_every <= 0) return;
   if (std::string(primary.name()) == "cpu") {
@@ -30,8 +40,9 @@ Validator::Validator(const MatrixView& X, const VectorView& y, const FitOptions&
     return;
   }
   every_ = options.validate_every;
-  reference_ = make_cpu_backend(X, y, options.threads);
-  column_norms_ = column_norms(X);
+  reference_ = make_cpu_backend(X, y, weights, options.threads);
+  column_norms_ = column_norms(X, weights);
+  total_weight_ = total_weight(X.rows, weights);
   w_.resize(column_norms_.size());
   g_.resize(column_norms_.size());
   g_ref_.resize(column_norms_.size());
@@ -48,7 +59,9 @@ void Validator::check(Backend& primary) {
   primary.gradient(g_.data(), &gb);
   reference_->gradient(g_ref_.data(), &gb_ref);
 
-  const double nd = static_cast<double>(n);
+  // Unweighted, nd = n; weighted, the scales are (2/W) sqrt(W loss) sqrt(sum w_i x_ik^2),
+  // the same Cauchy-Schwarz bound on (2/W) sum_i w_i |r_i x_ik| (the bias: x = 1).
+  const double nd = total_weight_;
   const double root_sse = std::sqrt(nd * loss_ref);
   auto dev = [&](double g, double ref, double norm) {
     const double scale = 2.0 / nd * root_sse * norm;

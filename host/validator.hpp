@@ -14,8 +14,10 @@ namespace steepest::detail {
 class Validator {
  public:
   /// Inactive (no checks) when validation is off or \p primary is the CPU backend itself.
+  /// \p weights: the sample weights \p primary was built with (none by default); the
+  /// reference gets the same, and the gradient scale becomes its weighted form (check()).
   Validator(const MatrixView& X, const VectorView& y, const FitOptions& options,
-            const Backend& primary);
+            const Backend& primary, const VectorView& weights = VectorView{});
 
   /// Whether epoch \p epoch (0 = the initial parameters) is due for a check.
   bool due(std::int64_t epoch) const noexcept {
@@ -31,7 +33,8 @@ class Validator {
  private:
   std::unique_ptr<Backend> reference_;
   std::int64_t every_ = 0;
-  std::vector<double> column_norms_;  // ||x_k||_2, once
+  std::vector<double> column_norms_;  // ||x_k||_2 (weighted: sqrt(sum w_i x_ik^2)), once
+  double total_weight_ = 0.0;         // n, or sum w_i over all rows
   std::vector<double> w_, g_, g_ref_;
   ValidationReport report_;
 };

@@ -3,6 +3,11 @@
 // nothing comes back to the host but what loss(), gradient(), get_parameters() and
 // running_loss() ask for.
 //
+// Sample weights, when given, are uploaded once beside y, packed and in their storage type
+// (float32 weights stay 4 bytes a row: the fused pass is bound by memory traffic, and the
+// kernels widen each weight to float64 as they read it, which is exact).  They select the
+// weighted kernels at construction; an unweighted backend allocates and launches nothing new.
+//
 // Launch overhead: a compute() is two launches (fused pass, fixed-order reduction) and a
 // step() one, all on one stream, with no host synchronisation in between.  A CUDA Graph
 // was considered for compute+step, but (begin, end, lr) change with every mini-batch, so
@@ -109,7 +114,7 @@ void upload_packed(void* dst, const void* src, std::int64_t count, std::int64_t 
   }
 }
 
-void validate_views(const MatrixView& X, const VectorView& y) {
+void validate_views(const MatrixView& X, const VectorView& y, const VectorView& weights) {
   if (X.data == nullptr || y.data == nullptr) throw InvalidArgument("CUDA backend: null data");
   if (X.rows < 1 || X.cols < 1) throw InvalidArgument("CUDA backend: X must be at least 1 x 1");
   if (y.size != X.rows) {
@@ -122,28 +127,36 @@ void validate_views(const MatrixView& X, const VectorView& y) {
                           std::to_string(min_stride));
   }
   if (y.stride < 1) throw InvalidArgument("CUDA backend: y stride must be >= 1");
+  if (weights.data != nullptr && (weights.size != X.rows || weights.stride < 1)) {
+    throw InvalidArgument("CUDA backend: the weights must have one entry per row (" +
+                          std::to_string(weights.size) + " for " + std::to_string(X.rows) +
+                          ") and a stride >= 1");
+  }
 }
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(const MatrixView& X, const VectorView& y)
-      : n_(X.rows), d_(X.cols), x_dtype_(X.dtype), y_dtype_(y.dtype), layout_(X.layout) {
+  CudaBackend(const MatrixView& X, const VectorView& y, const VectorView& weights)
+      : n_(X.rows), d_(X.cols), x_dtype_(X.dtype), y_dtype_(y.dtype), w_dtype_(weights.dtype),
+        weighted_(weights.data != nullptr), layout_(X.layout) {
     STEEPEST_CUDA_CHECK(cudaGetDevice(&device_));
     cudaDeviceProp prop{};
     STEEPEST_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
     device_name_ = std::string(prop.name) + " (cc " + std::to_string(prop.major) + "." +
                    std::to_string(prop.minor) + ", " + std::to_string(prop.multiProcessorCount) +
                    " SMs)";
-    plan_ = plan_fused_loss_gradient(d_, x_dtype_, layout_, device_);
+    plan_ = plan_fused_loss_gradient(d_, x_dtype_, layout_, weighted_, device_);
 
     const std::int64_t x_bytes = n_ * d_ * dtype_size(x_dtype_);
     const std::int64_t y_bytes = n_ * dtype_size(y_dtype_);
-    const std::int64_t partial_count = plan_.max_grid * plan::partial_columns(d_);
+    const std::int64_t w_bytes = weighted_ ? n_ * dtype_size(w_dtype_) : 0;
+    const std::int64_t partial_count = plan_.max_grid * plan::partial_columns(d_, weighted_);
     const std::int64_t work_bytes = 8 * (partial_count + 4 * (d_ + 1) + kStatCount);
-    require_free_memory(x_bytes + y_bytes + work_bytes, x_bytes, y_bytes);
+    require_free_memory(x_bytes + y_bytes + w_bytes + work_bytes, x_bytes, y_bytes, w_bytes);
 
     X_ = DeviceBuffer<unsigned char>(x_bytes, "X");
     y_ = DeviceBuffer<unsigned char>(y_bytes, "y");
+    if (weighted_) weights_ = DeviceBuffer<unsigned char>(w_bytes, "sample weights");
     params_ = DeviceBuffer<double>(d_ + 1, "parameters");
     grad_ = DeviceBuffer<double>(d_ + 1, "gradient");
     state_ = DeviceBuffer<double>(2 * (d_ + 1), "optimizer state");
@@ -160,6 +173,11 @@ class CudaBackend final : public Backend {
     }
     const std::int64_t y_elem = dtype_size(y_dtype_);
     upload_packed(y_.get(), y.data, n_, y_elem, y.stride * y_elem, false, prop.memPitch, stream_);
+    if (weighted_) {
+      const std::int64_t w_elem = dtype_size(w_dtype_);
+      upload_packed(weights_.get(), weights.data, n_, w_elem, weights.stride * w_elem, false,
+                    prop.memPitch, stream_);
+    }
 
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(params_.get(), 0, static_cast<std::size_t>(params_.bytes()), stream_));
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(grad_.get(), 0, static_cast<std::size_t>(grad_.bytes()), stream_));
@@ -239,6 +257,7 @@ class CudaBackend final : public Backend {
     FusedArgs args;
     args.X = X_.get();
     args.y = y_.get();
+    args.weights = weighted_ ? weights_.get() : nullptr;
     args.order = ordered ? order_.get() : nullptr;
     args.params = params_.get();
     args.partials = partials_.get();
@@ -247,11 +266,15 @@ class CudaBackend final : public Backend {
     args.begin = begin;
     args.end = end;
     args.y_is_double = y_dtype_ == DType::float64 ? 1 : 0;
+    args.weights_are_double = w_dtype_ == DType::float64 ? 1 : 0;
     args.tile_rows = plan_.tile_rows;
-    // r = X w + b - y; partials of X^T r, sum r^2, sum r per block.
+    // r = X w + b - y; partials of X^T r, sum r^2, sum r per block (weighted: of X^T (w r),
+    // sum w r^2, sum w r and sum w).
     launch_fused_loss_gradient(plan_, args, grid, stream_);
-    // grad = (2/m) [X^T r; sum r], loss = sum r^2 / m, running += (sum r^2, m).
-    launch_reduce_partials(partials_.get(), grid, d_, m, grad_.get(), stats_.get(), stream_);
+    // grad = (2/m) [X^T r; sum r], loss = sum r^2 / m, running += (sum r^2, m); weighted,
+    // W = sum w replaces m.
+    launch_reduce_partials(partials_.get(), grid, d_, m, weighted_, grad_.get(), stats_.get(),
+                           stream_);
   }
 
   void step(const StepRule& rule) override {
@@ -320,12 +343,15 @@ class CudaBackend final : public Backend {
  private:
   void activate() const { STEEPEST_CUDA_CHECK(cudaSetDevice(device_)); }
 
-  void require_free_memory(std::int64_t need, std::int64_t x_bytes, std::int64_t y_bytes) const {
+  void require_free_memory(std::int64_t need, std::int64_t x_bytes, std::int64_t y_bytes,
+                           std::int64_t w_bytes) const {
     std::size_t free_bytes = 0, total_bytes = 0;
     STEEPEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (need > static_cast<std::int64_t>(free_bytes)) {
       throw DeviceUnavailable("CUDA backend: the data needs " + gib(need) + " of device memory (X " +
-                              gib(x_bytes) + ", y " + gib(y_bytes) + ") but only " +
+                              gib(x_bytes) + ", y " + gib(y_bytes) +
+                              (w_bytes > 0 ? ", weights " + gib(w_bytes) : std::string()) +
+                              ") but only " +
                               gib(static_cast<std::int64_t>(free_bytes)) + " of " +
                               gib(static_cast<std::int64_t>(total_bytes)) + " are free on " +
                               device_name_ + "; use the CPU backend or a smaller data set");
@@ -353,6 +379,8 @@ class CudaBackend final : public Backend {
   std::int64_t d_;
   DType x_dtype_;
   DType y_dtype_;
+  DType w_dtype_;
+  bool weighted_;
   Layout layout_;
   int device_ = 0;
   std::string device_name_;
@@ -361,6 +389,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = stream_owner_.get();
   DeviceBuffer<unsigned char> X_;
   DeviceBuffer<unsigned char> y_;
+  DeviceBuffer<unsigned char> weights_;  // empty when unweighted
   DeviceBuffer<std::int64_t> order_;  // reserve_row_order(); filled by set_row_order()
   bool order_set_ = false;
   DeviceBuffer<double> params_;  // w[0..d), b
@@ -382,10 +411,15 @@ bool cuda_usable() noexcept {
   }
 }
 
-std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y) {
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y,
+                                           const VectorView& weights) {
   if (!cuda_usable()) throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
-  validate_views(X, y);
-  return std::make_unique<CudaBackend>(X, y);
+  validate_views(X, y, weights);
+  return std::make_unique<CudaBackend>(X, y, weights);
+}
+
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y) {
+  return make_cuda_backend(X, y, VectorView{});
 }
 
 cudaStream_t cuda_backend_stream(Backend& backend) {

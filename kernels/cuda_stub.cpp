@@ -21,8 +21,13 @@ namespace detail {
 
 bool cuda_usable() noexcept { return false; }
 
-std::unique_ptr<Backend> make_cuda_backend(const MatrixView&, const VectorView&) {
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView&, const VectorView&,
+                                           const VectorView&) {
   throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
+}
+
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y) {
+  return make_cuda_backend(X, y, VectorView{});
 }
 
 double cuda_copy_bandwidth(std::int64_t) { return 0.0; }

@@ -30,7 +30,7 @@ inline constexpr int kReduceThreads = 256;
 /// Largest d handled with per-thread register accumulators; larger d is tiled.
 inline constexpr int kMaxRegisterFeatures = 32;
 /// Cap on resident blocks per SM: 8 x 256 threads fill an H100/H200 SM when registers
-/// allow; the partials stay small (grid x (d + 2) doubles, grid <= 8 x SMs).
+/// allow; the partials stay small (grid x (d + 3) doubles at most, grid <= 8 x SMs).
 inline constexpr int kMaxBlocksPerSm = 8;
 /// Rows per tile of the tiled kernel: a power of two <= kFusedThreads / kWarpSize, so a
 /// row-major row is read by at least one full warp.
@@ -144,16 +144,22 @@ STEEPEST_HD constexpr int tile_thread_of(int row, int lane, int rows, bool row_m
   return row_major ? row * tile_lanes(rows) + lane : lane * rows + row;
 }
 
-/// Columns of the partials (and of the second pass): 0..d-1 are X^T r, then sse, then
-/// sum r, matching the CPU reference's partial layout.  Stored column-major,
-/// partials[column * grid + block], so the second pass reads each column contiguously.
-STEEPEST_HD constexpr std::int64_t partial_columns(std::int64_t d) noexcept { return d + 2; }
+/// Columns of the partials: 0..d-1 are X^T r, then sse, then sum r, and in a weighted pass
+/// sum w (every r there is w r), matching the CPU reference's partial layout.  Stored
+/// column-major, partials[column * grid + block], so the second pass reads each column
+/// contiguously.  The second pass has one block per output column, d + 2 either way; in a
+/// weighted pass each block also reduces the sum-w column, by the same tree, for 1 / W.
+STEEPEST_HD constexpr std::int64_t partial_columns(std::int64_t d, bool weighted = false) noexcept {
+  return d + (weighted ? 3 : 2);
+}
+STEEPEST_HD constexpr std::int64_t output_columns(std::int64_t d) noexcept { return d + 2; }
 STEEPEST_HD constexpr std::int64_t sse_column(std::int64_t d) noexcept { return d; }
 STEEPEST_HD constexpr std::int64_t sum_r_column(std::int64_t d) noexcept { return d + 1; }
+STEEPEST_HD constexpr std::int64_t sum_w_column(std::int64_t d) noexcept { return d + 2; }
 
 // --- host emulation of the summation order -------------------------------------------------
 // These replay, addition for addition, the order in which the kernels combine one quantity
-// (a gradient column, sse or sum r), given each position's term.  They are the
+// (a gradient column, sse, sum r or sum w), given each position's term.  They are the
 // documentation of the order and the tests' model of it; the kernels are not built from
 // them.  They model the order, not every rounding: nvcc may contract a product and the
 // addition that follows into one FMA (r * x added into a sum), which rounds once instead
@@ -211,7 +217,7 @@ T emulate_register_sum(std::int64_t begin, std::int64_t end, std::int64_t grid, 
   return emulate_second_pass(partials);
 }
 
-/// Tiled kernel, for a per-row quantity (sse, sum r): block b takes tiles b, b + grid, ...;
+/// Tiled kernel, for a per-row quantity (sse, sum r, sum w): block b takes tiles b, b + grid, ...;
 /// the running sum of tile row k (k = 0..rows-1) is kept by thread k across the block's
 /// tiles; at the end thread 0 adds the rows' sums 0, 1, ..., rows-1; then the second pass.
 template <class T, class Term>

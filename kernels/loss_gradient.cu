@@ -8,6 +8,12 @@
 //    the gradient columns it owns and adds that tile sum into them; X is still read from
 //    device memory once.
 // The order of every addition is the one kernels/launch_plan.hpp describes and emulates.
+//
+// Sample weights are a template flag of every kernel (kWeighted), so the unweighted
+// instantiations are the code they were before weights existed.  A weighted row forms
+// wr = w_i r_i once and uses it where the unweighted row uses r_i (sse += wr r,
+// sum_r += wr, grad += wr x_i), as the CPU kernels do, and adds w_i to one more per-row sum
+// (the same order as sum r); the second pass divides by that sum W instead of m.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -34,6 +40,12 @@ enum class RowAccess { row_scalar, row_vector, col };
 __device__ __forceinline__ double load_y(const FusedArgs& a, std::int64_t i) {
   return a.y_is_double != 0 ? __ldg(static_cast<const double*>(a.y) + i)
                             : static_cast<double>(__ldg(static_cast<const float*>(a.y) + i));
+}
+
+__device__ __forceinline__ double load_weight(const FusedArgs& a, std::int64_t i) {
+  return a.weights_are_double != 0
+             ? __ldg(static_cast<const double*>(a.weights) + i)
+             : static_cast<double>(__ldg(static_cast<const float*>(a.weights) + i));
 }
 
 __device__ __forceinline__ std::int64_t row_at(const FusedArgs& a, std::int64_t position) {
@@ -97,11 +109,12 @@ __device__ __forceinline__ void load_row(const T* __restrict__ X, std::int64_t i
 
 // --- kernels -------------------------------------------------------------------------------
 
-template <class T, int D, RowAccess A>
+template <class T, int D, RowAccess A, bool kWeighted>
 __global__ void __launch_bounds__(kFusedThreads)
     fused_loss_gradient_registers(FusedArgs a) {
+  constexpr int kSums = kWeighted ? 3 : 2;  // sse, sum r (, sum w) after the D gradients
   __shared__ double w[D];
-  __shared__ double warp_totals[kWarpsPerBlock][D + 2];
+  __shared__ double warp_totals[kWarpsPerBlock][D + kSums];
   for (int j = threadIdx.x; j < D; j += blockDim.x) w[j] = j < a.d ? a.params[j] : 0.0;
   __syncthreads();
   const double b = a.params[a.d];
@@ -110,7 +123,7 @@ __global__ void __launch_bounds__(kFusedThreads)
   double g[D];
 #pragma unroll
   for (int j = 0; j < D; ++j) g[j] = 0.0;
-  double sse = 0.0, sum_r = 0.0;
+  double sse = 0.0, sum_r = 0.0, sum_w = 0.0;
   // kBatch grid-stride rows are loaded before the first is used (more bytes in flight);
   // they are then added in position order, as plan::emulate_register_sum assumes.
   constexpr int kBatch = plan::register_batch(D);
@@ -119,6 +132,7 @@ __global__ void __launch_bounds__(kFusedThreads)
        pos += kBatch * stride) {
     double x[kBatch][D];
     double y[kBatch];
+    [[maybe_unused]] double wt[kBatch];
 #pragma unroll
     for (int u = 0; u < kBatch; ++u) {
       const std::int64_t p = pos + u * stride;
@@ -126,6 +140,7 @@ __global__ void __launch_bounds__(kFusedThreads)
         const std::int64_t i = row_at(a, p);
         load_row<T, D, A>(X, i, a.n, a.d, x[u]);
         y[u] = load_y(a, i);
+        if constexpr (kWeighted) wt[u] = load_weight(a, i);
       }
     }
 #pragma unroll
@@ -135,10 +150,15 @@ __global__ void __launch_bounds__(kFusedThreads)
 #pragma unroll
       for (int j = 0; j < D; ++j) dot += x[u][j] * w[j];
       const double r = dot + b - y[u];
-      sse += r * r;
-      sum_r += r;
+      double wr = r;
+      if constexpr (kWeighted) {
+        wr = wt[u] * r;
+        sum_w += wt[u];
+      }
+      sse += wr * r;
+      sum_r += wr;
 #pragma unroll
-      for (int j = 0; j < D; ++j) g[j] += r * x[u][j];
+      for (int j = 0; j < D; ++j) g[j] += wr * x[u][j];
     }
   }
 
@@ -151,21 +171,26 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
   sse = warp_sum(sse);
   sum_r = warp_sum(sum_r);
+  if constexpr (kWeighted) sum_w = warp_sum(sum_w);
   if (lane == 0) {
     warp_totals[warp][D] = sse;
     warp_totals[warp][D + 1] = sum_r;
+    if constexpr (kWeighted) warp_totals[warp][D + 2] = sum_w;
   }
   __syncthreads();
-  for (int c = threadIdx.x; c < D + 2; c += blockDim.x) {
+  for (int c = threadIdx.x; c < D + kSums; c += blockDim.x) {
     if (c >= a.d && c < D) continue;  // padding columns of the bucket
     double total = 0.0;
     for (int k = 0; k < kWarpsPerBlock; ++k) total += warp_totals[k][c];
-    const std::int64_t column = c < D ? c : (c == D ? plan::sse_column(a.d) : plan::sum_r_column(a.d));
+    std::int64_t column = c < D ? c : (c == D ? plan::sse_column(a.d) : plan::sum_r_column(a.d));
+    if constexpr (kWeighted) {
+      if (c == D + 2) column = plan::sum_w_column(a.d);
+    }
     a.partials[column * gridDim.x + blockIdx.x] = total;
   }
 }
 
-template <class T, bool kRowMajor>
+template <class T, bool kRowMajor, bool kWeighted>
 __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(FusedArgs a) {
   extern __shared__ __align__(16) unsigned char smem[];
   const std::int64_t d = a.d;
@@ -184,7 +209,7 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
   const int k = plan::tile_row_of(t, rows, kRowMajor);
   const int lane = plan::tile_lane_of(t, rows, kRowMajor);
   const int lanes = plan::tile_lanes(rows);
-  double sse = 0.0, sum_r = 0.0;  // of tile row t, kept by threads t < rows
+  double sse = 0.0, sum_r = 0.0, sum_w = 0.0;  // of tile row t, kept by threads t < rows
 
   const std::int64_t tiles = plan::ceil_div(a.end - a.begin, rows);
   for (std::int64_t tile_index = blockIdx.x; tile_index < tiles; tile_index += gridDim.x) {
@@ -192,10 +217,15 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     const int valid = static_cast<int>(plan::min64(rows, a.end - first));
 
     // Phase 1: stage the tile and form partial dot products.  Threads t < valid also fetch
-    // y (and the order entry) of tile row t now, so that latency overlaps the staging
-    // instead of following the barrier.
+    // y (the weight, and the order entry) of tile row t now, so that latency overlaps the
+    // staging instead of following the barrier.
     double y_t = 0.0;
-    if (t < valid) y_t = load_y(a, row_at(a, first + t));
+    [[maybe_unused]] double w_t = 0.0;
+    if (t < valid) {
+      const std::int64_t i = row_at(a, first + t);
+      y_t = load_y(a, i);
+      if constexpr (kWeighted) w_t = load_weight(a, i);
+    }
     double dot = 0.0;
     if (k < valid) {
       const std::int64_t i = row_at(a, first + k);
@@ -210,17 +240,22 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     dots[t] = dot;
     __syncthreads();
 
-    // Phase 2: residuals, lanes added in a fixed order.
+    // Phase 2: residuals, lanes added in a fixed order; resid holds w r when weighted.
     if (t < rows) {
-      double r = 0.0;
+      double wr = 0.0;
       if (t < valid) {
         double s = 0.0;
         for (int q = 0; q < lanes; ++q) s += dots[plan::tile_thread_of(t, q, rows, kRowMajor)];
-        r = s + b - y_t;
-        sse += r * r;
-        sum_r += r;
+        const double r = s + b - y_t;
+        wr = r;
+        if constexpr (kWeighted) {
+          wr = w_t * r;
+          sum_w += w_t;
+        }
+        sse += wr * r;
+        sum_r += wr;
       }
-      resid[t] = r;
+      resid[t] = wr;
     }
     __syncthreads();
 
@@ -236,42 +271,77 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     __syncthreads();  // the next tile overwrites tile, dots and resid
   }
 
+  // After the last tile's barrier no thread reads dots any more: it takes the rows' sum w.
+  double* row_weights = dots;
   if (t < rows) {
     resid[t] = sse;
     row_sums[t] = sum_r;
+    if constexpr (kWeighted) row_weights[t] = sum_w;
   }
   __syncthreads();
   const std::int64_t grid = gridDim.x;
   for (std::int64_t j = t; j < d; j += kFusedThreads) a.partials[j * grid + blockIdx.x] = grad[j];
   if (t == 0) {
     double sse_total = 0.0, sum_r_total = 0.0;
+    [[maybe_unused]] double sum_w_total = 0.0;
     for (int kk = 0; kk < rows; ++kk) {
       sse_total += resid[kk];
       sum_r_total += row_sums[kk];
+      if constexpr (kWeighted) sum_w_total += row_weights[kk];
     }
     a.partials[plan::sse_column(d) * grid + blockIdx.x] = sse_total;
     a.partials[plan::sum_r_column(d) * grid + blockIdx.x] = sum_r_total;
+    if constexpr (kWeighted) a.partials[plan::sum_w_column(d) * grid + blockIdx.x] = sum_w_total;
   }
 }
 
-// One block per output column; plan::emulate_second_pass replays this order.
+// One block per output column; plan::emulate_second_pass replays this order.  Weighted,
+// every block also reduces the sum-w column by the same order, so all of them divide by the
+// same W, which replaces \p m (and 1/W \p inv_m).
+template <bool kWeighted>
 __global__ void __launch_bounds__(kReduceThreads)
     reduce_partials(const double* __restrict__ partials, std::int64_t grid, std::int64_t d,
                     double inv_m, double m, double* __restrict__ grad,
                     double* __restrict__ stats) {
   __shared__ double buf[kReduceThreads];
+  __shared__ double wbuf[kWeighted ? kReduceThreads : 1];
   const std::int64_t column = blockIdx.x;
   const double* in = partials + column * grid;
   double s = 0.0;
   for (std::int64_t blk = threadIdx.x; blk < grid; blk += kReduceThreads) s += in[blk];
   buf[threadIdx.x] = s;
+  if constexpr (kWeighted) {
+    const double* win = partials + plan::sum_w_column(d) * grid;
+    double sw = 0.0;
+    for (std::int64_t blk = threadIdx.x; blk < grid; blk += kReduceThreads) sw += win[blk];
+    wbuf[threadIdx.x] = sw;
+  }
   __syncthreads();
   for (int half = kReduceThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) buf[threadIdx.x] += buf[threadIdx.x + half];
+    if (threadIdx.x < half) {
+      buf[threadIdx.x] += buf[threadIdx.x + half];
+      if constexpr (kWeighted) wbuf[threadIdx.x] += wbuf[threadIdx.x + half];
+    }
     __syncthreads();
   }
   if (threadIdx.x != 0) return;
   const double total = buf[0];
+  if constexpr (kWeighted) {
+    m = wbuf[0];
+    if (m == 0.0) {
+      // Every weight in the batch is zero: no loss, a zero gradient (the step does
+      // nothing) and nothing added to the running sums, like the CPU reference.
+      if (column < d) {
+        grad[column] = 0.0;
+      } else if (column == plan::sum_r_column(d)) {
+        grad[d] = 0.0;
+      } else {
+        stats[kStatLoss] = 0.0;
+      }
+      return;
+    }
+    inv_m = 1.0 / m;
+  }
   // Same expressions as the CPU reference, so equal sums give equal bits.
   if (column < d) {
     grad[column] = total * (2.0 * inv_m);
@@ -286,16 +356,16 @@ __global__ void __launch_bounds__(kReduceThreads)
 
 // --- launchers -----------------------------------------------------------------------------
 
-template <class T>
+template <class T, bool W>
 FusedKernel register_kernel(int bucket, RowAccess access) {
 #define STEEPEST_REGISTER_CASE(D)                                                  \
   case D:                                                                          \
-    if (access == RowAccess::col) return fused_loss_gradient_registers<T, D, RowAccess::col>; \
+    if (access == RowAccess::col) return fused_loss_gradient_registers<T, D, RowAccess::col, W>; \
     if constexpr (D * sizeof(T) % 16 == 0) {                                       \
       if (access == RowAccess::row_vector)                                          \
-        return fused_loss_gradient_registers<T, D, RowAccess::row_vector>;          \
+        return fused_loss_gradient_registers<T, D, RowAccess::row_vector, W>;       \
     }                                                                              \
-    return fused_loss_gradient_registers<T, D, RowAccess::row_scalar>;
+    return fused_loss_gradient_registers<T, D, RowAccess::row_scalar, W>;
   switch (bucket) {
     STEEPEST_REGISTER_CASE(1)
     STEEPEST_REGISTER_CASE(2)
@@ -309,30 +379,43 @@ FusedKernel register_kernel(int bucket, RowAccess access) {
 #undef STEEPEST_REGISTER_CASE
 }
 
-template <class T>
+template <class T, bool W>
 FusedKernel tiled_kernel(Layout layout) {
-  return layout == Layout::row_major ? fused_loss_gradient_tiled<T, true>
-                                     : fused_loss_gradient_tiled<T, false>;
+  return layout == Layout::row_major ? fused_loss_gradient_tiled<T, true, W>
+                                     : fused_loss_gradient_tiled<T, false, W>;
+}
+
+// The register kernel of \p bucket, or the tiled kernel when bucket is 0.
+template <class T, bool W>
+FusedKernel fused_kernel(int bucket, RowAccess access, Layout layout) {
+  return bucket != 0 ? register_kernel<T, W>(bucket, access) : tiled_kernel<T, W>(layout);
+}
+
+template <class T>
+FusedKernel fused_kernel(int bucket, RowAccess access, Layout layout, bool weighted) {
+  return weighted ? fused_kernel<T, true>(bucket, access, layout)
+                  : fused_kernel<T, false>(bucket, access, layout);
 }
 
 }  // namespace
 
-FusedPlan plan_fused_loss_gradient(std::int64_t d, DType x_dtype, Layout layout, int device) {
+FusedPlan plan_fused_loss_gradient(std::int64_t d, DType x_dtype, Layout layout, bool weighted,
+                                   int device) {
   if (d < 1) throw InvalidArgument("CUDA backend: d must be >= 1");
   FusedPlan p;
+  p.weighted = weighted;
   const std::int64_t elem = dtype_size(x_dtype);
   const int bucket = plan::feature_bucket(d);
+  RowAccess access = RowAccess::col;
+  if (layout == Layout::row_major) {
+    access = plan::row_vector_loads(d, elem) ? RowAccess::row_vector : RowAccess::row_scalar;
+  }
+  p.kernel = x_dtype == DType::float32 ? fused_kernel<float>(bucket, access, layout, weighted)
+                                       : fused_kernel<double>(bucket, access, layout, weighted);
   if (bucket != 0) {
-    RowAccess access = RowAccess::col;
-    if (layout == Layout::row_major) {
-      access = plan::row_vector_loads(d, elem) ? RowAccess::row_vector : RowAccess::row_scalar;
-    }
-    p.kernel = x_dtype == DType::float32 ? register_kernel<float>(bucket, access)
-                                         : register_kernel<double>(bucket, access);
     p.name = "fused_loss_gradient_registers";
     p.rows_per_iteration = kFusedThreads;
   } else {
-    p.kernel = x_dtype == DType::float32 ? tiled_kernel<float>(layout) : tiled_kernel<double>(layout);
     int optin = 0;
     STEEPEST_CUDA_CHECK(
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -381,8 +464,8 @@ FusedPlan plan_fused_loss_gradient(std::int64_t d, DType x_dtype, Layout layout,
 void launch_fused_loss_gradient(const FusedPlan& plan, const FusedArgs& args,
                                 std::int64_t grid, cudaStream_t stream) {
   if (plan.kernel == nullptr || args.begin < 0 || args.end <= args.begin || args.end > args.n ||
-      grid < 1 || grid > plan.max_grid) {
-    throw InvalidArgument("launch_fused_loss_gradient: bad plan, row range or grid");
+      grid < 1 || grid > plan.max_grid || plan.weighted != (args.weights != nullptr)) {
+    throw InvalidArgument("launch_fused_loss_gradient: bad plan, row range, grid or weights");
   }
   plan.kernel<<<static_cast<unsigned>(grid), kFusedThreads,
                 static_cast<std::size_t>(plan.smem_bytes), stream>>>(args);
@@ -390,12 +473,14 @@ void launch_fused_loss_gradient(const FusedPlan& plan, const FusedArgs& args,
 }
 
 void launch_reduce_partials(const double* partials, std::int64_t grid, std::int64_t d,
-                            std::int64_t m, double* grad, double* stats, cudaStream_t stream) {
+                            std::int64_t m, bool weighted, double* grad, double* stats,
+                            cudaStream_t stream) {
   if (grid < 1 || d < 1 || m < 1) throw InvalidArgument("launch_reduce_partials: empty pass");
-  // One block per column: ceil_div(columns, 1 column per block).
-  const std::int64_t blocks = plan::ceil_div(plan::partial_columns(d), 1);
+  // One block per output column: ceil_div(columns, 1 column per block).
+  const std::int64_t blocks = plan::ceil_div(plan::output_columns(d), 1);
   const double inv_m = 1.0 / static_cast<double>(m);
-  reduce_partials<<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream>>>(
+  const auto kernel = weighted ? reduce_partials<true> : reduce_partials<false>;
+  kernel<<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream>>>(
       partials, grid, d, inv_m, static_cast<double>(m), grad, stats);
   STEEPEST_CUDA_CHECK_LAUNCH("reduce_partials", stream);
 }

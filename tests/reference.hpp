@@ -81,6 +81,44 @@ inline LossGrad loss_grad(const Problem& p, const std::vector<double>& w, double
   return out;
 }
 
+/// The weighted loss over a batch, with its two sums (what a backend's running sums add).
+struct WeightedLossGrad {
+  LossGrad lg;
+  long double sse = 0;    ///< sum w_i r_i^2
+  long double total = 0;  ///< W = sum w_i
+};
+
+/// Weighted MSE and gradient over the rows listed in \p rows (all rows when empty), with
+/// \p weights[i] the weight of row i: loss = sum w r^2 / W, grad = (2/W) sum w r (x, 1);
+/// all zero when W = 0.
+inline WeightedLossGrad weighted_loss_grad(const Problem& p, const std::vector<double>& w, double b,
+                                           const std::vector<double>& weights,
+                                           const std::vector<std::int64_t>& rows = {}) {
+  WeightedLossGrad out;
+  out.lg.gw.assign(static_cast<std::size_t>(p.d), 0.0L);
+  const std::int64_t m = rows.empty() ? p.n : static_cast<std::int64_t>(rows.size());
+  for (std::int64_t t = 0; t < m; ++t) {
+    const std::int64_t i = rows.empty() ? t : rows[static_cast<std::size_t>(t)];
+    const long double wi = weights[static_cast<std::size_t>(i)];
+    long double r = b;
+    for (std::int64_t k = 0; k < p.d; ++k) r += static_cast<long double>(p.x(i, k)) * w[static_cast<std::size_t>(k)];
+    r -= p.y[static_cast<std::size_t>(i)];
+    out.sse += wi * r * r;
+    out.total += wi;
+    for (std::int64_t k = 0; k < p.d; ++k) out.lg.gw[static_cast<std::size_t>(k)] += wi * r * p.x(i, k);
+    out.lg.gb += wi * r;
+  }
+  if (out.total == 0) {
+    for (auto& g : out.lg.gw) g = 0;
+    out.lg.gb = 0;
+    return out;
+  }
+  out.lg.mse = out.sse / out.total;
+  for (auto& g : out.lg.gw) g *= 2.0L / out.total;
+  out.lg.gb *= 2.0L / out.total;
+  return out;
+}
+
 /// Least-squares (w, b) minimising the MSE; with_intercept=false fixes b = 0.
 inline std::pair<std::vector<double>, double> least_squares(const Problem& p, bool with_intercept = true) {
   const std::int64_t m = p.d + (with_intercept ? 1 : 0);

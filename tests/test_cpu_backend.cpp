@@ -1,8 +1,14 @@
 // The CPU reference backend against the independent long-double loops of reference.hpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <ostream>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "backend.hpp"
 #include "chunk_plan.hpp"
@@ -226,6 +232,457 @@ TEST(CpuKernels, BaselineAndAvx2BuildsAgree) {
     // Same float64 arithmetic grouped differently by the vector width: kRel as above.
     const double scale = std::fabs(a[static_cast<std::size_t>(in.d)]) + 1.0;
     for (std::size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.d << " k " << k;
+  }
+}
+
+}  // namespace
+
+// --- sample weights ---------------------------------------------------------------------------
+
+namespace {
+
+using steepest::detail::Backend;
+using steepest::detail::make_cpu_backend;
+
+/// Weights in [0, 2), about one in eight exactly zero (rounded to float32 when asked, so the
+/// reference sees what the backend reads).
+std::vector<double> random_weights(std::int64_t n, unsigned seed, bool as_float32) {
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> u(0.0, 2.0);
+  std::vector<double> w(static_cast<std::size_t>(n));
+  for (auto& v : w) {
+    v = gen() % 8 == 0 ? 0.0 : u(gen);
+    if (as_float32) v = static_cast<float>(v);
+  }
+  return w;
+}
+
+/// Per-row weights stored in \p dtype every \p stride elements, NaN in between (never read).
+struct StoredWeights {
+  std::vector<double> w64;
+  std::vector<float> w32;
+  steepest::VectorView view;
+
+  StoredWeights(const std::vector<double>& values, DType dtype, std::int64_t stride) {
+    const auto n = static_cast<std::int64_t>(values.size());
+    const std::size_t size = static_cast<std::size_t>(n * stride);
+    if (dtype == DType::float32) {
+      w32.assign(size, std::nanf(""));
+      for (std::int64_t i = 0; i < n; ++i) w32[static_cast<std::size_t>(i * stride)] = static_cast<float>(values[i]);
+      view = steepest::make_vector_view(w32.data(), n, stride);
+    } else {
+      w64.assign(size, std::nan(""));
+      for (std::int64_t i = 0; i < n; ++i) w64[static_cast<std::size_t>(i * stride)] = values[i];
+      view = steepest::make_vector_view(w64.data(), n, stride);
+    }
+  }
+};
+
+struct WInputs {
+  Inputs data;
+  DType w_dtype;
+  std::int64_t w_stride;
+};
+
+std::string weighted_name(const WInputs& p) {
+  return name_of(testing::TestParamInfo<Inputs>(p.data, 0)) +
+         (p.w_dtype == DType::float32 ? "_wf32" : "_wf64") + "_ws" + std::to_string(p.w_stride);
+}
+
+std::string weighted_name_of(const testing::TestParamInfo<WInputs>& info) {
+  return weighted_name(info.param);
+}
+
+// gtest prints a parameter's bytes otherwise (padding included).
+void PrintTo(const WInputs& p, std::ostream* os) { *os << weighted_name(p); }
+
+struct Result {
+  double loss = 0.0;
+  std::vector<double> gw;
+  double gb = 0.0;
+};
+
+Result result_of(Backend& be) {
+  Result r;
+  r.loss = be.loss();
+  r.gw.resize(static_cast<std::size_t>(be.cols()));
+  be.gradient(r.gw.data(), &r.gb);
+  return r;
+}
+
+/// A backend's last compute against the weighted long-double reference, within kRel of the
+/// scale 2 sqrt(loss) (|x| <= 1 and Cauchy-Schwarz bound (2/W) sum w |r x| by it).
+void expect_matches(Backend& be, const ref::WeightedLossGrad& r, const std::string& what) {
+  const Result got = result_of(be);
+  const double mse = static_cast<double>(r.lg.mse);
+  EXPECT_NEAR(got.loss, mse, kRel * mse) << what;
+  const double scale = 2.0 * std::sqrt(mse);
+  for (std::size_t k = 0; k < got.gw.size(); ++k)
+    EXPECT_NEAR(got.gw[k], static_cast<double>(r.lg.gw[k]), kRel * scale) << what << ", feature " << k;
+  EXPECT_NEAR(got.gb, static_cast<double>(r.lg.gb), kRel * scale) << what;
+}
+
+// Sums of equal terms in a different order: kRel as for the reference, on both sides.
+void expect_close(const Result& a, const Result& b, const std::string& what) {
+  EXPECT_NEAR(a.loss, b.loss, kRel * b.loss) << what;
+  const double scale = 2.0 * std::sqrt(b.loss);
+  for (std::size_t k = 0; k < a.gw.size(); ++k) EXPECT_NEAR(a.gw[k], b.gw[k], kRel * scale) << what << ", feature " << k;
+  EXPECT_NEAR(a.gb, b.gb, kRel * scale) << what;
+}
+
+/// The batches every weighted test runs: the full pass and an interior range in the natural
+/// order, then an interior range and a short last batch of a permutation.
+struct Batch {
+  std::int64_t lo, hi;
+  bool ordered;
+  std::string name;
+};
+
+std::vector<Batch> batches_of(std::int64_t n) {
+  const std::int64_t size = std::max<std::int64_t>(1, 2 * n / 5);  // n % size != 0 for n > 2
+  const std::int64_t last = n % size == 0 ? n - size : n - n % size;
+  return {{0, n, false, "full"},
+          {n / 3, std::max(n / 3 + 1, n - n / 4), false, "natural batch"},
+          {n / 3, std::max(n / 3 + 1, n - n / 4), true, "ordered batch"},
+          {last, n, true, "short last batch"}};
+}
+
+class CpuBackendWeighted : public testing::TestWithParam<WInputs> {};
+
+TEST_P(CpuBackendWeighted, MatchesLongDoubleReference) {
+  const WInputs in = GetParam();
+  Stored s(in.data);
+  const auto weights = random_weights(in.data.n, in.data.seed + 100, in.w_dtype == DType::float32);
+  StoredWeights sw(weights, in.w_dtype, in.w_stride);
+  auto be = make_cpu_backend(s.X, s.y, sw.view, 0);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(in.data.n));
+  steepest::detail::epoch_permutation(17, 0, order.data(), in.data.n);
+  be->set_row_order(order.data());
+  const auto w = some_weights(in.data.d);
+  be->set_parameters(w.data(), 0.25);
+  for (const Batch& batch : batches_of(in.data.n)) {
+    be->compute(batch.lo, batch.hi, batch.ordered);
+    std::vector<std::int64_t> rows;
+    for (std::int64_t t = batch.lo; t < batch.hi; ++t) rows.push_back(batch.ordered ? order[t] : t);
+    expect_matches(*be, ref::weighted_loss_grad(s.p, w, 0.25, weights, rows), batch.name);
+  }
+}
+
+TEST_P(CpuBackendWeighted, ThreadCountNeverChangesABit) {
+  const WInputs in = GetParam();
+  Stored s(in.data);
+  const auto weights = random_weights(in.data.n, in.data.seed + 200, in.w_dtype == DType::float32);
+  StoredWeights sw(weights, in.w_dtype, in.w_stride);
+  const auto w = some_weights(in.data.d);
+  auto one = make_cpu_backend(s.X, s.y, sw.view, 1);
+  one->set_parameters(w.data(), 0.1);
+  one->compute(0, in.data.n, false);
+  const Result r1 = result_of(*one);
+  for (int threads : {2, 3, 7}) {
+    auto many = make_cpu_backend(s.X, s.y, sw.view, threads);
+    many->set_parameters(w.data(), 0.1);
+    many->compute(0, in.data.n, false);
+    const Result rt = result_of(*many);
+    EXPECT_EQ(r1.loss, rt.loss) << threads << " threads";
+    EXPECT_EQ(r1.gw, rt.gw) << threads << " threads";
+    EXPECT_EQ(r1.gb, rt.gb) << threads << " threads";
+  }
+}
+
+// w r = r exactly when w = 1.0, every sum keeps its order, and W = m exactly, so unit
+// weights must reproduce the unweighted bits (loss, gradient and running sums).  One
+// exception: d = 1 row-major natural batches run a loop vectorised across rows, whose
+// reduction lanes are grouped by the vector width GCC picks from the narrowest element in
+// the loop; float32 weights beside float64 data narrow it, and strided weights leave that
+// loop for the unrolled one.  There the sums group differently: equal to rounding (kRel).
+TEST_P(CpuBackendWeighted, UnitWeightsGiveTheUnweightedBits) {
+  const WInputs in = GetParam();
+  const bool regrouped = in.data.d == 1 && in.data.layout == Layout::row_major &&
+                         (in.w_stride != 1 || (in.w_dtype == DType::float32 &&
+                                               in.data.dtype == DType::float64));
+  Stored s(in.data);
+  StoredWeights ones(std::vector<double>(static_cast<std::size_t>(in.data.n), 1.0), in.w_dtype,
+                     in.w_stride);
+  auto weighted = make_cpu_backend(s.X, s.y, ones.view, 0);
+  auto plain = make_cpu_backend(s.X, s.y, 0);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(in.data.n));
+  steepest::detail::epoch_permutation(23, 1, order.data(), in.data.n);
+  const auto w = some_weights(in.data.d);
+  for (Backend* be : {weighted.get(), plain.get()}) {
+    be->set_row_order(order.data());
+    be->set_parameters(w.data(), -0.75);
+    be->reset_running_loss();
+  }
+  for (const Batch& batch : batches_of(in.data.n)) {
+    weighted->compute(batch.lo, batch.hi, batch.ordered);
+    plain->compute(batch.lo, batch.hi, batch.ordered);
+    const Result a = result_of(*weighted), b = result_of(*plain);
+    if (regrouped && !batch.ordered) {
+      expect_close(a, b, batch.name);
+      continue;
+    }
+    EXPECT_EQ(a.loss, b.loss) << batch.name;
+    EXPECT_EQ(a.gw, b.gw) << batch.name;
+    EXPECT_EQ(a.gb, b.gb) << batch.name;
+  }
+  double sse_a = 0, rows_a = 0, sse_b = 0, rows_b = 0;
+  weighted->get_running_sums(&sse_a, &rows_a);
+  plain->get_running_sums(&sse_b, &rows_b);
+  if (regrouped) {
+    EXPECT_NEAR(sse_a, sse_b, kRel * sse_b);
+  } else {
+    EXPECT_EQ(sse_a, sse_b);
+  }
+  EXPECT_EQ(rows_a, rows_b);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CpuBackendWeighted,
+    testing::Values(
+        // d = 1: the contiguous vectorised loop (float32 weights beside float64 data too)
+        // and, with strided weights or column-major data, the general ones.
+        WInputs{{2003, 1, Layout::row_major, DType::float64, 31}, DType::float64, 1},
+        WInputs{{2003, 1, Layout::row_major, DType::float32, 32}, DType::float32, 1},
+        WInputs{{2003, 1, Layout::row_major, DType::float64, 33}, DType::float32, 1},
+        WInputs{{2003, 1, Layout::row_major, DType::float32, 34}, DType::float64, 3},
+        WInputs{{2003, 1, Layout::col_major, DType::float64, 35}, DType::float32, 3},
+        // d = 3 (small unrolled kernel), 17 and 40 (general kernels), both layouts.
+        WInputs{{1009, 3, Layout::row_major, DType::float64, 36}, DType::float64, 2},
+        WInputs{{1009, 3, Layout::col_major, DType::float32, 37}, DType::float64, 1},
+        WInputs{{1009, 3, Layout::row_major, DType::float32, 38}, DType::float32, 1},
+        WInputs{{517, 17, Layout::row_major, DType::float32, 39}, DType::float32, 1},
+        WInputs{{517, 17, Layout::col_major, DType::float64, 40}, DType::float32, 1},
+        WInputs{{517, 17, Layout::row_major, DType::float64, 41}, DType::float64, 5},
+        WInputs{{300, 40, Layout::row_major, DType::float64, 42}, DType::float32, 1},
+        WInputs{{300, 40, Layout::col_major, DType::float32, 43}, DType::float64, 2},
+        // Several chunks, so the thread-count test has something to split.
+        WInputs{{20011, 3, Layout::row_major, DType::float64, 44}, DType::float64, 1},
+        WInputs{{20011, 17, Layout::col_major, DType::float32, 45}, DType::float32, 1},
+        WInputs{{1, 1, Layout::row_major, DType::float64, 46}, DType::float64, 1}),
+    weighted_name_of);
+
+/// \p p with row i present weights[i] times (integer weights), in row order; \p first[i] is
+/// where row i's first copy lands.
+ref::Problem duplicated(const ref::Problem& p, const std::vector<double>& weights,
+                        std::vector<std::int64_t>* first) {
+  ref::Problem out;
+  out.d = p.d;
+  first->assign(static_cast<std::size_t>(p.n), 0);
+  for (std::int64_t i = 0; i < p.n; ++i) {
+    (*first)[static_cast<std::size_t>(i)] = out.n;
+    for (int c = 0; c < static_cast<int>(weights[static_cast<std::size_t>(i)]); ++c) {
+      for (std::int64_t k = 0; k < p.d; ++k) out.X.push_back(p.x(i, k));
+      out.y.push_back(p.y[static_cast<std::size_t>(i)]);
+      ++out.n;
+    }
+  }
+  return out;
+}
+
+TEST(CpuBackend, WeightedIntegerWeightsEqualDuplicatedRows) {
+  for (const std::int64_t d : {3, 17}) {
+    const ref::Problem p = ref::planted(997, d, 51 + static_cast<unsigned>(d));
+    std::mt19937_64 gen(52);
+    std::vector<double> weights(static_cast<std::size_t>(p.n));
+    for (auto& v : weights) v = static_cast<double>(gen() % 4);  // 0 (row dropped) to 3
+    std::vector<std::int64_t> first;
+    const ref::Problem dup = duplicated(p, weights, &first);
+    const auto X = steepest::make_matrix_view(p.X.data(), p.n, p.d);
+    const auto y = steepest::make_vector_view(p.y.data(), p.n);
+    const auto Xd = steepest::make_matrix_view(dup.X.data(), dup.n, dup.d);
+    const auto yd = steepest::make_vector_view(dup.y.data(), dup.n);
+    auto weighted = make_cpu_backend(X, y, steepest::make_vector_view(weights.data(), p.n), 0);
+    auto copies = make_cpu_backend(Xd, yd, 0);
+
+    // A permutation of the rows and the same permutation of the copies: positions lo..hi of
+    // the first hold the rows whose copies fill positions at[lo]..at[hi] of the second.
+    std::vector<std::int64_t> order(static_cast<std::size_t>(p.n)), dup_order, at{0};
+    steepest::detail::epoch_permutation(53, 0, order.data(), p.n);
+    for (const std::int64_t i : order) {
+      for (int c = 0; c < static_cast<int>(weights[static_cast<std::size_t>(i)]); ++c)
+        dup_order.push_back(first[static_cast<std::size_t>(i)] + c);
+      at.push_back(static_cast<std::int64_t>(dup_order.size()));
+    }
+    const auto w = some_weights(d);
+    for (Backend* be : {weighted.get(), copies.get()}) be->set_parameters(w.data(), 0.5);
+    weighted->set_row_order(order.data());
+    copies->set_row_order(dup_order.data());
+    weighted->reset_running_loss();
+    copies->reset_running_loss();
+
+    weighted->compute(0, p.n, false);
+    copies->compute(0, dup.n, false);
+    expect_close(result_of(*weighted), result_of(*copies), "d " + std::to_string(d) + " full");
+    const std::int64_t lo = 100, hi = 700;
+    weighted->compute(lo, hi, true);
+    copies->compute(at[lo], at[hi], true);
+    expect_close(result_of(*weighted), result_of(*copies), "d " + std::to_string(d) + " ordered");
+
+    // The running rows count the copies exactly (sums of small integers).
+    double sse_w = 0, rows_w = 0, sse_c = 0, rows_c = 0;
+    weighted->get_running_sums(&sse_w, &rows_w);
+    copies->get_running_sums(&sse_c, &rows_c);
+    EXPECT_EQ(rows_w, rows_c);
+    EXPECT_EQ(rows_c, static_cast<double>(dup.n + at[hi] - at[lo]));
+    EXPECT_NEAR(sse_w, sse_c, kRel * sse_c);
+  }
+}
+
+TEST(CpuBackend, WeightedZeroWeightsEqualRemovingTheRows) {
+  for (const Layout layout : {Layout::row_major, Layout::col_major}) {
+    Stored s(Inputs{1500, 5, layout, DType::float64, 61});
+    auto weights = random_weights(s.p.n, 62, false);
+    for (std::size_t i = 0; i < weights.size(); i += 3) weights[i] = 0.0;  // and more zeros
+    // The rows with a nonzero weight, and their weights, as a problem of their own.
+    ref::Problem kept;
+    kept.d = s.p.d;
+    std::vector<double> kept_weights;
+    for (std::int64_t i = 0; i < s.p.n; ++i) {
+      if (weights[static_cast<std::size_t>(i)] == 0.0) continue;
+      for (std::int64_t k = 0; k < s.p.d; ++k) kept.X.push_back(s.p.x(i, k));
+      kept.y.push_back(s.p.y[static_cast<std::size_t>(i)]);
+      kept_weights.push_back(weights[static_cast<std::size_t>(i)]);
+      ++kept.n;
+    }
+    auto all = make_cpu_backend(s.X, s.y, steepest::make_vector_view(weights.data(), s.p.n), 0);
+    auto some = make_cpu_backend(steepest::make_matrix_view(kept.X.data(), kept.n, kept.d),
+                                 steepest::make_vector_view(kept.y.data(), kept.n),
+                                 steepest::make_vector_view(kept_weights.data(), kept.n), 0);
+    const auto w = some_weights(s.p.d);
+    all->set_parameters(w.data(), -0.1);
+    some->set_parameters(w.data(), -0.1);
+    all->compute(0, s.p.n, false);
+    some->compute(0, kept.n, false);
+    expect_close(result_of(*all), result_of(*some), layout == Layout::row_major ? "row" : "col");
+  }
+}
+
+TEST(CpuBackend, WeightedAllZeroBatchIsANoOp) {
+  for (const std::int64_t d : {1, 3, 17}) {
+    for (const Layout layout : {Layout::row_major, Layout::col_major}) {
+      Stored s(Inputs{300, d, layout, DType::float32, 71});
+      std::vector<double> weights = random_weights(300, 72, false);
+      for (std::int64_t i = 100; i < 200; ++i) weights[static_cast<std::size_t>(i)] = 0.0;
+      for (std::int64_t i = 0; i < 100; ++i) weights[static_cast<std::size_t>(i)] += 0.5;  // W > 0
+      auto be = make_cpu_backend(s.X, s.y, steepest::make_vector_view(weights.data(), 300), 0);
+      // Order: the zero-weight rows 100..199 at positions 0..99.
+      std::vector<std::int64_t> order(300);
+      std::iota(order.begin(), order.end(), 0);
+      std::rotate(order.begin(), order.begin() + 100, order.begin() + 200);
+      be->set_row_order(order.data());
+      const auto w = some_weights(d);
+      be->set_parameters(w.data(), 0.2);
+      be->reset_running_loss();
+      be->compute(0, 100, false);  // an ordinary batch first, so the running sums are not 0
+      ASSERT_GT(be->loss(), 0.0);
+      double sse0 = 0, rows0 = 0;
+      be->get_running_sums(&sse0, &rows0);
+      for (const bool ordered : {false, true}) {
+        const std::int64_t lo = ordered ? 0 : 100, hi = ordered ? 100 : 200;
+        be->compute(lo, hi, ordered);
+        const Result r = result_of(*be);
+        EXPECT_EQ(r.loss, 0.0);
+        EXPECT_EQ(r.gw, std::vector<double>(static_cast<std::size_t>(d), 0.0));
+        EXPECT_EQ(r.gb, 0.0);
+        double sse = 0, rows = 0;
+        be->get_running_sums(&sse, &rows);
+        EXPECT_EQ(sse, sse0);
+        EXPECT_EQ(rows, rows0);
+        be->plain_step(0.5, true);
+        std::vector<double> w_after(static_cast<std::size_t>(d));
+        double b_after = 0;
+        be->get_parameters(w_after.data(), &b_after);
+        EXPECT_EQ(w_after, w);
+        EXPECT_EQ(b_after, 0.2);
+      }
+    }
+  }
+}
+
+TEST(CpuBackend, WeightedRunningSumsAddWeightedSseAndTotalWeight) {
+  Stored s(Inputs{2500, 4, Layout::row_major, DType::float64, 81});
+  const auto weights = random_weights(s.p.n, 82, false);
+  auto be = make_cpu_backend(s.X, s.y, steepest::make_vector_view(weights.data(), s.p.n), 0);
+  const auto w = some_weights(s.p.d);
+  be->set_parameters(w.data(), 0.3);
+  be->reset_running_loss();
+  long double sse_ref = 0, total_ref = 0;
+  for (const auto& [lo, hi] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 1000}, {1000, 2000}, {2000, 2500}}) {
+    be->compute(lo, hi, false);
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(hi - lo));
+    std::iota(rows.begin(), rows.end(), lo);
+    const auto r = ref::weighted_loss_grad(s.p, w, 0.3, weights, rows);
+    sse_ref += r.sse;
+    total_ref += r.total;
+  }
+  double sse = 0, rows = 0;
+  be->get_running_sums(&sse, &rows);
+  EXPECT_NEAR(sse, static_cast<double>(sse_ref), kRel * static_cast<double>(sse_ref));
+  EXPECT_NEAR(rows, static_cast<double>(total_ref), kRel * static_cast<double>(total_ref));
+  EXPECT_NE(rows, std::floor(rows)) << "the total weight here is not a row count";
+  EXPECT_EQ(be->running_loss(), sse / rows);
+  // A fractional total is restored exactly (a checkpoint taken mid-epoch).
+  auto other = make_cpu_backend(s.X, s.y, steepest::make_vector_view(weights.data(), s.p.n), 0);
+  other->set_running_sums(sse, rows);
+  double sse2 = 0, rows2 = 0;
+  other->get_running_sums(&sse2, &rows2);
+  EXPECT_EQ(sse2, sse);
+  EXPECT_EQ(rows2, rows);
+  be->reset_running_loss();
+  EXPECT_EQ(be->running_loss(), 0.0);
+}
+
+// The backend tests above run the widest kernel only; the unit-weight bits must hold in
+// each build (d = 1 with float64 data and weights stays in the vectorised loop).
+TEST(CpuKernels, UnitWeightsGiveTheUnweightedBitsInEveryBuild) {
+  using Chunk = void (*)(const steepest::MatrixView&, const steepest::VectorView&,
+                         steepest::detail::Params, const std::int64_t*, std::int64_t,
+                         std::int64_t, double*);
+  using WeightedChunk = void (*)(const steepest::MatrixView&, const steepest::VectorView&,
+                                 const steepest::VectorView&, steepest::detail::Params,
+                                 const std::int64_t*, std::int64_t, std::int64_t, double*);
+  std::vector<std::pair<Chunk, WeightedChunk>> builds{
+      {steepest::detail::baseline::fused_chunk, steepest::detail::baseline::weighted_chunk}};
+  if (std::string(steepest::detail::best_fused_chunk_name()) == "avx2")
+    builds.emplace_back(steepest::detail::avx2::fused_chunk, steepest::detail::avx2::weighted_chunk);
+  for (const auto& [plain, weighted] : builds) {
+    for (const auto& in : {WInputs{{4099, 1, Layout::row_major, DType::float64, 96}, DType::float64, 1},
+                           WInputs{{4099, 1, Layout::row_major, DType::float32, 97}, DType::float32, 1},
+                           WInputs{{4099, 5, Layout::row_major, DType::float32, 98}, DType::float32, 2},
+                           WInputs{{4099, 19, Layout::row_major, DType::float64, 99}, DType::float32, 1},
+                           WInputs{{4099, 19, Layout::col_major, DType::float32, 100}, DType::float64, 3}}) {
+      Stored s(in.data);
+      StoredWeights ones(std::vector<double>(static_cast<std::size_t>(in.data.n), 1.0), in.w_dtype,
+                         in.w_stride);
+      const auto w = some_weights(in.data.d);
+      const steepest::detail::Params p{w.data(), 0.3};
+      std::vector<double> a(static_cast<std::size_t>(in.data.d) + 2, 0.0), b(a.size() + 1, 0.0);
+      plain(s.X, s.y, p, nullptr, 0, in.data.n, a.data());
+      weighted(s.X, s.y, ones.view, p, nullptr, 0, in.data.n, b.data());
+      EXPECT_EQ(b.back(), static_cast<double>(in.data.n)) << "d " << in.data.d;
+      b.pop_back();
+      EXPECT_EQ(a, b) << "d " << in.data.d;
+    }
+  }
+}
+
+TEST(CpuKernels, WeightedBaselineAndAvx2BuildsAgree) {
+  if (std::string(steepest::detail::best_fused_chunk_name()) != "avx2")
+    GTEST_SKIP() << "this CPU (or build) has no AVX2 kernel";
+  for (const auto& in : {WInputs{{4099, 1, Layout::row_major, DType::float32, 91}, DType::float64, 1},
+                         WInputs{{4099, 3, Layout::row_major, DType::float64, 92}, DType::float32, 2},
+                         WInputs{{4099, 19, Layout::row_major, DType::float64, 93}, DType::float64, 1},
+                         WInputs{{4099, 19, Layout::col_major, DType::float32, 94}, DType::float32, 1}}) {
+    Stored s(in.data);
+    StoredWeights sw(random_weights(in.data.n, 95, in.w_dtype == DType::float32), in.w_dtype, in.w_stride);
+    const auto w = some_weights(in.data.d);
+    const steepest::detail::Params p{w.data(), 0.3};
+    std::vector<double> a(static_cast<std::size_t>(in.data.d) + 3, 0.0), b(a.size(), 0.0);
+    steepest::detail::baseline::weighted_chunk(s.X, s.y, sw.view, p, nullptr, 0, in.data.n, a.data());
+    steepest::detail::avx2::weighted_chunk(s.X, s.y, sw.view, p, nullptr, 0, in.data.n, b.data());
+    const double scale = std::fabs(a[static_cast<std::size_t>(in.data.d)]) + 1.0;
+    for (std::size_t k = 0; k < a.size(); ++k)
+      EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.data.d << " k " << k;
   }
 }
 

@@ -16,6 +16,11 @@
 // the atol of each quantity; rtol = 1e-14 covers the final scaling by 2/m and 1/m.  For
 // m = 1e6 this is ~2e-10 of the magnitude: loose enough for any order, tight enough that
 // a dropped, doubled or float32-accumulated row fails.
+//
+// With sample weights every term carries w_i (one more rounding, in w_i r_i: m + d + 5),
+// M_i becomes w_i M_i in the sums, and m becomes W = sum w_i, itself a sum of m terms whose
+// two orders differ by up to 2 (m - 1) eps W; since |sum w r x| <= sum w |x| M, that adds
+// at most as much again as the sums' own bound, hence c = 4 (m + d + 5) eps there.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,6 +32,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend.hpp"
@@ -170,27 +176,32 @@ struct Bounds {
   double loss = 0.0;
 };
 
+/// \p weights: the sample weights of the rows (null: unweighted; see the file comment).
 Bounds bounds_for(const Problem& p, std::int64_t begin, std::int64_t end,
-                  const std::int64_t* order) {
+                  const std::int64_t* order, const std::vector<double>* weights = nullptr) {
   const std::int64_t d = p.c.d, m = end - begin;
   Bounds out;
   out.grad_w.assign(static_cast<std::size_t>(d), 0.0);
-  double sum_m = 0.0, sum_m2 = 0.0;
+  double sum_m = 0.0, sum_m2 = 0.0, total = 0.0;
   for (std::int64_t pos = begin; pos < end; ++pos) {
     const std::int64_t i = order != nullptr ? order[pos] : pos;
+    const double wi = weights != nullptr ? (*weights)[static_cast<std::size_t>(i)] : 1.0;
     const double* xi = p.x64.data() + i * d;
     double dot = 0.0, mag = std::fabs(p.b) + std::fabs(p.y64[static_cast<std::size_t>(i)]);
     for (std::int64_t j = 0; j < d; ++j) {
       dot += xi[j] * p.w[static_cast<std::size_t>(j)];
       mag += std::fabs(xi[j] * p.w[static_cast<std::size_t>(j)]);
     }
-    const double mi = std::fabs(dot + p.b - p.y64[static_cast<std::size_t>(i)]) + mag;
+    const double unweighted_mi = std::fabs(dot + p.b - p.y64[static_cast<std::size_t>(i)]) + mag;
+    const double mi = wi * unweighted_mi;
     sum_m += mi;
-    sum_m2 += mi * mi;
+    sum_m2 += mi * unweighted_mi;
+    total += wi;
     for (std::int64_t j = 0; j < d; ++j) out.grad_w[static_cast<std::size_t>(j)] += std::fabs(xi[j]) * mi;
   }
-  const double c = 2.0 * static_cast<double>(m + d + 4) * kEps;
-  const double inv_m = 1.0 / static_cast<double>(m);
+  const double c = weights != nullptr ? 4.0 * static_cast<double>(m + d + 5) * kEps
+                                      : 2.0 * static_cast<double>(m + d + 4) * kEps;
+  const double inv_m = total > 0.0 ? 1.0 / total : 0.0;  // W = 0: both sides must be exactly 0
   for (double& g : out.grad_w) g *= c * 2.0 * inv_m;
   out.grad_b = c * 2.0 * inv_m * sum_m;
   out.loss = c * inv_m * sum_m2;
@@ -240,11 +251,12 @@ std::vector<std::int64_t> permutation(std::uint64_t seed, std::int64_t epoch, st
 
 /// Runs compute(begin, end, ordered) on both backends and compares the outputs.
 void compute_and_compare(Backend& gpu, Backend& cpu, const Problem& p, std::int64_t begin,
-                         std::int64_t end, const std::int64_t* order, const std::string& what) {
+                         std::int64_t end, const std::int64_t* order, const std::string& what,
+                         const std::vector<double>* weights = nullptr) {
   const bool ordered = order != nullptr;
   gpu.compute(begin, end, ordered);
   cpu.compute(begin, end, ordered);
-  expect_close(read_outputs(gpu), read_outputs(cpu), bounds_for(p, begin, end, order),
+  expect_close(read_outputs(gpu), read_outputs(cpu), bounds_for(p, begin, end, order, weights),
                what + " [" + std::to_string(begin) + ", " + std::to_string(end) + ")" +
                    (ordered ? " ordered" : " natural"));
 }
@@ -553,6 +565,270 @@ TEST(CudaBackend, DeviceNameNamesTheCard) {
   ASSERT_FALSE(devices.empty());
   EXPECT_EQ(name.rfind(devices.front().name, 0), 0u) << name;
   EXPECT_TRUE(steepest::cuda_unavailable_reason().empty());
+}
+
+// --- sample weights ----------------------------------------------------------------------------
+
+/// Per-row sample weights stored in \p dtype every \p stride elements (NaN in between, never
+/// read); values holds them as both backends read them.  Not copyable: view points inside.
+struct Weights {
+  std::vector<double> values;
+  std::vector<float> wf;
+  std::vector<double> wd;
+  steepest::VectorView view;
+
+  Weights(const Weights&) = delete;
+  Weights& operator=(const Weights&) = delete;
+
+  Weights(std::vector<double> v, DType dtype, std::int64_t stride) : values(std::move(v)) {
+    const auto n = static_cast<std::int64_t>(values.size());
+    const std::size_t size = static_cast<std::size_t>(n * stride);
+    if (dtype == DType::float32) {
+      wf.assign(size, std::nanf(""));
+      for (std::int64_t i = 0; i < n; ++i) {
+        wf[static_cast<std::size_t>(i * stride)] = static_cast<float>(values[static_cast<std::size_t>(i)]);
+        values[static_cast<std::size_t>(i)] = wf[static_cast<std::size_t>(i * stride)];
+      }
+      view = steepest::make_vector_view(wf.data(), n, stride);
+    } else {
+      wd.assign(size, std::nan(""));
+      for (std::int64_t i = 0; i < n; ++i) wd[static_cast<std::size_t>(i * stride)] = values[static_cast<std::size_t>(i)];
+      view = steepest::make_vector_view(wd.data(), n, stride);
+    }
+  }
+};
+
+/// Weights in [0, 2), about one in eight exactly zero.
+std::vector<double> random_weights(std::int64_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 2.0);
+  std::vector<double> w(static_cast<std::size_t>(n));
+  for (double& v : w) v = rng() % 8 == 0 ? 0.0 : u(rng);
+  return w;
+}
+
+struct WeightedCase {
+  Case data;
+  DType w_dtype;
+  std::int64_t w_stride;
+};
+
+std::string weighted_case_name(const WeightedCase& c) {
+  return case_name(c.data) + (c.w_dtype == DType::float32 ? "_wf32" : "_wf64") + "_ws" +
+         std::to_string(c.w_stride);
+}
+
+/// The weighted running loss: a ratio of two sums of m positive terms; each side within
+/// the sse bound relative to itself (as the unweighted running loss) and W within
+/// 2 (m - 1) eps, hence twice the unweighted relative bound.
+void expect_weighted_running_close(Backend& gpu, Backend& cpu, std::int64_t rows_summed,
+                                   const Problem& p, const std::string& what) {
+  double sse_g = 0.0, w_g = 0.0, sse_c = 0.0, w_c = 0.0;
+  gpu.get_running_sums(&sse_g, &w_g);
+  cpu.get_running_sums(&sse_c, &w_c);
+  EXPECT_NEAR(w_g, w_c, 2.0 * static_cast<double>(rows_summed) * kEps * w_c) << what << ": running W";
+  const double run_gpu = gpu.running_loss(), run_cpu = cpu.running_loss();
+  EXPECT_NEAR(run_gpu, run_cpu, 8.0 * static_cast<double>(p.c.n + p.c.d + 5) * kEps * run_cpu)
+      << what << ": running loss";
+}
+
+// Every kernel variant with weights (register buckets 1, 4, 16 vector, 32 scalar and
+// column-major, tiled row- and column-major with one and many tiles per block), both
+// weight dtypes (float32 weights beside float64 data too), strided weights (staged upload),
+// mixed X / y dtypes; natural and ordered batches, a short last batch, the running sums
+// and a step: GPU against the CPU reference with the weighted bounds.
+TEST(CudaBackend, WeightedMatchesCpuReference) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const std::vector<WeightedCase> cases = {
+      {{2003, 1, DType::float32, Layout::row_major}, DType::float32, 1},
+      {{2003, 1, DType::float64, Layout::col_major}, DType::float64, 2},
+      {{1009, 3, DType::float64, Layout::row_major}, DType::float32, 1},
+      {{1009, 3, DType::float32, Layout::col_major}, DType::float64, 3},
+      {{517, 16, DType::float64, Layout::row_major}, DType::float64, 1},
+      {{517, 17, DType::float32, Layout::row_major}, DType::float32, 1},
+      {{517, 17, DType::float64, Layout::col_major}, DType::float32, 2},
+      {{2001, 5, DType::float32, Layout::row_major, 0, 1, true}, DType::float64, 1},
+      {{1000, 40, DType::float64, Layout::col_major}, DType::float32, 1},
+      {{12007, 40, DType::float32, Layout::row_major}, DType::float64, 1},
+      {{12007, 40, DType::float64, Layout::col_major, 3, 2}, DType::float32, 4},
+      {{33, 1500, DType::float64, Layout::row_major}, DType::float32, 1},
+  };
+  for (const WeightedCase& wc : cases) {
+    const std::string what = weighted_case_name(wc);
+    const Problem p(wc.data);
+    const Weights wts(random_weights(p.c.n, 4242 + static_cast<std::uint64_t>(p.c.d)), wc.w_dtype, wc.w_stride);
+    const std::int64_t n = p.c.n;
+    auto gpu = steepest::detail::make_cuda_backend(p.X, p.y, wts.view);
+    auto cpu = steepest::detail::make_cpu_backend(p.X, p.y, wts.view, 0);
+    for (Backend* be : {gpu.get(), cpu.get()}) {
+      be->set_parameters(p.w.data(), p.b);
+      be->reset_running_loss();
+    }
+    compute_and_compare(*gpu, *cpu, p, 0, n, nullptr, what + " full", &wts.values);
+    const std::vector<std::int64_t> order = permutation(777, 1, n);
+    gpu->set_row_order(order.data());
+    cpu->set_row_order(order.data());
+    const std::int64_t batch = std::max<std::int64_t>(1, 2 * n / 5);
+    const std::int64_t last = n % batch == 0 ? n - batch : n - n % batch;
+    compute_and_compare(*gpu, *cpu, p, batch, 2 * batch, order.data(), what + " mini-batch", &wts.values);
+    compute_and_compare(*gpu, *cpu, p, last, n, order.data(), what + " short last batch", &wts.values);
+    compute_and_compare(*gpu, *cpu, p, batch, 2 * batch, nullptr, what + " natural mini-batch", &wts.values);
+    expect_weighted_running_close(*gpu, *cpu, n + batch + (n - last) + batch, p, what);
+
+    const double lr = 0.05;
+    for (Backend* be : {gpu.get(), cpu.get()}) {
+      be->set_parameters(p.w.data(), p.b);
+      be->compute(0, n, false);
+      be->plain_step(lr, true);
+    }
+    const Bounds bd = bounds_for(p, 0, n, nullptr, &wts.values);
+    std::vector<double> wg(static_cast<std::size_t>(p.c.d)), wcpu(wg.size());
+    double bg = 0.0, bc = 0.0;
+    gpu->get_parameters(wg.data(), &bg);
+    cpu->get_parameters(wcpu.data(), &bc);
+    EXPECT_NEAR(bg, bc, 2.0 * lr * bd.grad_b + kRtol * std::fabs(bc)) << what;
+    for (std::size_t j = 0; j < wg.size(); ++j) {
+      EXPECT_NEAR(wg[j], wcpu[j], 2.0 * lr * bd.grad_w[j] + kRtol * std::fabs(wcpu[j])) << what << " w[" << j << "]";
+    }
+  }
+}
+
+// A batch whose weights are all zero: loss 0, gradient 0 (a step leaves the parameters as
+// they were) and nothing added to the running sums, natural and ordered, register and tiled.
+TEST(CudaBackend, WeightedAllZeroBatchIsANoOp) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const std::int64_t d : {3, 40}) {
+    const Problem p({600, d, DType::float32, Layout::row_major});
+    std::vector<double> values = random_weights(600, 99);
+    for (std::int64_t i = 0; i < 100; ++i) values[static_cast<std::size_t>(i)] += 0.5;  // W > 0
+    for (std::int64_t i = 200; i < 400; ++i) values[static_cast<std::size_t>(i)] = 0.0;
+    const Weights wts(std::move(values), DType::float64, 1);
+    auto gpu = steepest::detail::make_cuda_backend(p.X, p.y, wts.view);
+    std::vector<std::int64_t> order(600);
+    for (std::int64_t t = 0; t < 600; ++t) order[static_cast<std::size_t>(t)] = (t + 200) % 600;  // zeros first
+    gpu->set_row_order(order.data());
+    gpu->set_parameters(p.w.data(), p.b);
+    gpu->reset_running_loss();
+    gpu->compute(0, 100, false);
+    ASSERT_GT(gpu->loss(), 0.0);
+    double sse0 = 0.0, rows0 = 0.0;
+    gpu->get_running_sums(&sse0, &rows0);
+    for (const bool ordered : {false, true}) {
+      const std::int64_t lo = ordered ? 0 : 200, hi = ordered ? 200 : 400;
+      gpu->compute(lo, hi, ordered);
+      const Outputs o = read_outputs(*gpu);
+      EXPECT_EQ(o.loss, 0.0) << "d " << d;
+      EXPECT_EQ(o.gb, 0.0) << "d " << d;
+      EXPECT_EQ(o.gw, std::vector<double>(static_cast<std::size_t>(d), 0.0)) << "d " << d;
+      double sse = 0.0, rows = 0.0;
+      gpu->get_running_sums(&sse, &rows);
+      EXPECT_EQ(sse, sse0) << "d " << d;
+      EXPECT_EQ(rows, rows0) << "d " << d;
+      gpu->plain_step(0.5, true);
+      std::vector<double> w(static_cast<std::size_t>(d));
+      double b = 0.0;
+      gpu->get_parameters(w.data(), &b);
+      EXPECT_EQ(w, p.w) << "d " << d;
+      EXPECT_EQ(b, p.b) << "d " << d;
+    }
+  }
+}
+
+// Weight k (an integer) is the row present k times (0: absent): the weighted GPU pass
+// against the unweighted GPU pass over the rows copied, within the weighted bounds (their
+// sums have the same terms, and W is exact on both sides).
+TEST(CudaBackend, WeightedIntegerWeightsEqualDuplicatedRows) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const std::int64_t d : {3, 40}) {
+    const Problem p({997, d, DType::float64, Layout::row_major});
+    std::mt19937_64 rng(5);
+    std::vector<double> values(997);
+    for (double& v : values) v = static_cast<double>(rng() % 4);
+    const Weights wts(values, DType::float32, 1);
+    std::vector<double> x_copies, y_copies;
+    for (std::int64_t i = 0; i < 997; ++i) {
+      for (int k = 0; k < static_cast<int>(values[static_cast<std::size_t>(i)]); ++k) {
+        x_copies.insert(x_copies.end(), p.x64.begin() + i * d, p.x64.begin() + (i + 1) * d);
+        y_copies.push_back(p.y64[static_cast<std::size_t>(i)]);
+      }
+    }
+    const auto copies = static_cast<std::int64_t>(y_copies.size());
+    auto weighted = steepest::detail::make_cuda_backend(p.X, p.y, wts.view);
+    auto plain = steepest::detail::make_cuda_backend(
+        steepest::make_matrix_view(x_copies.data(), copies, d),
+        steepest::make_vector_view(y_copies.data(), copies));
+    for (Backend* be : {weighted.get(), plain.get()}) {
+      be->set_parameters(p.w.data(), p.b);
+      be->reset_running_loss();
+    }
+    weighted->compute(0, 997, false);
+    plain->compute(0, copies, false);
+    const Bounds bd = bounds_for(p, 0, 997, nullptr, &wts.values);
+    expect_close(read_outputs(*weighted), read_outputs(*plain), bd, "d " + std::to_string(d));
+    double sse_w = 0.0, rows_w = 0.0, sse_p = 0.0, rows_p = 0.0;
+    weighted->get_running_sums(&sse_w, &rows_w);
+    plain->get_running_sums(&sse_p, &rows_p);
+    EXPECT_EQ(rows_w, static_cast<double>(copies));
+    EXPECT_EQ(rows_p, static_cast<double>(copies));
+    // sse = loss W: the loss bound times W.
+    EXPECT_NEAR(sse_w, sse_p, bd.loss * rows_p + kRtol * sse_p);
+  }
+}
+
+// Unit weights on the GPU against the unweighted GPU pass (the CPU test asks for the same
+// bits; here FMA contraction may differ between the two instantiations, so the bounds).
+TEST(CudaBackend, WeightedUnitWeightsMatchUnweighted) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const Case& c : {Case{2003, 1, DType::float32, Layout::row_major},
+                        Case{1009, 4, DType::float64, Layout::col_major},
+                        Case{12007, 40, DType::float32, Layout::row_major}}) {
+    const Problem p(c);
+    const Weights ones(std::vector<double>(static_cast<std::size_t>(c.n), 1.0), DType::float32, 1);
+    auto weighted = steepest::detail::make_cuda_backend(p.X, p.y, ones.view);
+    auto plain = steepest::detail::make_cuda_backend(p.X, p.y);
+    for (Backend* be : {weighted.get(), plain.get()}) be->set_parameters(p.w.data(), p.b);
+    compute_and_compare(*weighted, *plain, p, 0, c.n, nullptr, case_name(c), &ones.values);
+  }
+}
+
+// Run to run: two weighted backends over the same data give the same bits (ordered batches,
+// steps, a full pass), register and tiled.
+TEST(CudaBackend, WeightedBitwiseRepeatable) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const Case& c : {Case{3001, 3, DType::float32, Layout::col_major},
+                        Case{12007, 40, DType::float64, Layout::row_major}}) {
+    const Problem p(c);
+    const Weights wts(random_weights(c.n, 11), DType::float64, 2);
+    const std::vector<std::int64_t> order = permutation(3, 0, c.n);
+    std::vector<Outputs> runs;
+    for (int run = 0; run < 2; ++run) {
+      auto gpu = steepest::detail::make_cuda_backend(p.X, p.y, wts.view);
+      gpu->set_parameters(p.w.data(), p.b);
+      gpu->set_row_order(order.data());
+      gpu->reset_running_loss();
+      for (std::int64_t lo = 0; lo < c.n; lo += 1000) {
+        gpu->compute(lo, std::min(c.n, lo + 1000), true);
+        gpu->plain_step(0.01, true);
+      }
+      gpu->compute(0, c.n, false);
+      Outputs o = read_outputs(*gpu);
+      double sse = 0.0, rows = 0.0;
+      gpu->get_running_sums(&sse, &rows);
+      o.gw.push_back(sse);
+      o.gw.push_back(rows);
+      runs.push_back(std::move(o));
+    }
+    EXPECT_TRUE(same_bits(runs[0], runs[1])) << case_name(c);
+  }
+}
+
+TEST(CudaBackend, WeightedRejectsWeightsOfTheWrongLength) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem p({100, 3, DType::float64, Layout::row_major});
+  const std::vector<double> short_weights(99, 1.0);
+  EXPECT_THROW((void)steepest::detail::make_cuda_backend(
+                   p.X, p.y, steepest::make_vector_view(short_weights.data(), 99)),
+               steepest::InvalidArgument);
 }
 
 // Runs everywhere: without a GPU the backend must refuse clearly, never crash.

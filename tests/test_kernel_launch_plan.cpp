@@ -170,6 +170,16 @@ TEST(LaunchPlan, PartialColumnsMatchCpuLayout) {
   EXPECT_EQ(sum_r_column(5), 6);
 }
 
+// Weighted: one more column, sum w, last (the CPU's out[d + 2]); the second pass still
+// writes d + 2 outputs.
+TEST(LaunchPlan, WeightedPartialsAddTheSumOfWeightsLast) {
+  EXPECT_EQ(partial_columns(5, false), 7);
+  EXPECT_EQ(partial_columns(5, true), 8);
+  EXPECT_EQ(sum_w_column(5), 7);
+  EXPECT_EQ(sum_w_column(5), partial_columns(5, true) - 1);
+  EXPECT_EQ(output_columns(5), partial_columns(5, false));
+}
+
 TEST(LaunchPlan, WarpSumMatchesShuffleButterfly) {
   std::int64_t lanes[kWarpSize];
   for (int i = 0; i < kWarpSize; ++i) lanes[i] = std::int64_t{1} << i;

@@ -117,4 +117,44 @@ TEST(Validator, InactiveForTheCpuBackendOrWhenOff) {
   EXPECT_EQ(off.report().checks, 0);
 }
 
+// The reference beside a weighted backend must be weighted too: given the weights, agreeing
+// backends deviate by nothing; the gradient scale is the weighted Cauchy-Schwarz bound
+// s_k = (2/W) sqrt(W loss) sqrt(sum w_i x_ik^2).
+TEST(Validator, WeightedReferenceGetsTheWeights) {
+  Fixture f;
+  std::vector<double> weights(static_cast<std::size_t>(f.p.n));
+  for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = 0.25 * static_cast<double>(i % 7);
+  const auto wv = steepest::make_vector_view(weights.data(), f.p.n);
+  const std::vector<double> w{0.1, 0.2, 0.3};
+  auto weighted = [&](double ge) {
+    auto b = std::make_unique<Perturbed>(steepest::detail::make_cpu_backend(f.X, f.y, wv, 0), 0.0, ge);
+    b->set_parameters(w.data(), 0.0);
+    return b;
+  };
+
+  auto agreeing = weighted(0.0);
+  steepest::detail::Validator same(f.X, f.y, f.opt, *agreeing, wv);
+  same.check(*agreeing);
+  EXPECT_EQ(same.report().max_loss_deviation, 0.0);
+  EXPECT_EQ(same.report().max_gradient_deviation, 0.0);
+  EXPECT_TRUE(same.report().passed);
+
+  // Without the weights the reference computes another loss: the check must notice.
+  auto unaware_primary = weighted(0.0);
+  steepest::detail::Validator unaware(f.X, f.y, f.opt, *unaware_primary);
+  unaware.check(*unaware_primary);
+  EXPECT_FALSE(unaware.report().passed);
+
+  auto off = weighted(1e-3);
+  steepest::detail::Validator v(f.X, f.y, f.opt, *off, wv);
+  v.check(*off);
+  const auto r = ref::weighted_loss_grad(f.p, w, 0.0, weights);
+  double norm = 0;
+  for (std::int64_t i = 0; i < f.p.n; ++i) norm += weights[static_cast<std::size_t>(i)] * f.p.x(i, 0) * f.p.x(i, 0);
+  const double total = static_cast<double>(r.total);
+  const double scale = 2.0 / total * std::sqrt(total * static_cast<double>(r.lg.mse)) * std::sqrt(norm);
+  EXPECT_NEAR(v.report().max_gradient_deviation, 1e-3 / scale, 1e-9 / scale);
+  EXPECT_FALSE(v.report().passed);
+}
+
 }  // namespace
