@@ -35,15 +35,15 @@ struct Selected {
 
 /// The backend for \p device, with the row-order buffer reserved when \p ordered, so that
 /// running out of device memory happens here (where auto can still fall back) or not at all.
-Selected select_backend(Device device, const MatrixView& X, const VectorView& y,
+Selected select_backend(Device device, const MatrixView& X, const VectorView& y, const VectorView& sw,
                         std::int32_t threads, bool ordered) {
   auto cuda = [&] {
-    auto be = detail::make_cuda_backend(X, y);
+    auto be = detail::make_cuda_backend(X, y, sw);
     if (ordered) be->reserve_row_order();
     return be;
   };
   switch (device) {
-    case Device::cpu: return {detail::make_cpu_backend(X, y, threads), {}};
+    case Device::cpu: return {detail::make_cpu_backend(X, y, sw, threads), {}};
     case Device::cuda: return {cuda(), {}};
     case Device::automatic: break;
   }
@@ -51,11 +51,11 @@ Selected select_backend(Device device, const MatrixView& X, const VectorView& y,
     try {
       return {cuda(), {}};
     } catch (const DeviceUnavailable& e) {
-      return {detail::make_cpu_backend(X, y, threads),
+      return {detail::make_cpu_backend(X, y, sw, threads),
               std::string("auto: CUDA device not used (") + e.what() + "); ran on the CPU"};
     }
   }
-  return {detail::make_cpu_backend(X, y, threads), {}};
+  return {detail::make_cpu_backend(X, y, sw, threads), {}};
 }
 
 constexpr double kExplodingFactor = 1e8;
@@ -80,7 +80,8 @@ double full_loss(Backend& be) {
 
 namespace detail {
 
-FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
+FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                       const FitOptions& opt) {
   const auto start = std::chrono::steady_clock::now();
 
   // Rows [0, n_train) of the row order are trained on; with a held-out fraction the rows
@@ -93,13 +94,13 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
   const bool full_batch = opt.batch_size == 0 || opt.batch_size >= n_train;
   const bool shuffle = !full_batch && opt.shuffle;
   const bool ordered = shuffle || held > 0;  // computes read rows through the row order
-  auto [backend, note] = select_backend(opt.device, X, y, opt.threads, ordered);
+  auto [backend, note] = select_backend(opt.device, X, y, sample_weight, opt.threads, ordered);
   Backend& be = *backend;
   const auto d = static_cast<std::size_t>(X.cols);
 
   const TrainingState* resume = opt.resume.get();
   const std::uint64_t fingerprint =
-      resume || opt.on_checkpoint ? detail::data_fingerprint(X, y, VectorView{}) : 0;
+      resume || opt.on_checkpoint ? detail::data_fingerprint(X, y, sample_weight) : 0;
   if (resume) detail::check_resume(*resume, opt, n, X.cols, fingerprint);
 
   FitResult res;
@@ -212,7 +213,7 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
     throw InvalidArgument("the MSE at the initial parameters is " + format_loss(std::isfinite(loss) ? heldout : loss) +
                           ": X or y holds non-finite values, or values so large that their "
                           "squares overflow float64");
-  detail::Validator validator(X, y, opt, be);
+  detail::Validator validator(X, y, opt, be, sample_weight);
   // The cross-check's full pass over all rows replaces the gradient: restore the training
   // one when a held-out part makes them differ (full batch steps with it).
   auto cross_check = [&] {
@@ -229,6 +230,7 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
     if (held > 0) res.heldout_loss_history.push_back(heldout);
   }
 
+  res.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<double> w(d);
   double b = 0.0;
 
@@ -284,12 +286,21 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
     opt.on_checkpoint(s);
   };
 
+  // on_step: the batch's loss (of the compute before the step) and the new parameters.
+  std::vector<double> step_w(opt.on_step ? d : 0);
+  auto report_step = [&](std::int64_t epoch, std::int64_t step_in_epoch, double batch_loss) {
+    double step_b = 0.0;
+    be.get_parameters(step_w.data(), &step_b);
+    opt.on_step(StepReport{epoch, step_in_epoch, batch_loss, &step_w, step_b, rate});
+  };
+
   bool mid_epoch_stop = false;
   for (std::int64_t epoch = first_epoch; epoch <= opt.epochs; ++epoch) {
     if (opt.schedule != Schedule::adaptive) rate = detail::scheduled_rate(opt, lr0, epoch);
     res.final_learning_rate = rate;
     if (full_batch) {
       step();  // with the gradient of the previous pass
+      if (opt.on_step) report_step(epoch, 1, data_loss);
       heldout = heldout_loss();
       loss = train_loss();  // MSE after this epoch, and the next gradient
     } else {
@@ -304,6 +315,7 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
         be.compute(lo, std::min(n_train, lo + opt.batch_size), ordered);
         step();
         ++batch;
+        if (opt.on_step) report_step(epoch, batch, be.loss());
         // A stop within the epoch (not after its last batch: the epoch's end comes first).
         if (lo + opt.batch_size < n_train && stop_requested()) {
           checkpoint(epoch - 1, batch);
@@ -401,19 +413,32 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const FitOption
 
 }  // namespace detail
 
-FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
+FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+              const FitOptions& opt) {
   detail::validate_data(X, y);
+  detail::validate_sample_weight(sample_weight, X.rows);
   detail::validate_options(opt, X.cols);
-  return opt.standardize ? detail::fit_standardized(X, y, opt) : detail::fit_unscaled(X, y, opt);
+  return opt.standardize ? detail::fit_standardized(X, y, sample_weight, opt)
+                         : detail::fit_unscaled(X, y, sample_weight, opt);
+}
+
+FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
+  return fit(X, y, VectorView{}, opt);
 }
 
 Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
                     double bias, const EvaluateOptions& options) {
+  return evaluate(X, y, VectorView{}, weights, bias, options);
+}
+
+Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                    const std::vector<double>& weights, double bias, const EvaluateOptions& options) {
   detail::validate_data(X, y);
+  detail::validate_sample_weight(sample_weight, X.rows);
   if (static_cast<std::int64_t>(weights.size()) != X.cols)
     throw InvalidArgument("evaluate: " + std::to_string(weights.size()) + " weights given for " +
                           std::to_string(X.cols) + " feature columns");
-  auto selected = select_backend(options.device, X, y, options.threads, /*ordered=*/false);
+  auto selected = select_backend(options.device, X, y, sample_weight, options.threads, /*ordered=*/false);
   Backend& be = *selected.backend;
   be.set_parameters(weights.data(), bias);
   Evaluation ev;

@@ -61,7 +61,8 @@ void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<
   }
 }
 
-FitResult fit_standardized(const MatrixView& X, const VectorView& y, const FitOptions& options) {
+FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                           const FitOptions& options) {
   std::vector<double> mean, scale;
   column_moments(X, mean, scale);
   const auto d = static_cast<std::size_t>(X.cols);
@@ -105,7 +106,16 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const FitOp
       return options.on_epoch(mapped);
     };
   }
-  FitResult res = fit_unscaled(Z, y, o);
+  std::vector<double> w_step;
+  if (options.on_step) {
+    o.on_step = [&](const StepReport& r) {
+      StepReport mapped = r;
+      to_original(*r.weights, r.bias, w_step, mapped.bias);
+      mapped.weights = &w_step;
+      options.on_step(mapped);
+    };
+  }
+  FitResult res = fit_unscaled(Z, y, sample_weight, o);
   std::vector<double> w;
   double b = 0.0;
   to_original(res.weights, res.bias, w, b);

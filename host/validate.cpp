@@ -5,6 +5,7 @@
 #include <string>
 
 #include "steepest/error.hpp"
+#include "view_access.hpp"
 
 namespace steepest::detail {
 namespace {
@@ -36,6 +37,26 @@ void validate_data(const MatrixView& X, const VectorView& y) {
   if (y.stride < 1) fail("y: stride must be >= 1, got " + str(y.stride));
   if (y.size - 1 > std::numeric_limits<std::int64_t>::max() / y.stride)
     fail("y: size x stride overflows a 64-bit index");
+}
+
+void validate_sample_weight(const VectorView& w, std::int64_t rows) {
+  if (w.data == nullptr) return;
+  if (w.dtype != DType::float32 && w.dtype != DType::float64) fail("sample weights: unknown dtype");
+  if (w.size != rows)
+    fail("sample weights: " + str(w.size) + " given for " + str(rows) + " rows");
+  if (w.stride < 1) fail("sample weights: stride must be >= 1, got " + str(w.stride));
+  if (w.size - 1 > std::numeric_limits<std::int64_t>::max() / w.stride)
+    fail("sample weights: size x stride overflows a 64-bit index");
+  double total = 0.0;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const double v = value_at(w, i);
+    if (!std::isfinite(v) || v < 0.0)
+      fail("sample weights: weight " + str(i + 1) + " is " + std::to_string(v) +
+           "; weights must be finite and >= 0");
+    total += v;
+  }
+  if (!(total > 0.0)) fail("sample weights: all weights are zero");
+  if (!std::isfinite(total)) fail("sample weights: their sum overflows float64");
 }
 
 void validate_options(const FitOptions& o, std::int64_t cols) {

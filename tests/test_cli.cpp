@@ -599,7 +599,8 @@ std::string without_wall_time(const std::string& model) {
   std::istringstream in(model);
   std::string line, out;
   while (std::getline(in, line))
-    if (line.find("\"wall_seconds\"") == std::string::npos) out += line + "\n";
+    if (line.find("\"wall_seconds\"") == std::string::npos && line.find("\"setup_seconds\"") == std::string::npos)
+      out += line + "\n";
   return out;
 }
 
@@ -707,6 +708,94 @@ TEST_F(CliResume, BadCheckpointsAndMismatchesAreRefused) {
   expect_bad_input({"fit", data_, "--checkpoint-every", "5"});
   expect_bad_input({"fit", data_, "--checkpoint", out_ + "/same.json", "-o", out_ + "/same.json"});
   expect_bad_input({"fit", data_, "--validation-fraction", "1"});
+}
+
+}  // namespace
+
+namespace {
+
+// Sample weights from a CSV column or a file: a zero weight removes a wild row.
+TEST_F(Cli, SampleWeightsFromAColumnOrAFile) {
+  const std::string data = csv("w.csv", "x1,w,x2,y\n1,1,0,3\n2,2,1,5\n3,0,5,100\n4,1,2,9\n0,3,3,1\n");
+  const std::string m1 = out_ + "/col.json", m2 = out_ + "/txt.json", m3 = out_ + "/npy.json";
+  Result r = run({"fit", data, "--weight-column", "w", "--lr", "0.05", "--epochs", "20000", "-q", "-o", m1});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string model = read_all(m1);
+  EXPECT_TRUE(contains(model, "\"sample_weight\": \"w\"")) << model;
+  EXPECT_TRUE(contains(model, "\"x1\",\n    \"x2\"")) << "the weight column is not a feature: " << model;
+  // y = 2 x1 + 1 on every row with a weight; the row y = 100 has weight 0.
+  bool found = false;
+  EXPECT_NEAR(json_number(model, "bias", &found), 1.0, 1e-6);
+  r = run({"evaluate", m1, data, "--weight-column", "w"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "metrics weighted")) << r;
+  EXPECT_TRUE(contains(r.out, "r2    1")) << r;
+  r = run({"evaluate", m1, data, "--features", "x1,x2"});  // unweighted: the wild row counts
+  EXPECT_TRUE(contains(r.out, "r2    -")) << r;
+
+  // The same weights from a text file and from a .npy give the same model.
+  const std::string clean = csv("c.csv", "x1,x2,y\n1,0,3\n2,1,5\n3,5,100\n4,2,9\n0,3,1\n");
+  const std::string wtxt = csv("w.txt", "weight\n1\n2\n0\n1\n3\n");
+  r = run({"fit", clean, "--weight-file", wtxt, "--lr", "0.05", "--epochs", "20000", "-q", "-o", m2});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string wnpy = out_ + "/w.npy";
+  ASSERT_EQ(run({"gen", "-o", out_ + "/unused.npy", "--rows", "5", "--features", "1", "--quiet"}).code, 0);
+  {
+    // A 1-D float64 .npy written by hand: magic, version 1.0, header, 5 little-endian doubles.
+    std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (5,), }";
+    header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+    header += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    bytes += header;
+    for (double v : {1.0, 2.0, 0.0, 1.0, 3.0}) bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+    write_all(wnpy, bytes);
+  }
+  r = run({"fit", clean, "--weight-file", wnpy, "--lr", "0.05", "--epochs", "20000", "-q", "-o", m3});
+  ASSERT_EQ(r.code, 0) << r;
+  // Text and .npy weights are the same contiguous float64 values: the same bits.  The
+  // column is a strided view beside a strided X, summed in another grouping: to rounding.
+  for (const char* key : {"bias", "weights"}) {
+    const std::string a = read_all(m1), b = read_all(m2), c = read_all(m3);
+    EXPECT_EQ(json_number(b, key, &found), json_number(c, key, &found)) << key;
+    EXPECT_NEAR(json_number(a, key, &found), json_number(b, key, &found), 1e-12) << key;
+  }
+
+  // Refusals: negative, wrong count, the target as weights, .npy data with a weight column.
+  const std::string neg = csv("neg.txt", "1\n-2\n0\n1\n3\n");
+  EXPECT_TRUE(contains(expect_bad_input({"fit", clean, "--weight-file", neg}).err, "weight 2"));
+  const std::string few = csv("few.txt", "1\n2\n");
+  EXPECT_TRUE(contains(expect_bad_input({"fit", clean, "--weight-file", few}).err, "2 weights"));
+  expect_bad_input({"fit", data, "--weight-column", "y"});
+  expect_bad_input({"fit", data, "--weight-column", "nope"});
+  expect_bad_input({"fit", data, "--weight-column", "w", "--features", "x1,w"});
+  expect_bad_input({"fit", out_ + "/unused.npy", "--weight-column", "0"});
+  const std::string zeros = csv("zeros.txt", "0\n0\n0\n0\n0\n");
+  EXPECT_TRUE(contains(expect_bad_input({"fit", clean, "--weight-file", zeros}).err, "all weights are zero"));
+}
+
+}  // namespace
+
+namespace {
+
+// --trace-steps: one row per optimizer step, checked by hand on the tutorial's two points
+// with one-row batches in file order (lr 0.1, start w = -1, b = 5).
+TEST_F(Cli, TraceStepsRecordsEveryStep) {
+  const std::string data = csv("t.csv", "x,y\n1,3\n2,5\n"), trace = out_ + "/steps.csv";
+  const Result r = run({"fit", data, "--lr", "0.1", "--epochs", "2", "--batch-size", "1", "--no-shuffle",
+                        "--init-weights", "-1", "--init-bias", "5", "--trace", trace, "--trace-steps", "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string text = read_all(trace);
+  EXPECT_EQ(text.substr(0, text.find('\n')), "epoch,step,learning_rate,batch_mse,bias,w1");
+  EXPECT_TRUE(contains(text, "\n0,0,0.1,2.5,5,-1\n")) << text;
+  // Row (1, 3): r = -1 + 5 - 3 = 1, MSE 1; grad (2, 2): w = -1.2, b = 4.8.
+  EXPECT_TRUE(contains(text, "\n1,1,0.1,1,4.8,-1.2\n")) << text;
+  // Row (2, 5): r = -2.4 + 4.8 - 5 = -2.6, MSE 6.76; grad (-10.4, -5.2): w = -0.16, b = 5.32.
+  EXPECT_TRUE(contains(text, "\n1,2,0.1,6.76")) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 6);
+  expect_bad_input({"fit", data, "--trace-steps"});
+  expect_bad_input({"fit", data, "--trace", trace, "--trace-steps", "--checkpoint", out_ + "/ck.json"});
 }
 
 }  // namespace

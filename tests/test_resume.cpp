@@ -193,6 +193,29 @@ TEST(Interrupt, WithinAnEpochResumesBitwiseCuda) {
   expect_interruption_within_an_epoch_resumes_bitwise(Device::cuda);
 }
 
+// on_step reads the parameters after every step without changing a bit of the fit.
+TEST(OnStep, ReportsEveryStepAndChangesNothing) {
+  Data d(ref::planted(300, 2, 49));
+  FitOptions o = base(3);
+  o.device = Device::cpu;
+  o.batch_size = 128;  // 3 steps per epoch: 128, 128, 44 rows
+  o.optimizer = steepest::Optimizer::momentum;
+  const FitResult plain = steepest::fit(d.X, d.y, o);
+  std::vector<std::pair<std::int64_t, std::int64_t>> seen;
+  std::vector<double> last_w;
+  FitOptions s = o;
+  s.on_step = [&](const steepest::StepReport& r) {
+    seen.emplace_back(r.epoch, r.step);
+    last_w = *r.weights;
+    EXPECT_GT(r.batch_loss, 0.0);
+  };
+  expect_same_bits(steepest::fit(d.X, d.y, s), plain);
+  const std::vector<std::pair<std::int64_t, std::int64_t>> want{{1, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2},
+                                                                {2, 3}, {3, 1}, {3, 2}, {3, 3}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(last_w, plain.weights);
+}
+
 TEST(Resume, ExtendsARunThatEnded) {
   Data d(ref::planted(500, 2, 44));
   FitOptions o = base(30);
@@ -257,11 +280,11 @@ TEST(Resume, RefusesOtherDataOptionsOrTooFewEpochs) {
 
 // The held-out rows are never trained on: a fit with them held out is the fit on the
 // training rows alone (up to the summation order), and the held-out MSE is theirs.
-TEST(Heldout, TrainsOnTheOtherRowsAndReportsTheHeldOutMse) {
+void expect_heldout_rows_are_not_trained_on(Device device) {
   const std::int64_t n = 1000, dcols = 3;
   Data d(ref::planted(n, dcols, 46));
   FitOptions o = base(300);
-  o.device = Device::cpu;
+  o.device = device;
   o.learning_rate = 0.5;
   o.validation_fraction = 0.3;
   o.seed = 5;
@@ -293,13 +316,23 @@ TEST(Heldout, TrainsOnTheOtherRowsAndReportsTheHeldOutMse) {
   EXPECT_GT(r.heldout_loss_history.front(), r.heldout_mse);
 }
 
+TEST(Heldout, TrainsOnTheOtherRowsAndReportsTheHeldOutMseCpu) {
+  expect_heldout_rows_are_not_trained_on(Device::cpu);
+}
+
+TEST(Heldout, TrainsOnTheOtherRowsAndReportsTheHeldOutMseCuda) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  expect_heldout_rows_are_not_trained_on(Device::cuda);
+}
+
 // Early stopping watches the held-out MSE: the epoch it stops at follows from the rule
 // applied to heldout_loss_history, not to loss_history.
-TEST(Heldout, EarlyStoppingFollowsTheHeldOutHistory) {
+void expect_early_stopping_on_the_heldout_history(Device device, std::int64_t batch) {
   // Few rows, many features, much noise: the held-out MSE turns up while training goes on.
   Data d(ref::planted(120, 40, 47, /*noise=*/1.0));
   FitOptions o = base(5000);
-  o.device = Device::cpu;
+  o.device = device;
+  o.batch_size = batch;
   o.learning_rate = 0.1;
   o.validation_fraction = 0.3;
   o.tol = 1e-4;
@@ -317,6 +350,17 @@ TEST(Heldout, EarlyStoppingFollowsTheHeldOutHistory) {
   EXPECT_EQ(r.epochs_run, stop);
   // The training loss was still falling when the held-out one stopped improving.
   EXPECT_LT(r.loss_history.back(), r.loss_history[r.loss_history.size() - 2]);
+}
+
+TEST(Heldout, EarlyStoppingFollowsTheHeldOutHistoryCpu) {
+  expect_early_stopping_on_the_heldout_history(Device::cpu, 0);
+  expect_early_stopping_on_the_heldout_history(Device::cpu, 16);
+}
+
+TEST(Heldout, EarlyStoppingFollowsTheHeldOutHistoryCuda) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  expect_early_stopping_on_the_heldout_history(Device::cuda, 0);
+  expect_early_stopping_on_the_heldout_history(Device::cuda, 16);
 }
 
 TEST(Heldout, RefusesFractionsOutsideTheRangeOrTooFewRows) {

@@ -55,16 +55,17 @@ int run_predict(ModelArgs& a) {
 int run_evaluate(ModelArgs& a) {
   const Model m = read_model(a.model);
   const Loaded data = load_data(a.in, expectation(m, true));
-  const Metrics s = score(data.X, data.y, m.weights, m.bias);
-  std::printf("rows  %lld\nmse   %.10g\nrmse  %.10g\nmae   %.10g\nr2    %.10g\n",
-              static_cast<long long>(data.X.rows), s.mse, s.rmse, s.mae, s.r2);
+  const Metrics s = score(data.X, data.y, data.weights, m.weights, m.bias);
+  std::printf("rows  %lld\n", static_cast<long long>(data.X.rows));
+  if (data.weights.data != nullptr) std::printf("sample weights  %s (metrics weighted)\n", data.weight_name.c_str());
+  std::printf("mse   %.10g\nrmse  %.10g\nmae   %.10g\nr2    %.10g\n", s.mse, s.rmse, s.mae, s.r2);
   return kOk;
 }
 
-CLI::App* add_model_command(CLI::App& app, const char* name, const char* help, ModelArgs& a) {
+CLI::App* add_model_command(CLI::App& app, const char* name, const char* help, ModelArgs& a, bool weights) {
   auto* cmd = app.add_subcommand(name, help);
   cmd->add_option("MODEL", a.model, "Model file written by steepest fit --output")->required();
-  add_data_options(*cmd, a.in, /*allow_xy_files=*/true);
+  add_data_options(*cmd, a.in, /*allow_xy_files=*/true, weights);
   return cmd;
 }
 
@@ -72,14 +73,14 @@ CLI::App* add_model_command(CLI::App& app, const char* name, const char* help, M
 
 void add_predict_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<ModelArgs>();
-  auto* cmd = add_model_command(app, "predict", "Write predictions of a model for data (one per row)", *a);
+  auto* cmd = add_model_command(app, "predict", "Write predictions of a model for data (one per row)", *a, false);
   cmd->add_option("--output,-o", a->output, "Predictions file (.npy or CSV); default: CSV on stdout");
   cmd->callback([&action, a] { action = [a] { return run_predict(*a); }; });
 }
 
 void add_evaluate_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<ModelArgs>();
-  auto* cmd = add_model_command(app, "evaluate", "Print MSE, RMSE, MAE and R^2 of a model on data", *a);
+  auto* cmd = add_model_command(app, "evaluate", "Print MSE, RMSE, MAE and R^2 of a model on data", *a, true);
   cmd->callback([&action, a] { action = [a] { return run_evaluate(*a); }; });
 }
 

@@ -47,6 +47,7 @@ struct TrainArgs {
   std::string resume;
   bool quiet = false;
   bool validate = false;
+  bool trace_steps = false;
 };
 
 void add_training_options(CLI::App& cmd, TrainArgs& a) {
@@ -112,6 +113,10 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--trace", a.trace,
                  "Write epoch, learning rate, MSE, bias and every weight per epoch as CSV (the path "
                  "of gradient descent over the loss surface)");
+  cmd.add_flag("--trace-steps", a.trace_steps,
+               "--trace every optimizer step instead of every epoch (epoch,step,learning_rate,"
+               "batch_mse,bias,w...; batch_mse before the step): the path of stochastic gradient "
+               "descent, for small runs");
   cmd.add_option("--checkpoint", a.checkpoint,
                  "Write the training state to this file (atomically) every --checkpoint-every epochs, "
                  "on SIGINT/SIGTERM (after the current step) and at the end");
@@ -158,6 +163,9 @@ void finish_options(TrainArgs& a) {
         throw InvalidArgument("--output, --history, --trace and --checkpoint must name different files");
   if (a.fit.checkpoint_every > 0 && a.checkpoint.empty())
     throw InvalidArgument("--checkpoint-every needs --checkpoint FILE");
+  if (a.trace_steps && a.trace.empty()) throw InvalidArgument("--trace-steps needs --trace FILE");
+  if (a.trace_steps && (!a.checkpoint.empty() || !a.resume.empty()))
+    throw InvalidArgument("--trace-steps is for small runs: it cannot be combined with --checkpoint or --resume");
   if (!a.resume.empty()) a.fit.resume = std::make_shared<TrainingState>(read_checkpoint(a.resume));
 }
 
@@ -175,11 +183,13 @@ std::string history_csv(const FitResult& r) {
   return out;
 }
 
-/// One CSV line of the trace: epoch, rate, mse, bias, w1..wd (shortest round-trip text).
+/// One CSV line of the trace: epoch[, step], rate, mse, bias, w1..wd (shortest round-trip
+/// text); \p step < 0 leaves the step column out.
 void append_trace(std::string& out, std::int64_t epoch, double rate, double mse, double bias,
-                  const std::vector<double>& w) {
+                  const std::vector<double>& w, std::int64_t step = -1) {
   char buf[32];
   out += std::to_string(epoch);
+  if (step >= 0) out += ',' + std::to_string(step);
   for (double v : {rate, mse, bias}) {
     out += ',';
     out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
@@ -197,14 +207,17 @@ class Trace {
  public:
   Trace(const TrainArgs& a, std::int64_t cols) : a_(a) {
     if (a.trace.empty()) return;
-    header_ = "epoch,learning_rate,mse,bias";
+    header_ = a.trace_steps ? "epoch,step,learning_rate,batch_mse,bias" : "epoch,learning_rate,mse,bias";
     for (std::int64_t k = 0; k < cols; ++k) header_ += ",w" + std::to_string(k + 1);
     header_ += '\n';
     if (a.fit.resume) keep_earlier_lines(a.fit.resume->epoch);
   }
 
   void add(const EpochReport& r) {
-    if (!a_.trace.empty()) append_trace(body_, r.epoch, r.learning_rate, r.loss, r.bias, *r.weights);
+    if (!a_.trace.empty() && !a_.trace_steps) append_trace(body_, r.epoch, r.learning_rate, r.loss, r.bias, *r.weights);
+  }
+  void add(const StepReport& r) {
+    append_trace(body_, r.epoch, r.learning_rate, r.batch_loss, r.bias, *r.weights, r.step);
   }
 
   /// Writes the file; \p lr0 and \p loss0 give epoch 0 (known once the fit has started).
@@ -214,7 +227,8 @@ class Trace {
     if (!resumed_) {
       append_trace(text, 0, lr0, loss0, a_.fit.init_bias,
                    a_.fit.init_weights.empty() ? std::vector<double>(static_cast<std::size_t>(cols), 0.0)
-                                               : a_.fit.init_weights);
+                                               : a_.fit.init_weights,
+                   a_.trace_steps ? 0 : -1);
     }
     text += kept_;
     text += body_;
@@ -252,7 +266,8 @@ class Trace {
   std::string header_, kept_, body_;
 };
 
-FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a, const std::string& source) {
+FitResult train(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, TrainArgs& a,
+                const std::string& source) {
   Progress progress(!a.quiet, "epoch");
   Trace trace(a, X.cols);
   a.fit.on_epoch = [&progress, &trace](const EpochReport& r) {
@@ -265,6 +280,7 @@ FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a, const st
     progress.update(r.epoch, r.max_epochs, mse);
     return true;
   };
+  if (a.trace_steps) a.fit.on_step = [&trace](const StepReport& r) { trace.add(r); };
   if (!a.checkpoint.empty()) {
     a.fit.on_checkpoint = [&a, &trace, &source, cols = X.cols](const TrainingState& s) {
       io::write_file_atomically(a.checkpoint, checkpoint_json(s, source));
@@ -275,7 +291,7 @@ FitResult train(const MatrixView& X, const VectorView& y, TrainArgs& a, const st
   a.fit.stop_requested = &g_stop;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  FitResult r = fit(X, y, a.fit);
+  FitResult r = fit(X, y, sample_weight, a.fit);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (r.stop_reason != StopReason::diverged) trace.write(r.learning_rate, r.loss_history.front(), X.cols);
@@ -346,8 +362,9 @@ struct DemoArgs : TrainArgs {
 int run_fit(FitArgs& a) {
   finish_options(a);
   const Loaded data = load_data(a.in, Expect{});
-  const FitResult r = train(data.X, data.y, a, data.source);
-  return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source});
+  const FitResult r = train(data.X, data.y, data.weights, a, data.source);
+  return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source,
+                     data.weight_name});
 }
 
 int run_demo(DemoArgs& a) {
@@ -359,8 +376,8 @@ int run_demo(DemoArgs& a) {
   const io::SyntheticData data = io::make_synthetic(a.spec);
   std::vector<std::string> names;
   for (std::int64_t k = 0; k < a.spec.cols; ++k) names.push_back("x" + std::to_string(k + 1));
-  const FitResult r = train(data.x_view(), data.y_view(), a, "synthetic");
-  const int code = report(r, a, {&a.fit, a.history_mode, a.schedule, names, "y", "synthetic"});
+  const FitResult r = train(data.x_view(), data.y_view(), VectorView{}, a, "synthetic");
+  const int code = report(r, a, {&a.fit, a.history_mode, a.schedule, names, "y", "synthetic", ""});
   if (!a.quiet && code == kOk) {
     double worst = std::abs(r.bias - data.bias);
     for (std::size_t k = 0; k < r.weights.size(); ++k)
@@ -376,7 +393,7 @@ int run_demo(DemoArgs& a) {
 void add_fit_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<FitArgs>();
   auto* cmd = app.add_subcommand("fit", "Fit a model to data (CSV with the target last, or .npy)");
-  add_data_options(*cmd, a->in, /*allow_xy_files=*/true);
+  add_data_options(*cmd, a->in, /*allow_xy_files=*/true, /*allow_weights=*/true);
   add_training_options(*cmd, *a);
   cmd->callback([&action, a] { action = [a] { return run_fit(*a); }; });
 }

@@ -64,6 +64,29 @@ std::vector<std::string> csv_first_line(const std::string& path, char delim) {
   return cells;
 }
 
+/// Column \p spec (a header name, or a 0-based index, negative from the end) of \p head.
+std::int64_t column_index(const std::string& spec, const std::vector<std::string>& head,
+                          const std::string& option, const std::string& path) {
+  const auto width = static_cast<std::int64_t>(head.size());
+  std::size_t used = 0;
+  std::int64_t k = -1;
+  try {
+    k = std::stoll(spec, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != 0 && used == spec.size()) {
+    if (k < 0) k += width;
+    if (k < 0 || k >= width)
+      throw InvalidArgument(path + ": " + option + " " + spec + " is out of range (" + std::to_string(width) +
+                            " columns)");
+    return k;
+  }
+  const auto it = std::find(head.begin(), head.end(), spec);
+  if (it == head.end()) throw InvalidArgument(path + ": " + option + " '" + spec + "' is not a column of the header");
+  return it - head.begin();
+}
+
 Loaded load_csv(const DataArgs& a, const Expect& expect) {
   io::CsvOptions opt = csv_options(a);
   // A model knows its columns: pick them by name when the header has them all.
@@ -88,18 +111,68 @@ Loaded load_csv(const DataArgs& a, const Expect& expect) {
     if (static_cast<std::int64_t>(csv_first_line(a.path, opt.delimiter).size()) == expect.features)
       opt.has_target = false;
   }
+  // A weight column is read as the last feature column and split off after parsing (a
+  // strided view, no copy); without --features every other non-target column is a feature.
+  const bool weight_column = !a.weight_column.empty();
+  if (weight_column) {
+    const auto head = csv_first_line(a.path, opt.delimiter);
+    const std::int64_t w = column_index(a.weight_column, head, "--weight-column", a.path);
+    if (opt.features.empty()) {
+      const std::int64_t t = opt.target.empty() ? static_cast<std::int64_t>(head.size()) - 1
+                                                : column_index(opt.target, head, "--target", a.path);
+      if (t == w) throw InvalidArgument("--weight-column and --target name the same column");
+      for (std::int64_t k = 0; k < static_cast<std::int64_t>(head.size()); ++k)
+        if (k != t && k != w) opt.features.push_back(std::to_string(k));
+    } else {
+      for (const auto& f : opt.features)
+        if (column_index(f, head, "--features", a.path) == w)
+          throw InvalidArgument("--weight-column " + a.weight_column + " is also in --features");
+    }
+    opt.features.push_back(std::to_string(w));
+  }
   Loaded out;
   out.csv = io::read_csv(a.path, opt);
   out.X = out.csv.x_view();
   if (opt.has_target) out.y = out.csv.y_view();
   out.feature_names = out.csv.feature_names;
   out.target_name = out.csv.target_name;
+  if (weight_column) {
+    if (out.X.cols < 2) throw InvalidArgument(a.path + ": needs a feature column besides the weights");
+    const std::int64_t cols = out.X.cols;
+    out.weights = out.csv.dtype == DType::float32 ? make_vector_view(out.csv.X32.data() + (cols - 1), out.X.rows, cols)
+                                                  : make_vector_view(out.csv.X.data() + (cols - 1), out.X.rows, cols);
+    out.X.cols = cols - 1;  // same rows and stride: the weight column is left out of view
+    out.weight_name = out.feature_names.back();
+    out.feature_names.pop_back();
+  }
   return out;
+}
+
+/// --weight-file: a 1-D .npy, or text with one number per line (a header line allowed).
+void load_weight_file(const std::string& path, std::int64_t rows, Loaded& out) {
+  if (ends_with(path, ".npy")) {
+    out.w_npy = io::read_npy(path);
+    out.weights = out.w_npy.vector();
+  } else {
+    io::CsvOptions opt;
+    opt.has_target = false;
+    out.weight_csv = io::read_csv(path, opt);
+    if (out.weight_csv.cols != 1)
+      throw InvalidArgument(path + ": a weight file holds one column, this one has " +
+                            std::to_string(out.weight_csv.cols));
+    out.weights = make_vector_view(out.weight_csv.X.data(), out.weight_csv.rows);
+  }
+  if (out.weights.size != rows)
+    throw InvalidArgument(path + " has " + std::to_string(out.weights.size) + " weights but the data has " +
+                          std::to_string(rows) + " rows");
+  out.weight_name = path;
 }
 
 Loaded load_npy(const DataArgs& a, const Expect& expect) {
   Loaded out;
   if (!a.features.empty()) throw InvalidArgument("--features applies to CSV input only");
+  if (!a.weight_column.empty())
+    throw InvalidArgument("--weight-column applies to CSV input only; give .npy weights with --weight-file");
   if (!a.x_path.empty()) {
     out.x_npy = io::read_npy(a.x_path);
     out.X = out.x_npy.matrix();
@@ -144,7 +217,7 @@ Loaded load_npy(const DataArgs& a, const Expect& expect) {
 
 }  // namespace
 
-void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files) {
+void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files, bool allow_weights) {
   auto* data = cmd.add_option("DATA", a.path, "Data file: CSV (header detected) or .npy (one matrix)");
   if (allow_xy_files) {
     auto* x = cmd.add_option("--x", a.x_path, "Features as a .npy matrix (with --y; instead of DATA)");
@@ -161,6 +234,14 @@ void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files) {
   cmd.add_option("--delimiter", a.delimiter, "CSV field delimiter: one character, or 'tab'")->capture_default_str();
   cmd.add_option("--dtype", a.dtype, "CSV storage in memory: float64, or float32 for half the memory (.npy keeps its type)")
       ->capture_default_str()->check(CLI::IsMember({"float64", "float32"}));
+  if (allow_weights) {
+    auto* wc = cmd.add_option("--weight-column", a.weight_column,
+                              "CSV column of sample weights (name or 0-based index; not a feature): the "
+                              "loss, gradient and metrics become sum w r^2 / sum w");
+    cmd.add_option("--weight-file", a.weight_file,
+                   "Sample weights, one per row: a 1-D .npy, or text with one number per line")
+        ->excludes(wc);
+  }
   auto* h = cmd.add_flag("--header", a.header, "The first CSV line names the columns (default: detected)");
   cmd.add_flag("--no-header", a.no_header, "The first CSV line is data (default: detected)")->excludes(h);
 }
@@ -172,6 +253,7 @@ Loaded load_data(const DataArgs& a, const Expect& expect) {
   const bool npy = !a.x_path.empty() || ends_with(a.path, ".npy");
   Loaded out = npy ? load_npy(a, expect) : load_csv(a, expect);
   out.source = a.path.empty() ? a.x_path : a.path;
+  if (!a.weight_file.empty()) load_weight_file(a.weight_file, out.X.rows, out);
   if (expect.target && out.y.data == nullptr) throw InvalidArgument(out.source + ": no target column");
   if (expect.features >= 0 && out.X.cols != expect.features)
     throw InvalidArgument(out.source + ": the model has " + std::to_string(expect.features) +

@@ -28,22 +28,27 @@ struct DataArgs {
   std::string features;
   std::string delimiter = ",";
   std::string dtype = "float64";
+  std::string weight_column;  ///< --weight-column: a CSV column of sample weights
+  std::string weight_file;    ///< --weight-file: sample weights, one per row (.npy or text)
   bool header = false;
   bool no_header = false;
 };
 
-/// Register DATA (optional when --x is allowed) and the data options on \p cmd.
-void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files);
+/// Register DATA (optional when --x is allowed) and the data options on \p cmd; with
+/// \p allow_weights also --weight-column and --weight-file.
+void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files, bool allow_weights = false);
 
 /// Data in memory with views over it; owns whatever storage the views point into.
 struct Loaded {
   MatrixView X;
   VectorView y;  ///< y.data is null when the input has no target
+  VectorView weights;  ///< sample weights; data is null when none were given
   std::vector<std::string> feature_names;
   std::string target_name;
+  std::string weight_name;  ///< the weight column or file, when given
   std::string source;  ///< what to call it in messages and model files
-  io::CsvDataset csv;
-  io::NpyArray x_npy, y_npy;
+  io::CsvDataset csv, weight_csv;
+  io::NpyArray x_npy, y_npy, w_npy;
 };
 
 /// What the caller knows about the columns (predict/evaluate pass the model's).

@@ -38,7 +38,9 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["backend"] = r.backend;
   j["device"] = r.device_name;
   j["wall_seconds"] = r.wall_seconds;
+  j["setup_seconds"] = r.setup_seconds;
   j["data"] = ctx.data;
+  if (!ctx.sample_weight.empty()) j["sample_weight"] = ctx.sample_weight;
   j["learning_rate_used"] = r.learning_rate;
   j["final_learning_rate"] = r.final_learning_rate;
   if (r.curvature > 0) j["curvature"] = r.curvature;

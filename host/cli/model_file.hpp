@@ -24,6 +24,7 @@ struct ModelContext {
   std::vector<std::string> feature_names;
   std::string target;
   std::string data;
+  std::string sample_weight;  ///< the weight column or file; empty when unweighted
 };
 
 /// The model file text (JSON): weights, bias, epochs_run, stop_reason, final_mse,

@@ -34,12 +34,24 @@ namespace steepest {
 /// \endcode
 FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& options = {});
 
+/// \brief fit() with sample weights: minimises the weighted MSE
+/// sum_i s_i (x_i . w + b - y_i)^2 / sum_i s_i (each mini-batch by the same formula over its
+/// rows; a batch whose weights are all zero takes no step).  \p sample_weight has one
+/// finite value >= 0 per row (float32 or float64, any stride), not all zero.  The loss
+/// history, final_mse, the held-out MSE and the CPU cross-check are all weighted alike;
+/// integer weights give the fit of the data with each row repeated that many times.
+FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+              const FitOptions& options = {});
+
 /// \brief MSE and its gradient (dMSE/dw = (2/n) X^T r, dMSE/db = (2/n) sum r) at (w, b).
 ///
 /// One fused pass over the data, float64 accumulation.
 /// \throws InvalidArgument  when weights.size() != X.cols or the shapes disagree.
 Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
                     double bias, const EvaluateOptions& options = {});
+/// \brief evaluate() of the weighted MSE (see the weighted fit()).
+Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                    const std::vector<double>& weights, double bias, const EvaluateOptions& options = {});
 
 /// \brief Predictions y_hat_i = x_i . w + b for every row of \p X, into \p out (X.rows
 /// entries).  float64 arithmetic on the CPU, OpenMP-parallel.
@@ -50,5 +62,10 @@ void predict(const MatrixView& X, const std::vector<double>& weights, double bia
 /// Deterministic: the same bits for any thread count.
 Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
               double bias);
+/// \brief score() with sample weights s_i: MSE = sum s r^2 / sum s, MAE = sum s |r| / sum s,
+/// R^2 = 1 - sum s r^2 / sum s (y - ybar_s)^2 with the weighted mean ybar_s (scikit-learn's
+/// definitions).  Unit weights give the unweighted bits.
+Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+              const std::vector<double>& weights, double bias);
 
 }  // namespace steepest

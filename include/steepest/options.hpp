@@ -62,6 +62,18 @@ struct EpochReport {
   double heldout_loss = 0.0;
 };
 
+/// Progress within an epoch, passed to FitOptions::on_step after every optimizer step.
+struct StepReport {
+  std::int64_t epoch = 0;       ///< the epoch in progress (1-based)
+  std::int64_t step = 0;        ///< steps taken in this epoch (1-based)
+  /// MSE of the step's rows at the parameters before the step (full batch: all training
+  /// rows, i.e. loss_history[epoch - 1] without penalties).
+  double batch_loss = 0.0;
+  const std::vector<double>* weights = nullptr;  ///< parameters after the step
+  double bias = 0.0;
+  double learning_rate = 0.0;   ///< the rate of the step
+};
+
 /// \brief Options of fit().  The defaults are the ones the CLI uses.
 ///
 /// The objective is MSE(w, b) = (1/n) sum_i (x_i . w + b - y_i)^2; one step is
@@ -128,6 +140,10 @@ struct FitOptions {
   double validate_tolerance = 1e-8;
   /// Called after every epoch; return false to stop the fit with StopReason::cancelled.
   std::function<bool(const EpochReport&)> on_epoch;
+  /// Called after every optimizer step, to draw the path of (stochastic) gradient descent
+  /// step by step.  Reads the parameters back after each step (on a GPU a synchronisation
+  /// per step): meant for small runs.  Changes no result bit.
+  std::function<void(const StepReport&)> on_step;
 
   /// Checkpoints: on_checkpoint receives the state every checkpoint_every epochs
   /// (0 = never on a schedule), when a stop is requested, and once at the end of a fit

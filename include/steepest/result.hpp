@@ -30,6 +30,8 @@ const char* to_string(StopReason r) noexcept;
 /// feature k is |g_k - g_ref_k| / s_k with s_k = (2/n) sqrt(n MSE) ||x_k||_2, a bound on
 /// (2/n) sum_i |r_i x_ik| by Cauchy-Schwarz: summation-order rounding is a small multiple
 /// of eps64 times that sum, whatever the cancellation in g_k itself (the bias uses x = 1).
+/// With sample weights w_i (total W) the same bound reads s_k = (2/W) sqrt(W MSE)
+/// sqrt(sum_i w_i x_ik^2).
 struct ValidationReport {
   std::int64_t checks = 0;              ///< 0 when validation was off or not applicable
   double max_loss_deviation = 0.0;
@@ -63,6 +65,9 @@ struct FitResult {
   std::string backend;     ///< "cpu" or "cuda"
   std::string device_name; ///< e.g. "CPU (2 threads)" or "NVIDIA H100 80GB HBM3"
   double wall_seconds = 0.0;
+  /// The part of wall_seconds spent before the first epoch: choosing the backend (a CUDA
+  /// context), moving the data to it, lr auto's estimate and the initial loss pass.
+  double setup_seconds = 0.0;
   std::string message;  ///< human-readable note; always set when diverged
   ValidationReport validation;
   double learning_rate = 0.0;        ///< the initial rate used (the estimate under auto)
