@@ -3,7 +3,8 @@
 # GoogleTest, no network).  Runs a build made beforehand by scripts/build-device.sh
 # (./device-build, carried along) or, when that is missing, builds in place (library and
 # benchmarks only: without GoogleTest there are no test binaries).  Then:
-#   1. every test binary with STEEPEST_REQUIRE_GPU=1 (a missing GPU fails, never skips);
+#   1. every test binary (or those named in TESTS) with STEEPEST_REQUIRE_GPU=1 (a missing
+#      GPU fails, never skips);
 #   2. compute-sanitizer memcheck, racecheck, initcheck, synccheck on test_cuda_backend,
 #      filtered to small shapes that still reach every kernel variant, with
 #      STEEPEST_CUDA_SYNC=1 so a fault is reported under the kernel that caused it.  The
@@ -148,6 +149,13 @@ export STEEPEST_REQUIRE_GPU=1
 
 # --- 1. every test binary, GPU required -------------------------------------------------------
 tests=$(find "$build/tests" -maxdepth 1 -type f -perm -u+x -name 'test_*' 2>/dev/null | sort)
+if [ -n "${TESTS:-}" ]; then  # a re-run: only the named binaries, e.g. TESTS="test_core test_cuda_backend"
+  picked=
+  for t in $tests; do
+    case " $TESTS " in *" $(basename "$t") "*) picked="$picked $t" ;; esac
+  done
+  tests=$picked
+fi
 if [ -z "$tests" ]; then
   row tests none -
   echo "no test binaries under $build/tests (built without GoogleTest?)" >>"$log"
