@@ -119,16 +119,21 @@ inline WeightedLossGrad weighted_loss_grad(const Problem& p, const std::vector<d
   return out;
 }
 
-/// Least-squares (w, b) minimising the MSE; with_intercept=false fixes b = 0.
-inline std::pair<std::vector<double>, double> least_squares(const Problem& p, bool with_intercept = true) {
+/// Least-squares (w, b) minimising the MSE; with_intercept=false fixes b = 0; with
+/// \p sample_weight the weighted MSE sum s_i r_i^2 / sum s_i.  Normal equations in long
+/// double, Gauss-Jordan with partial pivoting.
+inline std::pair<std::vector<double>, double> least_squares(const Problem& p, bool with_intercept = true,
+                                                            const std::vector<double>* sample_weight = nullptr) {
   const std::int64_t m = p.d + (with_intercept ? 1 : 0);
   std::vector<std::vector<long double>> A(static_cast<std::size_t>(m), std::vector<long double>(static_cast<std::size_t>(m + 1), 0.0L));
   auto feat = [&](std::int64_t i, std::int64_t k) -> long double { return k < p.d ? p.x(i, k) : 1.0L; };
-  for (std::int64_t i = 0; i < p.n; ++i)
+  for (std::int64_t i = 0; i < p.n; ++i) {
+    const long double s = sample_weight ? (*sample_weight)[static_cast<std::size_t>(i)] : 1.0L;
     for (std::int64_t a = 0; a < m; ++a) {
-      for (std::int64_t c = 0; c < m; ++c) A[a][c] += feat(i, a) * feat(i, c);
-      A[a][m] += feat(i, a) * p.y[static_cast<std::size_t>(i)];
+      for (std::int64_t c = 0; c < m; ++c) A[a][c] += s * feat(i, a) * feat(i, c);
+      A[a][m] += s * feat(i, a) * p.y[static_cast<std::size_t>(i)];
     }
+  }
   for (std::int64_t c = 0; c < m; ++c) {
     std::int64_t piv = c;
     for (std::int64_t r = c + 1; r < m; ++r)

@@ -14,6 +14,7 @@
 #include "chunk_plan.hpp"
 #include "permutation.hpp"
 #include "reference.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -296,24 +297,13 @@ std::string weighted_name_of(const testing::TestParamInfo<WInputs>& info) {
 // gtest prints a parameter's bytes otherwise (padding included).
 void PrintTo(const WInputs& p, std::ostream* os) { *os << weighted_name(p); }
 
-struct Result {
-  double loss = 0.0;
-  std::vector<double> gw;
-  double gb = 0.0;
-};
-
-Result result_of(Backend& be) {
-  Result r;
-  r.loss = be.loss();
-  r.gw.resize(static_cast<std::size_t>(be.cols()));
-  be.gradient(r.gw.data(), &r.gb);
-  return r;
-}
+using Result = test_support::BackendOutputs;
+using test_support::read_outputs;
 
 /// A backend's last compute against the weighted long-double reference, within kRel of the
 /// scale 2 sqrt(loss) (|x| <= 1 and Cauchy-Schwarz bound (2/W) sum w |r x| by it).
 void expect_matches(Backend& be, const ref::WeightedLossGrad& r, const std::string& what) {
-  const Result got = result_of(be);
+  const Result got = read_outputs(be);
   const double mse = static_cast<double>(r.lg.mse);
   EXPECT_NEAR(got.loss, mse, kRel * mse) << what;
   const double scale = 2.0 * std::sqrt(mse);
@@ -377,12 +367,12 @@ TEST_P(CpuBackendWeighted, ThreadCountNeverChangesABit) {
   auto one = make_cpu_backend(s.X, s.y, sw.view, 1);
   one->set_parameters(w.data(), 0.1);
   one->compute(0, in.data.n, false);
-  const Result r1 = result_of(*one);
+  const Result r1 = read_outputs(*one);
   for (int threads : {2, 3, 7}) {
     auto many = make_cpu_backend(s.X, s.y, sw.view, threads);
     many->set_parameters(w.data(), 0.1);
     many->compute(0, in.data.n, false);
-    const Result rt = result_of(*many);
+    const Result rt = read_outputs(*many);
     EXPECT_EQ(r1.loss, rt.loss) << threads << " threads";
     EXPECT_EQ(r1.gw, rt.gw) << threads << " threads";
     EXPECT_EQ(r1.gb, rt.gb) << threads << " threads";
@@ -416,7 +406,7 @@ TEST_P(CpuBackendWeighted, UnitWeightsGiveTheUnweightedBits) {
   for (const Batch& batch : batches_of(in.data.n)) {
     weighted->compute(batch.lo, batch.hi, batch.ordered);
     plain->compute(batch.lo, batch.hi, batch.ordered);
-    const Result a = result_of(*weighted), b = result_of(*plain);
+    const Result a = read_outputs(*weighted), b = read_outputs(*plain);
     if (regrouped && !batch.ordered) {
       expect_close(a, b, batch.name);
       continue;
@@ -512,11 +502,11 @@ TEST(CpuBackend, WeightedIntegerWeightsEqualDuplicatedRows) {
 
     weighted->compute(0, p.n, false);
     copies->compute(0, dup.n, false);
-    expect_close(result_of(*weighted), result_of(*copies), "d " + std::to_string(d) + " full");
+    expect_close(read_outputs(*weighted), read_outputs(*copies), "d " + std::to_string(d) + " full");
     const std::int64_t lo = 100, hi = 700;
     weighted->compute(lo, hi, true);
     copies->compute(at[lo], at[hi], true);
-    expect_close(result_of(*weighted), result_of(*copies), "d " + std::to_string(d) + " ordered");
+    expect_close(read_outputs(*weighted), read_outputs(*copies), "d " + std::to_string(d) + " ordered");
 
     // The running rows count the copies exactly (sums of small integers).
     double sse_w = 0, rows_w = 0, sse_c = 0, rows_c = 0;
@@ -553,7 +543,7 @@ TEST(CpuBackend, WeightedZeroWeightsEqualRemovingTheRows) {
     some->set_parameters(w.data(), -0.1);
     all->compute(0, s.p.n, false);
     some->compute(0, kept.n, false);
-    expect_close(result_of(*all), result_of(*some), layout == Layout::row_major ? "row" : "col");
+    expect_close(read_outputs(*all), read_outputs(*some), layout == Layout::row_major ? "row" : "col");
   }
 }
 
@@ -580,7 +570,7 @@ TEST(CpuBackend, WeightedAllZeroBatchIsANoOp) {
       for (const bool ordered : {false, true}) {
         const std::int64_t lo = ordered ? 0 : 100, hi = ordered ? 100 : 200;
         be->compute(lo, hi, ordered);
-        const Result r = result_of(*be);
+        const Result r = read_outputs(*be);
         EXPECT_EQ(r.loss, 0.0);
         EXPECT_EQ(r.gw, std::vector<double>(static_cast<std::size_t>(d), 0.0));
         EXPECT_EQ(r.gb, 0.0);

@@ -37,6 +37,7 @@
 
 #include "backend.hpp"
 #include "gpu_test_support.hpp"
+#include "test_support.hpp"
 #include "permutation.hpp"
 #include "steepest/data.hpp"
 #include "steepest/device.hpp"
@@ -208,19 +209,8 @@ Bounds bounds_for(const Problem& p, std::int64_t begin, std::int64_t end,
   return out;
 }
 
-struct Outputs {
-  double loss = 0.0;
-  std::vector<double> gw;
-  double gb = 0.0;
-};
-
-Outputs read_outputs(Backend& be) {
-  Outputs o;
-  o.loss = be.loss();
-  o.gw.resize(static_cast<std::size_t>(be.cols()));
-  be.gradient(o.gw.data(), &o.gb);
-  return o;
-}
+using Outputs = test_support::BackendOutputs;
+using test_support::read_outputs;
 
 void expect_close(const Outputs& gpu, const Outputs& cpu, const Bounds& b, const std::string& what) {
   EXPECT_NEAR(gpu.loss, cpu.loss, b.loss + kRtol * std::fabs(cpu.loss)) << what << ": loss";

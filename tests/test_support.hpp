@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "backend.hpp"
 #include "reference.hpp"
 #include "steepest/data.hpp"
 #include "steepest/error.hpp"
@@ -58,5 +60,20 @@ struct ProblemViews {
     y = steepest::make_vector_view(p.y.data(), p.n);
   }
 };
+
+/// A backend's results after a compute(): loss and gradient (reading them synchronises).
+struct BackendOutputs {
+  double loss = 0.0;
+  std::vector<double> gw;
+  double gb = 0.0;
+};
+
+inline BackendOutputs read_outputs(steepest::detail::Backend& be) {
+  BackendOutputs o;
+  o.loss = be.loss();
+  o.gw.resize(static_cast<std::size_t>(be.cols()));
+  be.gradient(o.gw.data(), &o.gb);
+  return o;
+}
 
 }  // namespace test_support
