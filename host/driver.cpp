@@ -110,13 +110,13 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorVie
   res.heldout_rows = held;
 
   // The row order: the training rows (permuted per epoch when shuffling), then the held-out
-  // rows.  Without a held-out part and without shuffling no order is used at all.
-  std::vector<std::int64_t> split(held > 0 ? static_cast<std::size_t>(n) : 0);
+  // rows.  Without a held-out part and without shuffling no order is used at all.  Shuffled
+  // with a held-out part, each epoch permutes a fresh copy of the split's training rows.
   std::vector<std::int64_t> order(ordered ? static_cast<std::size_t>(n) : 0);
-  std::vector<std::int64_t> perm(shuffle && held > 0 ? static_cast<std::size_t>(n_train) : 0);
+  std::vector<std::int64_t> train_rows;
   if (held > 0) {
-    detail::heldout_split(opt.seed, n, held, split.data());
-    order = split;
+    detail::heldout_split(opt.seed, n, held, order.data());
+    if (shuffle) train_rows.assign(order.begin(), order.begin() + n_train);
     be.set_row_order(order.data());
   }
   auto set_epoch_order = [&](std::int64_t epoch) {  // 1-based; a pure function of (seed, epoch)
@@ -124,8 +124,8 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorVie
     if (held == 0) {
       detail::epoch_permutation(opt.seed, epoch - 1, order.data(), n);
     } else {
-      detail::epoch_permutation(opt.seed, epoch - 1, perm.data(), n_train);
-      for (std::int64_t k = 0; k < n_train; ++k) order[static_cast<std::size_t>(k)] = split[static_cast<std::size_t>(perm[static_cast<std::size_t>(k)])];
+      std::copy(train_rows.begin(), train_rows.end(), order.begin());
+      detail::epoch_shuffle(opt.seed, epoch - 1, order.data(), n_train);
     }
     be.set_row_order(order.data());
   };

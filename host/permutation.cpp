@@ -31,10 +31,14 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) noexcept {
 void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order,
                        std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) order[i] = i;
+  epoch_shuffle(seed, epoch, order, n);
+}
+
+void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n) {
   SplitMix64 rng(epoch_seed(seed, epoch));
   for (std::int64_t i = n - 1; i > 0; --i) {
     const auto j = static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(i) + 1));
-    std::swap(order[i], order[j]);
+    std::swap(rows[i], rows[j]);
   }
 }
 

@@ -36,4 +36,8 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) noexcept;
 void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order,
                        std::int64_t n);
 
+/// The same swaps applied to rows[0..n) as given: afterwards rows[k] = before[perm[k]],
+/// with perm = epoch_permutation(seed, epoch).  Shuffles a subset of rows in place.
+void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n);
+
 }  // namespace steepest::detail

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <type_traits>
 
 #include "permutation.hpp"
 #include "steepest/error.hpp"
@@ -13,19 +14,18 @@
 namespace steepest::detail {
 namespace {
 
-void add(std::string& s, const char* name, double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+// One "name=value;" pair: doubles with 17 significant digits (they read back exactly).
+template <class T>
+void add(std::string& s, const char* name, T v) {
   s += name;
   s += '=';
-  s += buf;
-  s += ';';
-}
-
-void add(std::string& s, const char* name, std::int64_t v) {
-  s += name;
-  s += '=';
-  s += std::to_string(v);
+  if constexpr (std::is_floating_point_v<T>) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    s += buf;
+  } else {
+    s += std::to_string(v);
+  }
   s += ';';
 }
 
@@ -79,7 +79,7 @@ std::string options_signature(const FitOptions& o) {
   add(s, "n_iter_no_change", o.n_iter_no_change);
   add(s, "tol", o.tol);
   add(s, "batch_size", o.batch_size);
-  add(s, "seed", static_cast<std::int64_t>(o.seed));
+  add(s, "seed", o.seed);
   add(s, "shuffle", static_cast<std::int64_t>(o.shuffle));
   add(s, "fit_intercept", static_cast<std::int64_t>(o.fit_intercept));
   add(s, "history", static_cast<std::int64_t>(o.history));

@@ -80,4 +80,14 @@ TEST(EpochPermutation, ShufflesUniformlyOverAllOrders) {
   for (const auto& [order, count] : seen) EXPECT_NEAR(count, 10000, 550);
 }
 
+TEST(EpochShuffle, PermutesAGivenArrayAsTheEpochPermutationPermutesIndices) {
+  const std::int64_t n = 1001;
+  std::vector<std::int64_t> perm(n), rows(n);
+  epoch_permutation(9, 4, perm.data(), n);
+  for (std::int64_t k = 0; k < n; ++k) rows[k] = 7 * k + 3;  // any distinct values
+  const auto before = rows;
+  epoch_shuffle(9, 4, rows.data(), n);
+  for (std::int64_t k = 0; k < n; ++k) EXPECT_EQ(rows[k], before[perm[k]]) << k;
+}
+
 }  // namespace
