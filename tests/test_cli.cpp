@@ -755,7 +755,7 @@ TEST_F(Cli, SampleWeightsFromAColumnOrAFile) {
   r = run({"fit", clean, "--weight-file", wnpy, "--lr", "0.05", "--epochs", "20000", "-q", "-o", m3});
   ASSERT_EQ(r.code, 0) << r;
   // Text and .npy weights are the same contiguous float64 values: the same bits.  The
-  // column is a strided view beside a strided X, summed in another grouping: to rounding.
+  // column's fit reads X from another file's parse: compared to rounding.
   for (const char* key : {"bias", "weights"}) {
     const std::string a = read_all(m1), b = read_all(m2), c = read_all(m3);
     EXPECT_EQ(json_number(b, key, &found), json_number(c, key, &found)) << key;

@@ -80,6 +80,34 @@ TEST(CsvParse, HeaderNamesColumnsAndLastColumnIsTheTarget) {
   EXPECT_EQ(ds.y, (std::vector<double>{3, 6}));
 }
 
+TEST(CsvParse, AWeightColumnIsNeitherAFeatureNorTheTarget) {
+  CsvOptions opt;
+  opt.weight = "w";
+  CsvDataset ds = parse_csv("a,w,b,y\n1,0.5,2,3\n4,2,5,6\n", kPath, opt);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ds.weight_name, "w");
+  EXPECT_EQ(ds.X, (std::vector<double>{1, 2, 4, 5}));
+  EXPECT_EQ(ds.y, (std::vector<double>{3, 6}));
+  EXPECT_EQ(ds.w, (std::vector<double>{0.5, 2}));
+  EXPECT_EQ(ds.w_view().size, 2);
+  // By index, float32 storage.
+  opt.weight = "1";
+  opt.dtype = steepest::DType::float32;
+  ds = parse_csv("a,w,b,y\n1,0.5,2,3\n4,2,5,6\n", kPath, opt);
+  EXPECT_EQ(ds.w32, (std::vector<float>{0.5f, 2.0f}));
+  EXPECT_EQ(parse_csv("a,b,y\n1,2,3\n", kPath).w_view().data, nullptr);
+  // Not the target, not a listed feature, not unknown.
+  opt.dtype = steepest::DType::float64;
+  opt.weight = "y";
+  EXPECT_NE(parse_error("a,w,b,y\n1,0.5,2,3\n", opt).find("cannot also be the weight"), std::string::npos);
+  opt.weight = "w";
+  opt.features = {"a", "w"};
+  EXPECT_NE(parse_error("a,w,b,y\n1,0.5,2,3\n", opt).find("is the weight"), std::string::npos);
+  opt.features = {};
+  opt.weight = "v";
+  EXPECT_NE(parse_error("a,w,b,y\n1,0.5,2,3\n", opt).find("unknown weight column 'v'"), std::string::npos);
+}
+
 TEST(CsvParse, NoHeaderTreatsTheFirstLineAsData) {
   CsvOptions opt;
   opt.header = false;

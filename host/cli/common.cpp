@@ -64,31 +64,9 @@ std::vector<std::string> csv_first_line(const std::string& path, char delim) {
   return cells;
 }
 
-/// Column \p spec (a header name, or a 0-based index, negative from the end) of \p head.
-std::int64_t column_index(const std::string& spec, const std::vector<std::string>& head,
-                          const std::string& option, const std::string& path) {
-  const auto width = static_cast<std::int64_t>(head.size());
-  std::size_t used = 0;
-  std::int64_t k = -1;
-  try {
-    k = std::stoll(spec, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != 0 && used == spec.size()) {
-    if (k < 0) k += width;
-    if (k < 0 || k >= width)
-      throw InvalidArgument(path + ": " + option + " " + spec + " is out of range (" + std::to_string(width) +
-                            " columns)");
-    return k;
-  }
-  const auto it = std::find(head.begin(), head.end(), spec);
-  if (it == head.end()) throw InvalidArgument(path + ": " + option + " '" + spec + "' is not a column of the header");
-  return it - head.begin();
-}
-
 Loaded load_csv(const DataArgs& a, const Expect& expect) {
   io::CsvOptions opt = csv_options(a);
+  opt.weight = a.weight_column;
   // A model knows its columns: pick them by name when the header has them all.
   if (opt.features.empty() && !expect.feature_names.empty()) {
     const auto head = csv_first_line(a.path, opt.delimiter);
@@ -111,40 +89,14 @@ Loaded load_csv(const DataArgs& a, const Expect& expect) {
     if (static_cast<std::int64_t>(csv_first_line(a.path, opt.delimiter).size()) == expect.features)
       opt.has_target = false;
   }
-  // A weight column is read as the last feature column and split off after parsing (a
-  // strided view, no copy); without --features every other non-target column is a feature.
-  const bool weight_column = !a.weight_column.empty();
-  if (weight_column) {
-    const auto head = csv_first_line(a.path, opt.delimiter);
-    const std::int64_t w = column_index(a.weight_column, head, "--weight-column", a.path);
-    if (opt.features.empty()) {
-      const std::int64_t t = opt.target.empty() ? static_cast<std::int64_t>(head.size()) - 1
-                                                : column_index(opt.target, head, "--target", a.path);
-      if (t == w) throw InvalidArgument("--weight-column and --target name the same column");
-      for (std::int64_t k = 0; k < static_cast<std::int64_t>(head.size()); ++k)
-        if (k != t && k != w) opt.features.push_back(std::to_string(k));
-    } else {
-      for (const auto& f : opt.features)
-        if (column_index(f, head, "--features", a.path) == w)
-          throw InvalidArgument("--weight-column " + a.weight_column + " is also in --features");
-    }
-    opt.features.push_back(std::to_string(w));
-  }
   Loaded out;
   out.csv = io::read_csv(a.path, opt);
   out.X = out.csv.x_view();
   if (opt.has_target) out.y = out.csv.y_view();
   out.feature_names = out.csv.feature_names;
   out.target_name = out.csv.target_name;
-  if (weight_column) {
-    if (out.X.cols < 2) throw InvalidArgument(a.path + ": needs a feature column besides the weights");
-    const std::int64_t cols = out.X.cols;
-    out.weights = out.csv.dtype == DType::float32 ? make_vector_view(out.csv.X32.data() + (cols - 1), out.X.rows, cols)
-                                                  : make_vector_view(out.csv.X.data() + (cols - 1), out.X.rows, cols);
-    out.X.cols = cols - 1;  // same rows and stride: the weight column is left out of view
-    out.weight_name = out.feature_names.back();
-    out.feature_names.pop_back();
-  }
+  out.weights = out.csv.w_view();
+  out.weight_name = out.csv.weight_name;
   return out;
 }
 

@@ -218,15 +218,16 @@ void run_parallel(std::vector<Chunk>& chunks, F&& f) {
 }
 
 struct Layout {
-  std::vector<std::int32_t> dest;  // per file column: feature slot, kTarget or kSkip
+  std::vector<std::int32_t> dest;  // per file column: feature slot, kTarget, kWeight or kSkip
   std::vector<std::string> names;  // per file column, for messages
   static constexpr std::int32_t kTarget = -1;
   static constexpr std::int32_t kSkip = -2;
+  static constexpr std::int32_t kWeight = -3;
 };
 
 template <class T>
 void parse_chunk(std::string_view body, Chunk& ch, const Layout& lay, std::int64_t cols,
-                 char delim, DType dtype, const std::string& path, T* X, T* y) {
+                 char delim, DType dtype, const std::string& path, T* X, T* y, T* w) {
   std::int64_t line_no = ch.first_line - 1;
   std::int64_t row = ch.first_row;
   std::string scratch, why;
@@ -258,6 +259,7 @@ void parse_chunk(std::string_view body, Chunk& ch, const Layout& lay, std::int64
       if (!parse_number(cell, dtype, v, why)) return fail(c + 1, why);
       if (d >= 0) xr[d] = static_cast<T>(v);
       else if (d == Layout::kTarget) y[row] = static_cast<T>(v);
+      else if (d == Layout::kWeight) w[row] = static_cast<T>(v);
       ++c;
     }
     if (cell_error != nullptr) return fail(c + 1, cell_error);
@@ -310,14 +312,18 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   const std::int64_t target = !opt.has_target ? -1
                               : opt.target.empty() ? ncols - 1
                                                    : resolve_column(opt.target, keys, path, "target");
+  const std::int64_t weight = opt.weight.empty() ? -1 : resolve_column(opt.weight, keys, path, "weight");
+  if (weight >= 0 && weight == target)
+    throw InvalidArgument(path + ": column '" + opt.weight + "' is the target; it cannot also be the weight");
   std::vector<std::int64_t> features;
   if (opt.features.empty()) {
     for (std::int64_t c = 0; c < ncols; ++c)
-      if (c != target) features.push_back(c);
+      if (c != target && c != weight) features.push_back(c);
   } else {
     for (const auto& key : opt.features) {
       const std::int64_t c = resolve_column(key, keys, path, "feature");
       if (c == target) throw InvalidArgument(path + ": column '" + key + "' is the target; it cannot also be a feature");
+      if (c == weight) throw InvalidArgument(path + ": column '" + key + "' is the weight; it cannot also be a feature");
       if (std::find(features.begin(), features.end(), c) != features.end())
         throw InvalidArgument(path + ": feature column '" + key + "' is listed twice");
       features.push_back(c);
@@ -325,6 +331,7 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   }
   lay.dest.assign(static_cast<std::size_t>(ncols), Layout::kSkip);
   if (target >= 0) lay.dest[static_cast<std::size_t>(target)] = Layout::kTarget;
+  if (weight >= 0) lay.dest[static_cast<std::size_t>(weight)] = Layout::kWeight;
 
   CsvDataset ds;
   ds.path = path;
@@ -336,6 +343,7 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     ds.feature_names.push_back(header ? first[c] : "x" + std::to_string(c + 1));
   }
   if (target >= 0) ds.target_name = header ? first[static_cast<std::size_t>(target)] : "y";
+  if (weight >= 0) ds.weight_name = header ? first[static_cast<std::size_t>(weight)] : "w";
   if (ds.cols == 0) throw InvalidArgument(path + ": no feature columns");
 
   // Body: everything after the header line (or from the first data line).
@@ -383,18 +391,22 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   if (rows == 0) throw InvalidArgument(path + ": has a header but no data rows");
   ds.rows = rows;
 
-  auto parse_all = [&](auto* X, auto* y) {
-    run_parallel(chunks, [&](Chunk& ch) { parse_chunk(text, ch, lay, ds.cols, delim, opt.dtype, path, X, y); });
+  auto parse_all = [&](auto* X, auto* y, auto* w) {
+    run_parallel(chunks, [&](Chunk& ch) { parse_chunk(text, ch, lay, ds.cols, delim, opt.dtype, path, X, y, w); });
   };
   const auto nx = static_cast<std::size_t>(rows * ds.cols);
+  const auto ny = target >= 0 ? static_cast<std::size_t>(rows) : 0;
+  const auto nw = weight >= 0 ? static_cast<std::size_t>(rows) : 0;
   if (opt.dtype == DType::float32) {
     ds.X32.resize(nx);
-    ds.y32.resize(target >= 0 ? static_cast<std::size_t>(rows) : 0);
-    parse_all(ds.X32.data(), ds.y32.data());
+    ds.y32.resize(ny);
+    ds.w32.resize(nw);
+    parse_all(ds.X32.data(), ds.y32.data(), ds.w32.data());
   } else {
     ds.X.resize(nx);
-    ds.y.resize(target >= 0 ? static_cast<std::size_t>(rows) : 0);
-    parse_all(ds.X.data(), ds.y.data());
+    ds.y.resize(ny);
+    ds.w.resize(nw);
+    parse_all(ds.X.data(), ds.y.data(), ds.w.data());
   }
   // Report the first error in file order, whichever thread found it.
   const auto bad = std::min_element(chunks.begin(), chunks.end(),

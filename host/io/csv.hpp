@@ -17,12 +17,13 @@
 
 namespace steepest::io {
 
-/// Features and target split out of a CSV file, row-major, in the requested storage type
-/// (X and y in the float64 vectors, or in the float32 ones).
+/// Features, target and (when asked for) sample weights split out of a CSV file, row-major,
+/// in the requested storage type (X, y, w in the float64 vectors, or in the float32 ones).
 struct CsvDataset {
   std::string path;
   std::vector<std::string> feature_names;  ///< from the header, or "x1".."xd"
   std::string target_name;
+  std::string weight_name;  ///< the sample-weight column's name; empty without one
   std::int64_t rows = 0;
   std::int64_t cols = 0;  ///< feature columns
   DType dtype = DType::float64;
@@ -30,6 +31,8 @@ struct CsvDataset {
   std::vector<double> y;
   std::vector<float> X32;   ///< rows x cols when dtype is float32
   std::vector<float> y32;
+  std::vector<double> w;    ///< sample weights (CsvOptions::weight), float64 storage
+  std::vector<float> w32;   ///< sample weights, float32 storage
 
   MatrixView x_view() const {
     return dtype == DType::float32 ? make_matrix_view(X32.data(), rows, cols)
@@ -38,6 +41,12 @@ struct CsvDataset {
   VectorView y_view() const {
     return dtype == DType::float32 ? make_vector_view(y32.data(), rows)
                                    : make_vector_view(y.data(), rows);
+  }
+  /// The sample weights; data is null when the file was read without a weight column.
+  VectorView w_view() const {
+    if (weight_name.empty()) return {};
+    return dtype == DType::float32 ? make_vector_view(w32.data(), rows)
+                                   : make_vector_view(w.data(), rows);
   }
 };
 
@@ -51,8 +60,11 @@ struct CsvOptions {
   /// false: the file has no target column (prediction input); y stays empty.
   bool has_target = true;
   /// Feature columns, by name or index as for target, in this order; empty means every
-  /// column but the target.
+  /// column but the target (and the weight column).
   std::vector<std::string> features;
+  /// Sample-weight column, by name or index as for target; empty means none.  Never a
+  /// feature or the target.
+  std::string weight;
   char delimiter = ',';
   /// float32 halves the memory; a value beyond the float32 range is then an error.
   DType dtype = DType::float64;
