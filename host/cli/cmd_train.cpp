@@ -224,7 +224,7 @@ class Trace {
   void write(double lr0, double loss0, std::int64_t cols) const {
     if (a_.trace.empty()) return;
     std::string text = header_;
-    if (!resumed_) {
+    if (!a_.fit.resume) {  // a resumed trace takes epoch 0 from the kept lines, if at all
       append_trace(text, 0, lr0, loss0, a_.fit.init_bias,
                    a_.fit.init_weights.empty() ? std::vector<double>(static_cast<std::size_t>(cols), 0.0)
                                                : a_.fit.init_weights,
@@ -251,7 +251,6 @@ class Trace {
         ++next;
       }
     }
-    resumed_ = true;
     if (next != epoch + 1) {
       kept_.clear();
       if (!a_.quiet)
@@ -262,7 +261,6 @@ class Trace {
   }
 
   const TrainArgs& a_;
-  bool resumed_ = false;  // epoch 0 comes from the kept lines, if at all
   std::string header_, kept_, body_;
 };
 
