@@ -209,15 +209,15 @@ void add_bench_command(CLI::App& app, Action& action) {
   a->spec.rows = 2'000'000;
   a->spec.cols = 16;
   auto* cmd = app.add_subcommand("bench", "CPU against GPU on generated data: throughput, epochs, time to solution");
-  cmd->add_option("--rows", a->spec.rows, "Rows")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--rows", a->spec.rows, "Rows")->capture_default_str()->check(integer_in(1, INT64_MAX));
+  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd->add_option("--dtype", a->dtype, "Storage type")->capture_default_str()->check(CLI::IsMember({"float32", "float64"}));
   cmd->add_option("--device", a->device, "all (every usable backend), cpu or cuda")
       ->capture_default_str()->check(CLI::IsMember({"all", "cpu", "cuda"}));
-  cmd->add_option("--epochs", a->epochs, "Epochs timed for the per-epoch figures")->capture_default_str()->check(CLI::Range(2, 1000000));
-  cmd->add_option("--batch-size", a->batch, "Mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--tts-epochs", a->tts_epochs, "Epoch cap for time to solution (0 = skip)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", a->threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--epochs", a->epochs, "Epochs timed for the per-epoch figures")->capture_default_str()->check(integer_in(2, 1000000));
+  cmd->add_option("--batch-size", a->batch, "Mini-batch size")->capture_default_str()->check(integer_in(1, INT64_MAX));
+  cmd->add_option("--tts-epochs", a->tts_epochs, "Epoch cap for time to solution (0 = skip)")->capture_default_str()->check(integer_in(0, INT64_MAX));
+  cmd->add_option("--threads", a->threads, "CPU threads (0 = all)")->capture_default_str()->check(integer_in(0, INT32_MAX));
   cmd->add_option("--json", a->json, "Write the results as JSON (machine, device, commit, options)");
   cmd->add_flag("--quiet,-q", a->quiet, "Print nothing but errors");
   cmd->callback([&action, a] { action = [a] { return run_bench(*a); }; });

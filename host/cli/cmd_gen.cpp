@@ -1,5 +1,6 @@
 // `steepest gen`: synthetic data with planted parameters, streamed to CSV or .npy in blocks
 // generated in parallel, written in order; the planted model goes to FILE.planted.json.
+#include <cfloat>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -81,6 +82,21 @@ int run_gen(GenArgs& a) {
   }
   const std::string planted_path = a.output + ".planted.json";
   io::check_writable(a.output, "--output");
+  if (io::writes_in_place(a.output))
+    throw InvalidArgument("--output '" + a.output + "': gen writes FILE and FILE.planted.json beside it, so FILE "
+                          "must be a regular file (or a new one), not a device or a pipe");
+  io::check_writable(planted_path, "the planted model");
+  io::check_distinct_files({{"--output", a.output}, {"the planted model", planted_path}}, {});
+  // Every value written must be finite in the stored type (float32 overflows at 3.4e38).
+  const double top = io::largest_value(a.spec), limit = f32 ? FLT_MAX : DBL_MAX;
+  if (!(top <= limit / (1.0 + 1e-6))) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "--scales and --noise: generated values could reach %.3g, beyond the largest %s (%.3g); "
+                  "give smaller --scales or --noise",
+                  top, f32 ? "float32" : "float64", limit);
+    throw InvalidArgument(msg);
+  }
   const io::Planted model = io::planted_model(a.spec);  // validates the spec
 
   io::AtomicFile out(a.output);
@@ -136,10 +152,10 @@ void add_gen_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<GenArgs>();
   auto* cmd = app.add_subcommand("gen", "Write synthetic regression data with planted weights (CSV or .npy)");
   cmd->add_option("--output,-o", a->output, "Output file; .npy writes one matrix (target last), else CSV")->required();
-  cmd->add_option("--rows", a->spec.rows, "Rows")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--rows", a->spec.rows, "Rows")->capture_default_str()->check(integer_in(1, INT64_MAX));
+  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", a->spec.seed, "Seed of the planted model and the data")->capture_default_str();
+  cmd->add_option("--seed", a->spec.seed, "Seed of the planted model and the data")->capture_default_str()->check(any_unsigned());
   cmd->add_option("--scales", a->scales, "Feature k uniform in [-s_k, s_k): one value or one per feature");
   cmd->add_option("--dtype", a->dtype, "Stored type: float64, or float32 (values rounded once)")
       ->capture_default_str()->check(CLI::IsMember({"float64", "float32"}));

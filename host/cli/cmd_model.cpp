@@ -30,6 +30,9 @@ Expect expectation(const Model& m, bool need_target) {
 
 int run_predict(ModelArgs& a) {
   if (!a.output.empty()) io::check_writable(a.output, "--output");
+  auto inputs = input_files(a.in);
+  inputs.push_back({"MODEL", a.model});
+  io::check_distinct_files({{"--output", a.output}}, inputs);
   const Model m = read_model(a.model);
   const Loaded data = load_data(a.in, expectation(m, false));
   std::vector<double> yhat(static_cast<std::size_t>(data.X.rows));
@@ -47,6 +50,7 @@ int run_predict(ModelArgs& a) {
     text.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
     text += '\n';
   }
+  // A failed write to stdout leaves its error flag set: run() reports it and exits 1.
   if (a.output.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
   else io::write_file_atomically(a.output, text);
   return kOk;

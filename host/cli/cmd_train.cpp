@@ -1,6 +1,7 @@
 // `steepest fit` and `steepest demo`: train, report, write the model and history.
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,12 +18,14 @@ namespace steepest::cli {
 namespace {
 
 // SIGINT/SIGTERM ask the fit to stop after its current step (it then writes the checkpoint
-// and the outputs); a second signal ends the process at once, the default way.
+// and the outputs); a second signal removes the temporary files of the outputs being
+// written and ends the process at once, the default way.
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 
 extern "C" void on_signal(int sig) {
   if (g_signal != 0) {
+    io::remove_temporaries();
     std::signal(sig, SIG_DFL);
     std::raise(sig);
     return;
@@ -48,11 +51,15 @@ struct TrainArgs {
   bool quiet = false;
   bool validate = false;
   bool trace_steps = false;
+  /// Set while running: why the last checkpoint (or the trace written with it) failed,
+  /// empty when it was written; and whether any output could not be written.
+  std::string checkpoint_error;
+  bool write_failed = false;
 };
 
 void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--epochs", a.fit.epochs, "Maximum number of epochs")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(integer_in(0, INT64_MAX));
   cmd.add_option("--lr", a.lr,
                  "Learning rate (step size), or 'auto': 1/L from a power-iteration estimate of the "
                  "curvature (batch-size aware)")
@@ -77,12 +84,12 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd.add_option("--power-t", a.fit.power_t, "invscaling exponent")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd.add_option("--decay", a.fit.decay, "exponential/step factor in (0, 1]")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd.add_option("--step-epochs", a.fit.step_epochs, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--step-epochs", a.fit.step_epochs, "step: epochs between decays")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd.add_option("--n-iter-no-change", a.fit.n_iter_no_change, "adaptive: epochs without improvement")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd.add_option("--batch-size", a.fit.batch_size, "Rows per mini-batch; 0 = full batch")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd.add_option("--seed", a.fit.seed, "Seed of the mini-batch row order")->capture_default_str();
+      ->capture_default_str()->check(integer_in(0, INT64_MAX));
+  cmd.add_option("--seed", a.fit.seed, "Seed of the mini-batch row order")->capture_default_str()->check(any_unsigned());
   cmd.add_flag("--no-shuffle{false}", a.fit.shuffle, "Mini-batches in file order, not shuffled");
   cmd.add_option("--tol", a.fit.tol,
                  "Early stopping: stop after n-iter-no-change epochs that each fail to lower the best "
@@ -101,13 +108,13 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
                  "Mini-batch loss history: exact (one extra pass per epoch) or running (free)")
       ->capture_default_str()->check(CLI::IsMember({"exact", "running"}));
   cmd.add_option("--threads", a.fit.threads, "CPU threads; 0 = all (never changes the result)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(integer_in(0, INT32_MAX));
   cmd.add_flag("--validate", a.validate,
                "Run the CPU reference beside the GPU and compare loss and gradient (exit 4 if "
                "they deviate beyond the tolerance)");
   a.fit.validate_every = 100;
   cmd.add_option("--validate-every", a.fit.validate_every, "Epochs between --validate checks")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd.add_option("--output,-o", a.output, "Write the model as JSON to this file");
   cmd.add_option("--history", a.history, "Write the loss per epoch as CSV to this file");
   cmd.add_option("--trace", a.trace,
@@ -122,7 +129,7 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
                  "on SIGINT/SIGTERM (after the current step) and at the end");
   cmd.add_option("--checkpoint-every", a.fit.checkpoint_every,
                  "Epochs between checkpoints; 0 = only on a signal and at the end")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(integer_in(0, INT64_MAX));
   cmd.add_option("--resume", a.resume,
                  "Continue from this checkpoint: give the data and options of the run that wrote it "
                  "(--epochs may grow); the result is bitwise that of an uninterrupted run on the same "
@@ -130,8 +137,9 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_flag("--quiet,-q", a.quiet, "Print nothing but errors");
 }
 
-/// Resolve the string options into FitOptions and check the outputs before any work.
-void finish_options(TrainArgs& a) {
+/// Resolve the string options into FitOptions and check the outputs before any work:
+/// writable, and no output the same file as another or as one of \p inputs.
+void finish_options(TrainArgs& a, const std::vector<io::NamedPath>& inputs) {
   if (a.lr == "auto") {
     a.fit.auto_learning_rate = true;
   } else {
@@ -156,11 +164,13 @@ void finish_options(TrainArgs& a) {
   if (!a.history.empty()) io::check_writable(a.history, "--history");
   if (!a.trace.empty()) io::check_writable(a.trace, "--trace");
   if (!a.checkpoint.empty()) io::check_writable(a.checkpoint, "--checkpoint");
-  const std::vector<const std::string*> outputs{&a.output, &a.history, &a.trace, &a.checkpoint};
-  for (std::size_t i = 0; i < outputs.size(); ++i)
-    for (std::size_t k = i + 1; k < outputs.size(); ++k)
-      if (!outputs[i]->empty() && *outputs[i] == *outputs[k])
-        throw InvalidArgument("--output, --history, --trace and --checkpoint must name different files");
+  io::check_distinct_files({{"--output", a.output}, {"--history", a.history}, {"--trace", a.trace},
+                            {"--checkpoint", a.checkpoint}},
+                           inputs);
+  // The checkpoint a run resumes from is an input of every output but --checkpoint, which
+  // naming the same file is how a run goes on.
+  io::check_distinct_files({{"--output", a.output}, {"--history", a.history}, {"--trace", a.trace}},
+                           {{"--resume", a.resume}});
   if (a.fit.checkpoint_every > 0 && a.checkpoint.empty())
     throw InvalidArgument("--checkpoint-every needs --checkpoint FILE");
   if (a.trace_steps && a.trace.empty()) throw InvalidArgument("--trace-steps needs --trace FILE");
@@ -210,7 +220,7 @@ class Trace {
     header_ = a.trace_steps ? "epoch,step,learning_rate,batch_mse,bias" : "epoch,learning_rate,mse,bias";
     for (std::int64_t k = 0; k < cols; ++k) header_ += ",w" + std::to_string(k + 1);
     header_ += '\n';
-    if (a.fit.resume) keep_earlier_lines(a.fit.resume->epoch);
+    if (a.fit.resume) keep_earlier_lines(*a.fit.resume, cols);
   }
 
   void add(const EpochReport& r) {
@@ -236,17 +246,20 @@ class Trace {
   }
 
  private:
-  // Lines of epochs 0..epoch from an existing trace with the same header; without one the
-  // trace starts after the checkpoint (said on stderr).
-  void keep_earlier_lines(std::int64_t epoch) {
+  // Lines of epochs 0..epoch from an existing trace written by the interrupted run; without
+  // one the trace starts after the checkpoint (said on stderr).  The trace is written in
+  // step with the checkpoint, so a line is the run's own only when its MSE is the
+  // checkpoint's loss_history[k] to the bit, and the last line holds the checkpoint's
+  // parameters after that epoch (in original units under --standardize, where the
+  // checkpoint's are standardised: there the MSEs alone decide).
+  void keep_earlier_lines(const TrainingState& s, std::int64_t cols) {
+    const std::int64_t epoch = s.epoch;
     std::ifstream in(a_.trace, std::ios::binary);
     std::string line;
     std::int64_t next = 0;
     if (in && std::getline(in, line) && line + '\n' == header_) {
-      while (std::getline(in, line)) {
-        const auto comma = line.find(',');
-        if (comma == std::string::npos || line.substr(0, comma) != std::to_string(next)) break;
-        if (next > epoch) break;
+      while (next <= epoch && std::getline(in, line)) {
+        if (!run_line(line, next, s, cols)) break;
         kept_ += line + '\n';
         ++next;
       }
@@ -260,9 +273,45 @@ class Trace {
     }
   }
 
+  /// Whether \p line is epoch \p k of the run that wrote \p s: epoch,rate,mse,bias,w1..wd.
+  bool run_line(const std::string& line, std::int64_t k, const TrainingState& s, std::int64_t cols) const {
+    std::vector<double> v;
+    std::size_t at = 0;
+    for (;;) {
+      const std::size_t end = std::min(line.find(',', at), line.size());
+      double x = 0.0;
+      const auto res = std::from_chars(line.data() + at, line.data() + end, x);
+      if (res.ec != std::errc() || res.ptr != line.data() + end) return false;
+      v.push_back(x);
+      if (end == line.size()) break;
+      at = end + 1;
+    }
+    const auto same = [](double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+    if (static_cast<std::int64_t>(v.size()) != 4 + cols || v[0] != static_cast<double>(k)) return false;
+    if (static_cast<std::size_t>(k) >= s.loss_history.size() || !same(v[2], s.loss_history[static_cast<std::size_t>(k)]))
+      return false;
+    if (k < s.epoch || a_.fit.standardize) return true;
+    if (!same(v[3], s.epoch_bias) || s.epoch_weights.size() != static_cast<std::size_t>(cols)) return false;
+    for (std::int64_t j = 0; j < cols; ++j)
+      if (!same(v[static_cast<std::size_t>(4 + j)], s.epoch_weights[static_cast<std::size_t>(j)])) return false;
+    return true;
+  }
+
   const TrainArgs& a_;
   std::string header_, kept_, body_;
 };
+
+/// Runs \p write; a failure is reported on stderr and recorded in \p a, and the run goes on
+/// (the other outputs are still written).
+template <typename Write>
+void attempt(TrainArgs& a, Write&& write) {
+  try {
+    write();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "steepest: error: %s\n", e.what());
+    a.write_failed = true;
+  }
+}
 
 FitResult train(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, TrainArgs& a,
                 const std::string& source) {
@@ -280,30 +329,44 @@ FitResult train(const MatrixView& X, const VectorView& y, const VectorView& samp
   };
   if (a.trace_steps) a.fit.on_step = [&trace](const StepReport& r) { trace.add(r); };
   if (!a.checkpoint.empty()) {
+    // A checkpoint that cannot be written (a full disk, its directory gone) must not end a
+    // long fit and lose its model: warn once, go on, and say when checkpoints work again.
     a.fit.on_checkpoint = [&a, &trace, &source, cols = X.cols](const TrainingState& s) {
-      io::write_file_atomically(a.checkpoint, checkpoint_json(s, source));
-      trace.write(s.learning_rate, s.loss_history.front(), cols);  // in step with the checkpoint
+      try {
+        io::write_file_atomically(a.checkpoint, checkpoint_json(s, source));
+        trace.write(s.learning_rate, s.loss_history.front(), cols);  // in step with the checkpoint
+        if (!a.checkpoint_error.empty())
+          std::fprintf(stderr, "steepest: checkpoint %s written again (epoch %lld)\n", a.checkpoint.c_str(),
+                       static_cast<long long>(s.epoch));
+        a.checkpoint_error.clear();
+      } catch (const std::exception& e) {
+        if (a.checkpoint_error.empty())
+          std::fprintf(stderr, "steepest: warning: checkpoint at epoch %lld not written: %s; the fit goes on\n",
+                       static_cast<long long>(s.epoch), e.what());
+        a.checkpoint_error = e.what();
+      }
     };
   }
   g_stop.store(false);
   a.fit.stop_requested = &g_stop;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  const auto previous_int = std::signal(SIGINT, on_signal);
+  const auto previous_term = std::signal(SIGTERM, on_signal);
   FitResult r = fit(X, y, sample_weight, a.fit);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (r.stop_reason != StopReason::diverged) trace.write(r.learning_rate, r.loss_history.front(), X.cols);
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  if (r.stop_reason != StopReason::diverged)
+    attempt(a, [&] { trace.write(r.learning_rate, r.loss_history.front(), X.cols); });
   return r;
 }
 
 /// Print the summary, write the outputs, map the result to an exit code.
-int report(const FitResult& r, const TrainArgs& a, const ModelContext& ctx) {
+int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
   if (r.stop_reason == StopReason::diverged) {
     std::cerr << "steepest: " << r.message << "\nNo model written. Try a smaller --lr.\n";
     return kDiverged;
   }
-  if (!a.output.empty()) io::write_file_atomically(a.output, model_json(r, ctx));
-  if (!a.history.empty()) io::write_file_atomically(a.history, history_csv(r));
+  if (!a.output.empty()) attempt(a, [&] { io::write_file_atomically(a.output, model_json(r, ctx)); });
+  if (!a.history.empty()) attempt(a, [&] { io::write_file_atomically(a.history, history_csv(r)); });
   if (!a.quiet) {
     std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
     if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
@@ -341,12 +404,19 @@ int report(const FitResult& r, const TrainArgs& a, const ModelContext& ctx) {
                  r.epochs_run < a.fit.epochs ? " and part of the next" : "");
     if (a.checkpoint.empty())
       std::fprintf(stderr, "no --checkpoint was given, so this run cannot be resumed\n");
+    else if (!a.checkpoint_error.empty())
+      std::fprintf(stderr, "checkpoint %s could not be written (%s), so this run cannot be resumed\n",
+                   a.checkpoint.c_str(), a.checkpoint_error.c_str());
     else
       std::fprintf(stderr, "checkpoint %s written: run the same command with --resume %s to go on\n",
                    a.checkpoint.c_str(), a.checkpoint.c_str());
     return g_signal == SIGTERM ? kTerminated : kInterrupted;
   }
-  return kOk;
+  if (!a.checkpoint_error.empty()) {
+    std::fprintf(stderr, "steepest: error: the last checkpoint was not written: %s\n", a.checkpoint_error.c_str());
+    return kFailure;
+  }
+  return a.write_failed ? kFailure : kOk;
 }
 
 struct FitArgs : TrainArgs {
@@ -358,7 +428,7 @@ struct DemoArgs : TrainArgs {
 };
 
 int run_fit(FitArgs& a) {
-  finish_options(a);
+  finish_options(a, input_files(a.in));
   const Loaded data = load_data(a.in, Expect{});
   const FitResult r = train(data.X, data.y, data.weights, a, data.source);
   return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source,
@@ -366,7 +436,7 @@ int run_fit(FitArgs& a) {
 }
 
 int run_demo(DemoArgs& a) {
-  finish_options(a);
+  finish_options(a, {});
   if (!a.quiet)
     std::printf("demo: %lld rows x %lld features, y = X w* + b* + N(0, %g^2), seed %llu\n",
                 static_cast<long long>(a.spec.rows), static_cast<long long>(a.spec.cols), a.spec.noise,
@@ -401,10 +471,10 @@ void add_demo_command(CLI::App& app, Action& action) {
   a->lr = "0.5";
   a->fit.epochs = 200;
   auto* cmd = app.add_subcommand("demo", "Fit generated data with a planted solution (the built-in default job)");
-  cmd->add_option("--rows", a->spec.rows, "Rows to generate")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--rows", a->spec.rows, "Rows to generate")->capture_default_str()->check(integer_in(1, INT64_MAX));
+  cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--data-seed", a->spec.seed, "Seed of the generated data")->capture_default_str();
+  cmd->add_option("--data-seed", a->spec.seed, "Seed of the generated data")->capture_default_str()->check(any_unsigned());
   add_training_options(*cmd, *a);
   cmd->callback([&action, a] { action = [a] { return run_demo(*a); }; });
 }

@@ -1,10 +1,79 @@
 #include "cli/commands.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 namespace steepest::cli {
+namespace {
 
-int run(int argc, char** argv) {
+// SIGINT, SIGTERM, SIGHUP outside a fit (which handles the first SIGINT/SIGTERM itself):
+// remove the temporary files of the outputs being written, then die of the signal.
+extern "C" void on_fatal_signal(int sig) {
+  io::remove_temporaries();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// SIGBUS: a memory-mapped input (.npy, CSV) was truncated under the run; reading past the
+// new end of the file faults.  Say so, instead of dying of a "Bus error".
+extern "C" void on_sigbus(int sig, siginfo_t* info, void*) {
+  if (info == nullptr || info->si_code != BUS_ADRERR) {  // not a file that shrank
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  io::remove_temporaries();
+  static const char kMessage[] =
+      "steepest: an input file changed (was truncated or rewritten) while it was being read\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(kInputChanged);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_fatal_signal;
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  struct sigaction bus {};
+  sigemptyset(&bus.sa_mask);
+  bus.sa_sigaction = on_sigbus;
+  bus.sa_flags = SA_SIGINFO;
+  ::sigaction(SIGBUS, &bus, nullptr);
+}
+
+// A closed standard stream would let the next open() take its descriptor, and the output
+// meant for stdout would land in that file.  A read-only /dev/null in its place makes every
+// write to it fail instead (and the failure is reported at the end).
+void keep_standard_streams_open() {
+  for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int got = ::open("/dev/null", O_RDONLY);
+      if (got >= 0 && got != fd) ::close(got);  // not the lowest free descriptor: leave it
+    }
+}
+
+/// Everything printed must have reached stdout: a full disk or a closed pipe is an error
+/// (exit 1), not a success with a truncated output.
+int finish_stdout(int code) {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (flushed && std::ferror(stdout) == 0 && !std::cout.bad()) return code;
+  std::fprintf(stderr, "steepest: error: cannot write to standard output%s%s\n", err != 0 ? ": " : "",
+               err != 0 ? std::strerror(err) : "");
+  return code == kOk ? kFailure : code;
+}
+
+int parse_and_run(int argc, char** argv) {
   CLI::App app{"steepest: linear regression by gradient descent on the mean squared error, "
                "on the CPU or an NVIDIA GPU.\nObjective: MSE = (1/n) sum_i (x_i . w + b - y_i)^2.",
                "steepest"};
@@ -28,6 +97,9 @@ int run(int argc, char** argv) {
   if (!action) return kFailure;
   try {
     return action();
+  } catch (const io::WriteError& e) {  // the work was done; an output could not be written
+    std::cerr << "steepest: error: " << e.what() << "\n";
+    return kFailure;
   } catch (const InvalidArgument& e) {
     std::cerr << "steepest: error: " << e.what() << "\n";
     return kBadInput;
@@ -38,6 +110,43 @@ int run(int argc, char** argv) {
     std::cerr << "steepest: error: " << e.what() << "\n";
     return kFailure;
   }
+}
+
+/// The decimal integer \p s as T: "" when it is one in [lo, hi], else why not.
+template <typename T>
+std::string check_integer(std::string& s, T lo, T hi) {
+  const std::string range = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  T v{};
+  const char* end = s.data() + s.size();
+  const auto res = std::from_chars(s.data(), end, v);
+  if (s.empty() || res.ptr != end || (res.ec != std::errc() && res.ec != std::errc::result_out_of_range) ||
+      (std::is_unsigned_v<T> && s[0] == '-'))
+    return "'" + s + "' is not " + range;
+  if (res.ec == std::errc::result_out_of_range || v < lo || v > hi) return s + " is out of range: give " + range;
+  s = std::to_string(v);
+  return {};
+}
+
+}  // namespace
+
+CLI::Validator integer_in(std::int64_t lo, std::int64_t hi) {
+  return CLI::Validator([lo, hi](std::string& s) { return check_integer<std::int64_t>(s, lo, hi); },
+                        "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+CLI::Validator any_unsigned() {
+  return CLI::Validator(
+      [](std::string& s) { return check_integer<std::uint64_t>(s, 0, UINT64_MAX); }, "UINT64");
+}
+
+std::vector<io::NamedPath> input_files(const DataArgs& a) {
+  return {{"DATA", a.path}, {"--x", a.x_path}, {"--y", a.y_path}, {"--weight-file", a.weight_file}};
+}
+
+int run(int argc, char** argv) {
+  keep_standard_streams_open();
+  install_signal_handlers();
+  return finish_stdout(parse_and_run(argc, argv));
 }
 
 }  // namespace steepest::cli

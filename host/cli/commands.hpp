@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cli/common.hpp"
+#include "io/atomic_file.hpp"
 
 namespace steepest::cli {
 
@@ -12,6 +13,7 @@ enum ExitCode : int {
   kBadInput = 2,
   kDiverged = 3,
   kValidationFailed = 4,  ///< --validate found the GPU off the CPU reference
+  kInputChanged = 5,      ///< SIGBUS: a mapped input file was truncated while being read
   kInterrupted = 130,     ///< SIGINT (128 + 2)
   kTerminated = 143,      ///< SIGTERM (128 + 15)
 };
@@ -24,6 +26,17 @@ void add_predict_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_info_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
+
+/// The input files named by \p a (DATA, --x, --y, --weight-file), for check_distinct_files.
+std::vector<io::NamedPath> input_files(const DataArgs& a);
+
+/// Validators of integer options.  CLI11 reads integers with strtoll/strtoull in base 0:
+/// "-1" becomes 2^64 - 1 for an unsigned option, out-of-range values saturate silently and
+/// "010" is octal.  These accept plain decimal digits only (a minus sign only where \p lo is
+/// negative), refuse values outside [lo, hi] naming the range, and hand CLI11 the value in
+/// canonical form.
+CLI::Validator integer_in(std::int64_t lo, std::int64_t hi);
+CLI::Validator any_unsigned();  ///< [0, 2^64 - 1], for seeds
 
 /// Parse the command line, run the subcommand, return the exit code.  Never throws.
 int run(int argc, char** argv);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include "permutation.hpp"
@@ -22,6 +23,9 @@ double normal(detail::SplitMix64& rng) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
+/// Below the largest double by more than the rounding of a sum of many terms.
+constexpr double kLargestFinite = std::numeric_limits<double>::max() / (1.0 + 1e-6);
+
 void check(const SyntheticSpec& spec) {
   if (spec.rows < 1 || spec.cols < 1) throw InvalidArgument("synthetic data needs rows >= 1 and features >= 1");
   if (!spec.scales.empty() && static_cast<std::int64_t>(spec.scales.size()) != spec.cols)
@@ -31,9 +35,21 @@ void check(const SyntheticSpec& spec) {
     if (!(s > 0.0) || !std::isfinite(s)) throw InvalidArgument("synthetic data: scales must be finite and > 0");
   if (!(spec.noise >= 0.0) || !std::isfinite(spec.noise))
     throw InvalidArgument("synthetic data: noise must be finite and >= 0");
+  if (spec.cols > std::numeric_limits<std::int64_t>::max() / 8 - 1 ||
+      spec.rows > std::numeric_limits<std::int64_t>::max() / 8 / (spec.cols + 1))
+    throw InvalidArgument("synthetic data: " + std::to_string(spec.rows) + " rows x " + std::to_string(spec.cols) +
+                          " features is more values than a file or the memory can hold");
+  if (!(largest_value(spec) <= kLargestFinite))
+    throw InvalidArgument("synthetic data: scales and noise this large make values overflow to infinity");
 }
 
 }  // namespace
+
+double largest_value(const SyntheticSpec& spec) {
+  double sum = spec.scales.empty() ? static_cast<double>(spec.cols) : 0.0;
+  for (double s : spec.scales) sum += std::abs(s);
+  return 1.0 + 2.0 * sum + 8.58 * std::abs(spec.noise);
+}
 
 Planted planted_model(const SyntheticSpec& spec) {
   check(spec);

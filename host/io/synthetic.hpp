@@ -28,6 +28,11 @@ struct Planted {
 
 Planted planted_model(const SyntheticSpec& spec);
 
+/// A bound on |value| of every generated feature and target: |b| <= 1, |w_k| <= 2,
+/// |x_k| <= s_k and |noise| <= 8.58 sd (Box-Muller from 53-bit uniforms), so
+/// 1 + 2 sum s_k + 8.58 noise (inf when that overflows).
+double largest_value(const SyntheticSpec& spec);
+
 /// Rows [begin, end) into X (row-major, (end - begin) x cols) and y.
 void synthetic_rows(const SyntheticSpec& spec, const Planted& model, std::int64_t begin,
                     std::int64_t end, double* X, double* y);
