@@ -260,7 +260,7 @@ TEST_F(AtomicFile, CheckWritableTriesTheDirectory) {
   EXPECT_TRUE(entries().empty());
 }
 
-TEST_F(AtomicFile, DistinctFilesAreTellApartByWhatTheyAre) {
+TEST_F(AtomicFile, DistinctFilesAreToldApartByWhatTheyAre) {
   using steepest::io::check_distinct_files;
   const std::string data = dir_ + "/d.csv", sub = dir_ + "/sub";
   write_file_atomically(data, "x,y\n");

@@ -270,14 +270,15 @@ TEST_F(CliFiles, ASignalDuringGenLeavesNoTemporaryFile) {
 
 TEST_F(CliFiles, AFailedPeriodicCheckpointWarnsAndTheFitGoesOn) {
   // The checkpoint's directory goes away mid-run (root ignores permissions, so a directory
-  // made unwritable would not do): the checkpoints fail, the fit goes on, the model is written.
+  // made unwritable would not do; renamed in one step, as rm -r could race with a write):
+  // the checkpoints fail, the fit goes on, the model is written.
   const std::string ckdir = dir_ + "/ck", ck = ckdir + "/state.json", err = dir_ + "/err.txt";
   fs::create_directory(ckdir);
   const std::string script =
       command({"fit", data_, "--epochs", "100000000", "--checkpoint", ck, "--checkpoint-every", "1", "-q", "-o",
                out_ + "/m.json"}) +
       " 2>" + quote(err) + " & pid=$!; while [ ! -f " + quote(ck) +
-      " ]; do kill -0 $pid || exit 99; sleep 0.01; done; rm -rf " + quote(ckdir) +
+      " ]; do kill -0 $pid || exit 99; sleep 0.01; done; mv " + quote(ckdir) + " " + quote(ckdir + ".gone") +
       "; sleep 0.5; kill -INT $pid; wait $pid";
   EXPECT_EQ(sh(script), 130) << read_all(err);
   const std::string text = read_all(err);

@@ -63,8 +63,8 @@ void keep_standard_streams_open() {
 /// Everything printed must have reached stdout: a full disk or a closed pipe is an error
 /// (exit 1), not a success with a truncated output.
 int finish_stdout(int code) {
-  std::cout.flush();
   errno = 0;
+  std::cout.flush();  // synchronised with stdio: this flushes stdout already
   const bool flushed = std::fflush(stdout) == 0;
   const int err = errno;
   if (flushed && std::ferror(stdout) == 0 && !std::cout.bad()) return code;
