@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/csv.hpp"
+#include "io/text.hpp"
 #include "steepest/error.hpp"
 #include "test_support.hpp"
 
@@ -589,6 +590,150 @@ TEST(CsvParse, UnterminatedQuoteBeyondTheLastColumnIsAnErrorNotACrash) {
   EXPECT_TRUE(names_line(msg, 2));
   EXPECT_TRUE(contains(msg, "column 3"));
   EXPECT_TRUE(contains(msg, "unterminated quote"));
+}
+
+}  // namespace
+
+// --- issue 11: header detection, duplicate names, echoed cells ------------------------------
+
+namespace {
+
+/// The message for \p text with "data.csv:L:" made "data.csv:#:", to compare two messages
+/// that differ only in the line they name.
+std::string without_line(std::string msg, int line) {
+  const std::string at = kPath + ":" + std::to_string(line) + ":";
+  const auto p = msg.find(at);
+  if (p != std::string::npos) msg.replace(p, at.size(), kPath + ":#:");
+  return msg;
+}
+
+TEST(CsvParse, AFirstRowOfNumberLikeCellsIsDataAndRefusedAsOnLineTwo) {
+  // nan, inf, an overflow or an empty cell is no column name: the row is data, and the
+  // cell is refused with the very message it gets on line 2.
+  for (const std::string cell : {"nan", "inf", "-Infinity", "1e999", "", "NaN"}) {
+    SCOPED_TRACE("cell '" + cell + "'");
+    const std::string first = parse_error(cell + ",1\n2,3\n4,5\n");
+    const std::string second = parse_error("2,3\n" + cell + ",1\n4,5\n");
+    EXPECT_TRUE(names_line(first, 1)) << first;
+    EXPECT_TRUE(names_line(second, 2)) << second;
+    EXPECT_EQ(without_line(first, 1), without_line(second, 2));
+  }
+  // One word among them still makes a header.
+  const CsvDataset ds = parse_csv("nan,y\n1,2\n", kPath);
+  EXPECT_EQ(ds.rows, 1);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"nan"}));
+}
+
+TEST(CsvParse, DuplicateNamesOfUsedColumnsAreRefusedNamingThem) {
+  std::string msg = parse_error("a,a,y\n1,2,3\n");
+  EXPECT_TRUE(contains(msg, "'a'")) << msg;
+  EXPECT_TRUE(contains(msg, "columns 1 and 2")) << msg;
+  CsvOptions opt;
+  opt.target = "y";
+  msg = parse_error("y,a,y\n1,2,3\n", opt);
+  EXPECT_TRUE(contains(msg, "'y'")) << msg;
+  // A duplicate that is not used (not a feature, target or weight) is harmless.
+  opt.features = {"a"};
+  const CsvDataset ds = parse_csv("a,b,b,y\n1,2,3,4\n", kPath, opt);
+  EXPECT_EQ(ds.X, (std::vector<double>{1}));
+  EXPECT_EQ(ds.y, (std::vector<double>{4}));
+}
+
+TEST(CsvParse, EchoedCellsAreTruncatedAndEscaped) {
+  const std::string huge(100000, '7');
+  std::string msg = parse_error("x,y\n1," + huge + "x\n");
+  EXPECT_TRUE(names_line(msg, 2));
+  EXPECT_LT(msg.size(), 300u) << msg.substr(0, 300);
+  EXPECT_TRUE(contains(msg, "..."));
+  msg = parse_error("x,y\n1,\x1b[2Jgone\n");
+  EXPECT_EQ(msg.find('\x1b'), std::string::npos) << msg;
+  EXPECT_TRUE(contains(msg, "\\x1b[2Jgone"));
+  msg = parse_error(std::string("x,y\n1,a\0b\n", 10));
+  EXPECT_TRUE(contains(msg, "a\\x00b")) << msg;
+  // Header names in messages too: the unknown-column list and the cell's column name.
+  CsvOptions opt;
+  opt.target = "nosuch";
+  msg = parse_error("\x1b]0;title\x07,y\n1,2\n", opt);
+  EXPECT_EQ(msg.find('\x1b'), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\x07'), std::string::npos) << msg;
+  msg = parse_error("\x9b" "31m,y\nq,2\n");
+  EXPECT_EQ(msg.find('\x9b'), std::string::npos) << msg;
+  EXPECT_TRUE(contains(msg, "\\x9b31m")) << msg;
+  // Valid UTF-8 names are shown as they are.
+  msg = parse_error("température,y\nq,2\n");
+  EXPECT_TRUE(contains(msg, "température")) << msg;
+}
+
+}  // namespace
+
+// --- column layout and columns by index (what a model records) -----------------------------
+
+namespace {
+
+TEST(CsvParse, TheLayoutRecordsWhereTheColumnsSat) {
+  CsvOptions opt;
+  opt.target = "y";
+  opt.weight = "w";
+  const CsvDataset ds = parse_csv("a,y,w,b\n1,2,3,4\n", kPath, opt);
+  EXPECT_TRUE(ds.layout.header);
+  EXPECT_EQ(ds.layout.width, 4);
+  EXPECT_EQ(ds.layout.target, 1);
+  EXPECT_EQ(ds.layout.features, (std::vector<std::int64_t>{0, 3}));
+  const CsvDataset bare = parse_csv("5,6,7\n", kPath, target("0"));
+  EXPECT_FALSE(bare.layout.header);
+  EXPECT_EQ(bare.layout.target, 0);
+  EXPECT_EQ(bare.layout.features, (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(CsvParse, ColumnsByIndexNeverMatchANameThatLooksLikeAnIndex) {
+  CsvOptions opt;
+  opt.header = true;
+  opt.feature_columns = {0};
+  opt.target_column = 2;
+  const CsvDataset ds = parse_csv("1,0,y\n10,20,30\n", kPath, opt);
+  EXPECT_EQ(ds.X, (std::vector<double>{10}));
+  EXPECT_EQ(ds.y, (std::vector<double>{30}));
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"1"}));
+  opt.feature_columns = {0, 3};
+  EXPECT_TRUE(contains(parse_error("1,0,y\n10,20,30\n", opt), "feature column index 3 is out of range"));
+  opt.feature_columns = {2};
+  EXPECT_TRUE(contains(parse_error("1,0,y\n10,20,30\n", opt), "is the target"));
+  opt.feature_columns = {1, 1};
+  EXPECT_TRUE(contains(parse_error("1,0,y\n10,20,30\n", opt), "listed twice"));
+}
+
+TEST(CsvParse, TheHeadIsWhatTheParserSees) {
+  const auto head = steepest::io::parse_csv_head("\xEF\xBB\xBF\n\n\"a, b\", c ,y\r\n1,2,3\n", kPath);
+  EXPECT_TRUE(head.header);
+  EXPECT_EQ(head.cells, (std::vector<std::string>{"a, b", "c", "y"}));
+  EXPECT_FALSE(steepest::io::parse_csv_head("nan,1\n", kPath).header);
+  EXPECT_TRUE(contains(error_of([] { steepest::io::parse_csv_head(" \n\n", kPath); }), "empty"));
+}
+
+TEST(Text, PrintableEscapesControlsAndInvalidUtf8AndCuts) {
+  using steepest::io::printable;
+  using steepest::io::quoted;
+  EXPECT_EQ(printable("plain text"), "plain text");
+  EXPECT_EQ(printable(std::string("a\0b\x1b\x7f", 5)), "a\\x00b\\x1b\\x7f");
+  EXPECT_EQ(printable("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(quoted("it's"), "'it\\'s'");
+  EXPECT_EQ(printable("caf\xe9"), "caf\\xe9");                // Latin-1, not UTF-8
+  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");         // UTF-8 é as it is
+  EXPECT_EQ(printable("\xc2\x9b" "1m"), "\\xc2\\x9b1m");      // C1 control CSI
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");    // a surrogate
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");             // overlong '/'
+  EXPECT_EQ(printable(std::string(50, 'x')), std::string(40, 'x') + "...");
+  EXPECT_EQ(printable(std::string(39, 'x') + "\xc3\xa9"), std::string(39, 'x') + "...");  // no half character
+  EXPECT_EQ(printable("abc", 3), "abc");
+}
+
+TEST(Text, Utf8SafeKeepsValidTextAndSpellsOutOtherBytes) {
+  using steepest::io::utf8_safe;
+  EXPECT_EQ(utf8_safe("température"), "température");
+  EXPECT_EQ(utf8_safe("caf\xe9"), "caf\\xe9");
+  EXPECT_EQ(utf8_safe(std::string("a\0b", 3)), std::string("a\0b", 3));  // JSON escapes it
+  EXPECT_EQ(utf8_safe(utf8_safe("\xff\xfe")), utf8_safe("\xff\xfe"));     // idempotent
+  EXPECT_EQ(utf8_safe("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");       // beyond U+10FFFF
 }
 
 }  // namespace

@@ -525,6 +525,41 @@ TEST_F(NpyColumns, BadColumnIndicesAndSingleColumnsAreRefused) {
   EXPECT_TRUE(contains(msg, "single column"));
 }
 
+TEST_F(NpyColumns, SelectedColumnsComeInTheGivenOrder) {
+  for (const bool fortran : {false, true}) {
+    SCOPED_TRACE(fortran);
+    NpyArray a = matrix_file(fortran);
+    EXPECT_EQ(a.select({0, 1, 2}).data, a.data());  // the whole array: a view
+    EXPECT_EQ(a.select({0, 1}).data, a.data());     // all but the last: a view
+    const MatrixView swapped = a.select({2, 0});    // a packed copy
+    EXPECT_FALSE(inside(a, swapped.data));
+    EXPECT_EQ(swapped.cols, 2);
+    Rows want(4);
+    for (int i = 0; i < 4; ++i) want[static_cast<std::size_t>(i)] = {10.0 * i + 2, 10.0 * i};
+    EXPECT_EQ(values(swapped), want);
+    Rows middle(4);
+    for (int i = 0; i < 4; ++i) middle[static_cast<std::size_t>(i)] = {10.0 * i + 1};
+    EXPECT_EQ(values(a.select({1})), middle);
+    EXPECT_TRUE(contains(error_of([&] { a.select({0, 3}); }), "column index 3 is out of range"));
+    EXPECT_TRUE(contains(error_of([&] { a.select({1, 1}); }), "twice"));
+    EXPECT_TRUE(contains(error_of([&] { a.select({}); }), "no columns"));
+  }
+}
+
+TEST(NpyParse, HeaderTextInMessagesIsEscapedAndCut) {
+  std::string msg = parse_error(npy_image(dict("\x1b[2J<f8", "(1,)"), bytes_of<double>({1})));
+  EXPECT_EQ(msg.find('\x1b'), std::string::npos) << msg;
+  EXPECT_TRUE(contains(msg, "\\x1b[2J")) << msg;
+  msg = parse_error(npy_image("{'" + std::string(5000, 'k') + "': 1, 'descr': '<f8', 'fortran_order': False, "
+                              "'shape': (1,), }", bytes_of<double>({1})));
+  EXPECT_LT(msg.size(), 200u) << msg.substr(0, 200);
+  std::string dims;
+  for (int i = 0; i < 3000; ++i) dims += "1, ";
+  msg = parse_error(npy_image(dict("<f8", "(" + dims + ")"), bytes_of<double>({1})));
+  EXPECT_TRUE(contains(msg, "dimensions")) << msg.substr(0, 200);
+  EXPECT_LT(msg.size(), 300u) << msg.substr(0, 300);
+}
+
 // --- writing ------------------------------------------------------------------------------
 
 TEST_F(NpyFile, WrittenHeaderIsWhatNumPyWrites) {

@@ -25,6 +25,7 @@ Expect expectation(const Model& m, bool need_target) {
   e.features = static_cast<std::int64_t>(m.weights.size());
   e.feature_names = m.feature_names;
   e.target_name = m.target;
+  e.columns = m.columns;
   return e;
 }
 

@@ -432,7 +432,7 @@ int run_fit(FitArgs& a) {
   const Loaded data = load_data(a.in, Expect{});
   const FitResult r = train(data.X, data.y, data.weights, a, data.source);
   return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source,
-                     data.weight_name});
+                     data.weight_name, data.columns});
 }
 
 int run_demo(DemoArgs& a) {

@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
+#include "io/text.hpp"
 #include "steepest/error.hpp"
 
 namespace steepest::cli {
@@ -39,70 +42,133 @@ std::vector<std::string> numbered(std::int64_t d) {
   return names;
 }
 
-/// The cells of the first non-blank line of a CSV file (for choosing columns by name).
-std::vector<std::string> csv_first_line(const std::string& path, char delim) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return {};
-  std::string line;
-  for (int ch; (ch = std::fgetc(f)) != EOF;) {
-    if (ch == '\n') {
-      if (line.find_first_not_of(" \t\r") != std::string::npos) break;
-      line.clear();
+/// "'a', 'b' and 'c'" (at most five, then "..."), escaped for a message.
+std::string name_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t k = 0; k < names.size() && k < 5; ++k)
+    out += (k == 0 ? "" : k + 1 == names.size() ? " and " : ", ") + io::quoted(names[k]);
+  return names.size() > 5 ? out + ", ..." : out;
+}
+
+/// The model's indices, e.g. "target 0, features 1, 2", for messages.
+std::string describe(const io::ColumnLayout& rec) {
+  std::string out = "target " + std::to_string(rec.target) + ", features ";
+  for (std::size_t k = 0; k < rec.features.size() && k < 8; ++k)
+    out += (k ? ", " : "") + std::to_string(rec.features[k]);
+  return rec.features.size() > 8 ? out + ", ..." : out;
+}
+
+/// Refuses data of \p width columns when it lacks column \p needed of the model's file.
+void require_width(const std::string& path, std::int64_t width, std::int64_t needed, const io::ColumnLayout& rec) {
+  if (needed < width) return;
+  throw InvalidArgument(path + " has " + std::to_string(width) + " column" + (width == 1 ? "" : "s") +
+                        " but the model reads column " + std::to_string(needed) +
+                        " (0-based) of the file it was fitted on (" + describe(rec) +
+                        "); give --target/--features to choose other columns");
+}
+
+/// Columns for a model that records them (see Expect::columns): set in \p opt as indices.
+void choose_model_columns(const std::string& path, const Expect& expect, io::CsvOptions& opt) {
+  const io::ColumnLayout& rec = *expect.columns;
+  io::CsvHead head = io::read_csv_head(path, opt);
+  // A first line holding every feature name of a model fitted with a header is a header,
+  // even when the names look like numbers (a header forced with --header at fit time).
+  if (!opt.header.has_value() && !head.header && rec.header &&
+      std::all_of(expect.feature_names.begin(), expect.feature_names.end(), [&](const std::string& n) {
+        return std::any_of(head.cells.begin(), head.cells.end(),
+                           [&](const std::string& c) { return io::utf8_safe(c) == n; });
+      }))
+    head.header = true;
+  opt.header = head.header;
+  const auto width = static_cast<std::int64_t>(head.cells.size());
+  const auto d = static_cast<std::int64_t>(rec.features.size());
+  const bool by_name = head.header && rec.header;
+  // The column named \p name (compared as the model file holds names), or -1.
+  auto find = [&](const std::string& name) -> std::int64_t {
+    std::int64_t found = -1;
+    for (std::int64_t c = 0; c < width; ++c) {
+      if (io::utf8_safe(head.cells[static_cast<std::size_t>(c)]) != name) continue;
+      if (found >= 0)
+        throw InvalidArgument(path + ": the header names columns " + std::to_string(found + 1) + " and " +
+                              std::to_string(c + 1) + " both " + io::quoted(name) + "; rename one");
+      found = c;
+    }
+    return found;
+  };
+  if (opt.features.empty()) {
+    if (by_name) {
+      std::vector<std::string> missing;
+      for (const auto& name : expect.feature_names) {
+        const std::int64_t c = find(name);
+        if (c < 0) missing.push_back(name);
+        else opt.feature_columns.push_back(c);
+      }
+      if (!missing.empty())
+        throw InvalidArgument(path + ": the header has no column " + name_list(missing) + " (feature" +
+                              (missing.size() == 1 ? "" : "s") +
+                              " of the model); name the feature columns with --features");
+    } else if (!expect.target && opt.target.empty() && width == d) {
+      // Prediction input of the features alone, in the model's order.
+      for (std::int64_t c = 0; c < d; ++c) opt.feature_columns.push_back(c);
     } else {
-      line += static_cast<char>(ch);
+      for (const std::int64_t c : rec.features) require_width(path, width, c, rec);
+      opt.feature_columns = rec.features;
     }
   }
-  std::fclose(f);
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  std::vector<std::string> cells;
-  std::stringstream ss(line);
-  for (std::string c; std::getline(ss, c, delim);) {
-    const auto b = c.find_first_not_of(" \t\""), e = c.find_last_not_of(" \t\"");
-    cells.push_back(b == std::string::npos ? std::string() : c.substr(b, e - b + 1));
+  if (!opt.target.empty()) return;  // --target: the user's choice
+  if (!expect.target) {
+    opt.has_target = false;  // predict needs no target
+  } else if (by_name) {
+    const std::int64_t c = find(expect.target_name);
+    if (c < 0)
+      throw InvalidArgument(path + ": the header has no column " + io::quoted(expect.target_name) +
+                            " (the model's target); name the target column with --target");
+    opt.target_column = c;
+  } else {
+    require_width(path, width, rec.target, rec);
+    opt.target_column = rec.target;
   }
-  return cells;
+}
+
+/// Columns for a model file without a column record: by name when the header holds every
+/// feature name, else by position (the behaviour of older versions).
+void choose_legacy_columns(const std::string& path, const Expect& expect, io::CsvOptions& opt) {
+  if (expect.feature_names.empty() && !(expect.target_optional && expect.features > 0)) return;
+  const auto head = io::read_csv_head(path, opt).cells;
+  auto in_head = [&](const std::string& n) { return std::find(head.begin(), head.end(), n) != head.end(); };
+  if (opt.features.empty() && !expect.feature_names.empty() &&
+      std::all_of(expect.feature_names.begin(), expect.feature_names.end(), in_head)) {
+    opt.features = expect.feature_names;
+    if (opt.header != false) opt.header = true;
+    const bool has_target = !expect.target_name.empty() && in_head(expect.target_name);
+    if (opt.target.empty() && has_target) opt.target = expect.target_name;
+    if (!expect.target && !has_target && opt.target.empty()) opt.has_target = false;
+  } else if (expect.target_optional && opt.target.empty() && expect.features > 0 && opt.features.empty()) {
+    // No names to go by: as many columns as features means there is no target.
+    if (static_cast<std::int64_t>(head.size()) == expect.features) opt.has_target = false;
+  }
 }
 
 Loaded load_csv(const DataArgs& a, const Expect& expect) {
   io::CsvOptions opt = csv_options(a);
   opt.weight = a.weight_column;
-  // A model knows its columns: pick them by name when the header has them all.
-  if (opt.features.empty() && !expect.feature_names.empty()) {
-    const auto head = csv_first_line(a.path, opt.delimiter);
-    const bool all = std::all_of(expect.feature_names.begin(), expect.feature_names.end(), [&](const std::string& n) {
-      return std::find(head.begin(), head.end(), n) != head.end();
-    });
-    if (all) {
-      opt.features = expect.feature_names;
-      if (opt.header != false) opt.header = true;
-      const bool has_target = !expect.target_name.empty() &&
-                              std::find(head.begin(), head.end(), expect.target_name) != head.end();
-      if (opt.target.empty() && has_target) opt.target = expect.target_name;
-      if (!expect.target && !has_target && opt.target.empty()) opt.has_target = false;
-    } else if (expect.target_optional && opt.target.empty() && expect.features > 0) {
-      // No names to go by: as many columns as features means there is no target.
-      const auto width = static_cast<std::int64_t>(head.size());
-      if (width == expect.features) opt.has_target = false;
-    }
-  } else if (expect.target_optional && opt.target.empty() && expect.features > 0 && opt.features.empty()) {
-    if (static_cast<std::int64_t>(csv_first_line(a.path, opt.delimiter).size()) == expect.features)
-      opt.has_target = false;
-  }
+  if (expect.columns) choose_model_columns(a.path, expect, opt);
+  else choose_legacy_columns(a.path, expect, opt);
   Loaded out;
   out.csv = io::read_csv(a.path, opt);
   out.X = out.csv.x_view();
   if (opt.has_target) out.y = out.csv.y_view();
-  out.feature_names = out.csv.feature_names;
-  out.target_name = out.csv.target_name;
+  for (const auto& n : out.csv.feature_names) out.feature_names.push_back(io::utf8_safe(n));
+  out.target_name = io::utf8_safe(out.csv.target_name);
   out.weights = out.csv.w_view();
-  out.weight_name = out.csv.weight_name;
+  out.weight_name = io::utf8_safe(out.csv.weight_name);
+  out.columns = out.csv.layout;
   return out;
 }
 
 /// --weight-file: a 1-D .npy, or text with one number per line (a header line allowed).
 void load_weight_file(const std::string& path, std::int64_t rows, Loaded& out) {
-  if (ends_with(path, ".npy")) {
+  if (is_npy_file(path)) {
     out.w_npy = io::read_npy(path);
     out.weights = out.w_npy.vector();
   } else {
@@ -138,29 +204,52 @@ Loaded load_npy(const DataArgs& a, const Expect& expect) {
   } else {
     out.x_npy = io::read_npy(a.path);
     const std::int64_t cols = out.x_npy.cols();
-    bool has_target = expect.target || !a.target.empty();
-    if (!has_target && expect.target_optional && expect.features > 0) has_target = cols == expect.features + 1;
-    if (has_target) {
-      std::int64_t t = cols - 1;
-      if (!a.target.empty()) {
-        std::size_t used = 0;
-        try {
-          t = std::stoll(a.target, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != a.target.size())
-          throw InvalidArgument("--target for a .npy file must be a column index, got '" + a.target + "'");
-        if (t < 0) t += cols;
-        if (t < 0 || t >= cols)
-          throw InvalidArgument(a.path + ": target column " + a.target + " is out of range (" + std::to_string(cols) + " columns)");
-      }
-      if (cols < 2) throw InvalidArgument(a.path + ": needs a feature column besides the target");
-      out.y = out.x_npy.column(t);
-      out.X = out.x_npy.columns_except(t);
-    } else {
-      out.X = out.x_npy.matrix();
+    // --target: a column index (a .npy file has no names).
+    std::optional<std::int64_t> explicit_target;
+    if (!a.target.empty()) {
+      std::int64_t t = 0;
+      const auto [end, ec] = std::from_chars(a.target.data(), a.target.data() + a.target.size(), t);
+      if (ec != std::errc() || end != a.target.data() + a.target.size())
+        throw InvalidArgument("--target for a .npy file must be a column index, got " + io::quoted(a.target));
+      if (t < 0) t += cols;
+      if (t < 0 || t >= cols)
+        throw InvalidArgument(a.path + ": target column " + a.target + " is out of range (" + std::to_string(cols) +
+                              " columns)");
+      explicit_target = t;
     }
+    io::ColumnLayout layout{false, cols, -1, {}};
+    if (expect.columns) {
+      // The model's columns, by index; prediction input may hold the features alone.
+      const io::ColumnLayout& rec = *expect.columns;
+      const auto d = static_cast<std::int64_t>(rec.features.size());
+      if (!expect.target && !explicit_target && cols == d) {
+        for (std::int64_t c = 0; c < d; ++c) layout.features.push_back(c);
+      } else {
+        for (const std::int64_t c : rec.features) require_width(a.path, cols, c, rec);
+        layout.features = rec.features;
+        if (explicit_target) {
+          layout.target = *explicit_target;
+        } else if (expect.target) {
+          require_width(a.path, cols, rec.target, rec);
+          layout.target = rec.target;
+        }
+        if (std::find(layout.features.begin(), layout.features.end(), layout.target) != layout.features.end())
+          throw InvalidArgument(a.path + ": column " + std::to_string(layout.target) +
+                                " is the target; it cannot also be a feature (the model's " + describe(rec) + ")");
+      }
+    } else {
+      bool has_target = expect.target || explicit_target.has_value();
+      if (!has_target && expect.target_optional && expect.features > 0) has_target = cols == expect.features + 1;
+      if (has_target) {
+        if (cols < 2) throw InvalidArgument(a.path + ": needs a feature column besides the target");
+        layout.target = explicit_target.value_or(cols - 1);
+      }
+      for (std::int64_t c = 0; c < cols; ++c)
+        if (c != layout.target) layout.features.push_back(c);
+    }
+    if (layout.target >= 0) out.y = out.x_npy.column(layout.target);
+    out.X = out.x_npy.select(layout.features);
+    out.columns = layout;
   }
   out.feature_names = numbered(out.X.cols);
   if (out.y.data != nullptr) out.target_name = "y";
@@ -202,7 +291,7 @@ Loaded load_data(const DataArgs& a, const Expect& expect) {
   if (a.path.empty() && a.x_path.empty()) throw InvalidArgument("no data: give a DATA file (or --x and --y)");
   if (!a.x_path.empty() && a.y_path.empty() && expect.target)
     throw InvalidArgument("--x needs --y (the targets) here");
-  const bool npy = !a.x_path.empty() || ends_with(a.path, ".npy");
+  const bool npy = !a.x_path.empty() || is_npy_file(a.path);
   Loaded out = npy ? load_npy(a, expect) : load_csv(a, expect);
   out.source = a.path.empty() ? a.x_path : a.path;
   if (!a.weight_file.empty()) load_weight_file(a.weight_file, out.X.rows, out);
@@ -211,6 +300,15 @@ Loaded load_data(const DataArgs& a, const Expect& expect) {
     throw InvalidArgument(out.source + ": the model has " + std::to_string(expect.features) +
                           " features but the data has " + std::to_string(out.X.cols) + " feature columns");
   return out;
+}
+
+bool is_npy_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;  // the CSV reader says why it cannot be opened
+  char magic[6] = {};
+  const std::size_t got = std::fread(magic, 1, sizeof magic, f);
+  std::fclose(f);
+  return got == sizeof magic && std::memcmp(magic, "\x93NUMPY", sizeof magic) == 0;
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,13 @@ struct Loaded {
   MatrixView X;
   VectorView y;  ///< y.data is null when the input has no target
   VectorView weights;  ///< sample weights; data is null when none were given
-  std::vector<std::string> feature_names;
+  std::vector<std::string> feature_names;  ///< valid UTF-8 (io::utf8_safe), as a model records them
   std::string target_name;
   std::string weight_name;  ///< the weight column or file, when given
   std::string source;  ///< what to call it in messages and model files
+  /// Where the target and features sat in DATA (a CSV file or one .npy matrix), for the
+  /// model file; unset for --x/--y.
+  std::optional<io::ColumnLayout> columns;
   io::CsvDataset csv, weight_csv;
   io::NpyArray x_npy, y_npy, w_npy;
 };
@@ -58,12 +62,22 @@ struct Expect {
   std::int64_t features = -1;              ///< required feature count, -1 = any
   std::vector<std::string> feature_names;  ///< from a model: used to pick CSV columns by name
   std::string target_name;                 ///< from a model: used to find the target by name
+  /// From a model: the columns of the file it was fitted on.  With it, a CSV header must
+  /// hold the model's names (when the model's file had one); headerless data and .npy are
+  /// read by the recorded indices.  --target and --features, when given, replace it.
+  /// Without it (older model files) the columns are found as before: by name when the
+  /// header holds every feature name, else by position.
+  std::optional<io::ColumnLayout> columns;
 };
 
 Loaded load_data(const DataArgs& a, const Expect& expect);
 
-/// Whether \p s ends with \p suffix (file types are told by their extension).
+/// Whether \p s ends with \p suffix.
 bool ends_with(const std::string& s, const std::string& suffix);
+
+/// Whether \p path starts with the .npy magic (\x93NUMPY): input files are told apart by
+/// their content, not their name (D.NPY is a .npy file, a CSV named x.npy is CSV).
+bool is_npy_file(const std::string& path);
 
 /// Comma-separated list (empty items dropped).
 std::vector<std::string> split_list(const std::string& text);

@@ -1,9 +1,14 @@
 #include "cli/model_file.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "io/text.hpp"
 
 namespace steepest::cli {
 
@@ -19,6 +24,46 @@ const char* optimizer_name(Optimizer o) {
   return "gd";
 }
 
+/// An integer in [lo, hi], or nullopt (wrong type, fraction, out of range).
+std::optional<std::int64_t> integer_in(const nlohmann::json& v, std::int64_t lo, std::int64_t hi) {
+  if (!v.is_number_integer()) return std::nullopt;
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)) return std::nullopt;
+  const auto x = v.get<std::int64_t>();
+  if (x < lo || x > hi) return std::nullopt;
+  return x;
+}
+
+/// "columns": {"header": bool, "width": n, "target": t, "features": [...]}, checked against
+/// the weights and names already read.
+template <class Bad>
+io::ColumnLayout read_columns(const nlohmann::json& c, const Model& m, const Bad& bad) {
+  const auto d = static_cast<std::int64_t>(m.weights.size());
+  const std::string form =
+      "\"columns\" must be {\"header\": true/false, \"width\": n, \"target\": i, \"features\": [i, ...]} "
+      "with distinct 0-based indices below width, one feature index per weight";
+  if (!c.is_object() || !c.contains("header") || !c["header"].is_boolean() || !c.contains("width") ||
+      !c.contains("target") || !c.contains("features") || !c["features"].is_array())
+    throw bad(form);
+  io::ColumnLayout rec;
+  rec.header = c["header"].get<bool>();
+  const auto width = integer_in(c["width"], 2, std::numeric_limits<std::int64_t>::max());
+  if (!width) throw bad(form);
+  rec.width = *width;
+  const auto target = integer_in(c["target"], 0, rec.width - 1);
+  if (!target) throw bad(form);
+  rec.target = *target;
+  for (const auto& f : c["features"]) {
+    const auto k = integer_in(f, 0, rec.width - 1);
+    if (!k || *k == rec.target || std::find(rec.features.begin(), rec.features.end(), *k) != rec.features.end())
+      throw bad(form);
+    rec.features.push_back(*k);
+  }
+  if (static_cast<std::int64_t>(rec.features.size()) != d) throw bad(form);
+  if (rec.header && (static_cast<std::int64_t>(m.feature_names.size()) != d || m.target.empty()))
+    throw bad("\"columns\" says the file had a header, but \"feature_names\" or \"target\" is missing");
+  return rec;
+}
+
 }  // namespace
 
 std::string model_json(const FitResult& r, const ModelContext& ctx) {
@@ -29,8 +74,15 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["objective"] = "MSE = (1/n) sum_i (x_i . w + b - y_i)^2";
   j["weights"] = r.weights;
   j["bias"] = r.bias;
-  j["feature_names"] = ctx.feature_names;
-  j["target"] = ctx.target;
+  std::vector<std::string> names;
+  for (const auto& n : ctx.feature_names) names.push_back(io::utf8_safe(n));
+  j["feature_names"] = names;
+  j["target"] = io::utf8_safe(ctx.target);
+  if (ctx.columns && ctx.columns->target >= 0)
+    j["columns"] = {{"header", ctx.columns->header},
+                    {"width", ctx.columns->width},
+                    {"target", ctx.columns->target},
+                    {"features", ctx.columns->features}};
   j["epochs_run"] = r.epochs_run;
   j["stop_reason"] = to_string(r.stop_reason);
   j["final_mse"] = r.final_mse;
@@ -39,8 +91,8 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["device"] = r.device_name;
   j["wall_seconds"] = r.wall_seconds;
   j["setup_seconds"] = r.setup_seconds;
-  j["data"] = ctx.data;
-  if (!ctx.sample_weight.empty()) j["sample_weight"] = ctx.sample_weight;
+  j["data"] = io::utf8_safe(ctx.data);
+  if (!ctx.sample_weight.empty()) j["sample_weight"] = io::utf8_safe(ctx.sample_weight);
   j["learning_rate_used"] = r.learning_rate;
   j["final_learning_rate"] = r.final_learning_rate;
   if (r.curvature > 0) j["curvature"] = r.curvature;
@@ -63,7 +115,9 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
                        {"max_gradient_deviation", r.validation.max_gradient_deviation},
                        {"tolerance", r.validation.tolerance},
                        {"passed", r.validation.passed}};
-  return j.dump(2) + "\n";
+  // Every string above is valid UTF-8; replace is the guard for any that is not (a device
+  // name), so that a finished fit never ends in a JSON exception.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Model read_model(const std::string& path) {
@@ -75,10 +129,11 @@ Model read_model(const std::string& path) {
   try {
     j = nlohmann::json::parse(buf.str());
   } catch (const nlohmann::json::exception& e) {
-    throw InvalidArgument(path + ": not a JSON model file (" + e.what() + ")");
+    // The parser's message quotes the file's bytes: escaped and cut.
+    throw InvalidArgument(path + ": not a JSON model file (" + io::printable(e.what(), 200) + ")");
   }
   auto bad = [&](const std::string& what) { return InvalidArgument(path + ": " + what); };
-  if (!j.is_object() || j.value("format", "") != "steepest-model")
+  if (!j.is_object() || !j.contains("format") || j["format"] != "steepest-model")
     throw bad("not a steepest model (no \"format\": \"steepest-model\")");
   Model m;
   if (!j.contains("weights") || !j["weights"].is_array() || j["weights"].empty())
@@ -90,13 +145,22 @@ Model read_model(const std::string& path) {
   }
   if (!j.contains("bias") || !j["bias"].is_number()) throw bad("\"bias\" must be a number");
   m.bias = j["bias"].get<double>();
-  if (j.contains("feature_names") && j["feature_names"].is_array()) {
-    for (const auto& n : j["feature_names"])
-      if (n.is_string()) m.feature_names.push_back(n.get<std::string>());
+  if (!std::isfinite(m.bias)) throw bad("\"bias\" is not finite");
+  if (j.contains("feature_names")) {
+    const auto& names = j["feature_names"];
+    if (!names.is_array()) throw bad("\"feature_names\" must be an array of strings");
+    for (const auto& n : names) {
+      if (!n.is_string()) throw bad("\"feature_names\" must be an array of strings");
+      m.feature_names.push_back(n.get<std::string>());
+    }
     if (!m.feature_names.empty() && m.feature_names.size() != m.weights.size())
       throw bad("\"feature_names\" and \"weights\" differ in length");
   }
-  if (j.contains("target") && j["target"].is_string()) m.target = j["target"].get<std::string>();
+  if (j.contains("target")) {
+    if (!j["target"].is_string()) throw bad("\"target\" must be a string");
+    m.target = j["target"].get<std::string>();
+  }
+  if (j.contains("columns")) m.columns = read_columns(j["columns"], m, bad);
   return m;
 }
 

@@ -14,6 +14,7 @@
 #include <limits>
 #include <thread>
 
+#include "io/text.hpp"
 #include "steepest/error.hpp"
 
 namespace steepest::io {
@@ -120,13 +121,13 @@ bool parse_number(std::string_view cell, DType dtype, double& v, std::string& wh
   if (s.front() == '+') {  // from_chars rejects a leading '+'; a sign after it is no number
     s.remove_prefix(1);
     if (s.empty() || s.front() == '-' || s.front() == '+') {
-      why = "'" + std::string(cell) + "' is not a number";
+      why = quoted(cell) + " is not a number";
       return false;
     }
   }
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
-    why = "'" + std::string(cell) + "' is not a number";
+    why = quoted(cell) + " is not a number";
     return false;
   }
   if (ec == std::errc::result_out_of_range) {
@@ -134,25 +135,33 @@ bool parse_number(std::string_view cell, DType dtype, double& v, std::string& wh
     // rounds an underflow to the nearest representable value (0 or a subnormal).
     v = std::strtod(std::string(s).c_str(), nullptr);
     if (std::isinf(v)) {
-      why = "value '" + std::string(cell) + "' is out of the float64 range";
+      why = "value " + quoted(cell) + " is out of the float64 range";
       return false;
     }
   }
   if (!std::isfinite(v)) {
-    why = "value '" + std::string(cell) + "' is not finite";
+    why = "value " + quoted(cell) + " is not finite";
     return false;
   }
   if (dtype == DType::float32 && std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
-    why = "value '" + std::string(cell) + "' overflows float32 (--dtype float32)";
+    why = "value " + quoted(cell) + " overflows float32 (--dtype float32)";
     return false;
   }
   return true;
 }
 
-bool is_number(std::string_view cell) {
+/// Whether \p cell could be meant as a number, valid or not: empty, or a number to
+/// from_chars (nan, inf and values out of range included).  A first line of such cells is
+/// data, so that it is checked as data; only a word makes it a header.
+bool is_number_like(std::string_view cell) {
+  if (cell.empty()) return true;
+  if (cell.front() == '+') {
+    cell.remove_prefix(1);
+    if (cell.empty() || cell.front() == '+' || cell.front() == '-') return false;
+  }
   double v = 0;
-  std::string why;
-  return parse_number(cell, DType::float64, v, why);
+  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
+  return end == cell.data() + cell.size() && (ec == std::errc() || ec == std::errc::result_out_of_range);
 }
 
 std::string located(const std::string& path, std::int64_t line, std::int64_t column,
@@ -160,7 +169,7 @@ std::string located(const std::string& path, std::int64_t line, std::int64_t col
   std::string msg = path + ":" + std::to_string(line);
   if (column > 0) {
     msg += ": column " + std::to_string(column);
-    if (!col_name.empty()) msg += " (" + col_name + ")";
+    if (!col_name.empty()) msg += " (" + printable(col_name) + ")";
   }
   return msg + ": " + what;
 }
@@ -177,13 +186,27 @@ std::int64_t resolve_column(const std::string& key, const std::vector<std::strin
   if (!key.empty() && ec == std::errc() && end == key.data() + key.size()) {
     if (index < 0) index += ncols;
     if (index >= 0 && index < ncols) return index;
-    throw InvalidArgument(path + ": " + role + " column index " + key +
+    throw InvalidArgument(path + ": " + role + " column index " + printable(key) +
                           " is out of range (the file has " + std::to_string(ncols) +
                           " columns, indices 0.." + std::to_string(ncols - 1) + ")");
   }
   std::string known;
-  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-  throw InvalidArgument(path + ": unknown " + role + " column '" + key + "' (columns: " + known + ")");
+  for (const auto& n : names) {
+    if (known.size() > 400) {
+      known += ", ...";
+      break;
+    }
+    known += (known.empty() ? "" : ", ") + printable(n);
+  }
+  throw InvalidArgument(path + ": unknown " + role + " column " + quoted(key) + " (columns: " + known + ")");
+}
+
+/// A column given by 0-based index (a model's record): in range, else InvalidArgument.
+std::int64_t checked_index(std::int64_t index, std::int64_t ncols, const std::string& path, const char* role) {
+  if (index >= 0 && index < ncols) return index;
+  throw InvalidArgument(path + ": " + role + " column index " + std::to_string(index) +
+                        " is out of range (the file has " + std::to_string(ncols) + " columns, indices 0.." +
+                        std::to_string(ncols - 1) + ")");
 }
 
 // --- parallel body parse -------------------------------------------------------------------
@@ -269,34 +292,73 @@ void parse_chunk(std::string_view body, Chunk& ch, const Layout& lay, std::int64
   });
 }
 
-}  // namespace
+/// The first non-blank line of the text (after a byte-order mark) and what it is.
+struct Head {
+  std::size_t begin = 0, end = 0;  // the line, without its '\n'
+  std::int64_t line = 1;
+  std::vector<std::string> cells;
+  bool header = false;
+};
 
-CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOptions& opt) {
+std::string_view without_bom(std::string_view text) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
+}
+
+Head find_head(std::string_view text, const std::string& path, const CsvOptions& opt) {
   const char delim = opt.delimiter;
   if (delim == '\n' || delim == '\r' || delim == '"')
     throw InvalidArgument("delimiter may not be a newline or a quote");
-  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-
-  // The first non-blank line: header or first data row.
-  std::size_t first_begin = 0;
-  std::int64_t first_line = 1;
+  Head h;
   while (true) {
-    if (first_begin >= text.size()) throw InvalidArgument(path + ": the file is empty");
-    const std::size_t nl = text.find('\n', first_begin);
-    const std::string_view line = text.substr(first_begin, nl == std::string_view::npos ? nl : nl - first_begin);
+    if (h.begin >= text.size()) throw InvalidArgument(path + ": the file is empty");
+    const std::size_t nl = text.find('\n', h.begin);
+    const std::string_view line = text.substr(h.begin, nl == std::string_view::npos ? nl : nl - h.begin);
     if (!is_blank_line(line, delim)) break;
     if (nl == std::string_view::npos) throw InvalidArgument(path + ": the file is empty");
-    first_begin = nl + 1;
-    ++first_line;
+    h.begin = nl + 1;
+    ++h.line;
   }
-  const std::size_t first_nl = text.find('\n', first_begin);
-  const std::size_t first_end = first_nl == std::string_view::npos ? text.size() : first_nl;
+  const std::size_t nl = text.find('\n', h.begin);
+  h.end = nl == std::string_view::npos ? text.size() : nl;
   const char* cell_error = nullptr;
-  const auto first = all_cells(strip_cr(text.substr(first_begin, first_end - first_begin)), delim, cell_error);
-  if (cell_error != nullptr) throw InvalidArgument(located(path, first_line, 0, {}, cell_error));
-  const bool header = opt.header.has_value()
-                          ? *opt.header
-                          : !std::all_of(first.begin(), first.end(), [](const std::string& c) { return is_number(c); });
+  h.cells = all_cells(strip_cr(text.substr(h.begin, h.end - h.begin)), delim, cell_error);
+  if (cell_error != nullptr) throw InvalidArgument(located(path, h.line, 0, {}, cell_error));
+  h.header = opt.header.has_value() ? *opt.header : !std::all_of(h.cells.begin(), h.cells.end(), is_number_like);
+  return h;
+}
+
+/// A header name shared by a used column and another column would be picked by position
+/// here and by whichever comes first when a model looks for it by name: refused.
+void refuse_duplicate_names(const std::vector<std::string>& names, const std::vector<std::int64_t>& used,
+                            const std::string& path) {
+  for (const std::int64_t c : used) {
+    const auto& name = names[static_cast<std::size_t>(c)];
+    for (std::size_t o = 0; o < names.size(); ++o)
+      if (static_cast<std::int64_t>(o) != c && names[o] == name) {
+        const std::int64_t a = std::min(static_cast<std::int64_t>(o), c), b = std::max(static_cast<std::int64_t>(o), c);
+        throw InvalidArgument(path + ": the header names columns " + std::to_string(a + 1) + " and " +
+                              std::to_string(b + 1) + " both " + quoted(name) +
+                              "; rename one (a used column's name must be unique)");
+      }
+  }
+}
+
+}  // namespace
+
+CsvHead parse_csv_head(std::string_view text, const std::string& path, const CsvOptions& opt) {
+  Head h = find_head(without_bom(text), path, opt);
+  return {std::move(h.cells), h.header};
+}
+
+CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOptions& opt) {
+  const char delim = opt.delimiter;
+  text = without_bom(text);
+  const Head head = find_head(text, path, opt);
+  const std::vector<std::string>& first = head.cells;
+  const bool header = head.header;
+  const std::size_t first_begin = head.begin, first_end = head.end;
+  const std::int64_t first_line = head.line;
 
   Layout lay;
   const auto ncols = static_cast<std::int64_t>(first.size());
@@ -309,25 +371,35 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     throw InvalidArgument(path + ": needs at least two columns (features and a target), found " +
                           std::to_string(ncols) + (delim == ',' ? "" : " (check the delimiter)"));
 
-  const std::int64_t target = !opt.has_target ? -1
-                              : opt.target.empty() ? ncols - 1
-                                                   : resolve_column(opt.target, keys, path, "target");
+  const std::int64_t target = !opt.has_target         ? -1
+                              : opt.target_column     ? checked_index(*opt.target_column, ncols, path, "target")
+                              : opt.target.empty()    ? ncols - 1
+                                                      : resolve_column(opt.target, keys, path, "target");
   const std::int64_t weight = opt.weight.empty() ? -1 : resolve_column(opt.weight, keys, path, "weight");
   if (weight >= 0 && weight == target)
-    throw InvalidArgument(path + ": column '" + opt.weight + "' is the target; it cannot also be the weight");
+    throw InvalidArgument(path + ": column " + quoted(opt.weight) + " is the target; it cannot also be the weight");
   std::vector<std::int64_t> features;
-  if (opt.features.empty()) {
+  auto add_feature = [&](std::int64_t c, const std::string& key) {
+    if (c == target) throw InvalidArgument(path + ": column " + quoted(key) + " is the target; it cannot also be a feature");
+    if (c == weight) throw InvalidArgument(path + ": column " + quoted(key) + " is the weight; it cannot also be a feature");
+    if (std::find(features.begin(), features.end(), c) != features.end())
+      throw InvalidArgument(path + ": feature column " + quoted(key) + " is listed twice");
+    features.push_back(c);
+  };
+  if (!opt.feature_columns.empty()) {
+    for (const std::int64_t c : opt.feature_columns)
+      add_feature(checked_index(c, ncols, path, "feature"), std::to_string(c));
+  } else if (opt.features.empty()) {
     for (std::int64_t c = 0; c < ncols; ++c)
       if (c != target && c != weight) features.push_back(c);
   } else {
-    for (const auto& key : opt.features) {
-      const std::int64_t c = resolve_column(key, keys, path, "feature");
-      if (c == target) throw InvalidArgument(path + ": column '" + key + "' is the target; it cannot also be a feature");
-      if (c == weight) throw InvalidArgument(path + ": column '" + key + "' is the weight; it cannot also be a feature");
-      if (std::find(features.begin(), features.end(), c) != features.end())
-        throw InvalidArgument(path + ": feature column '" + key + "' is listed twice");
-      features.push_back(c);
-    }
+    for (const auto& key : opt.features) add_feature(resolve_column(key, keys, path, "feature"), key);
+  }
+  if (header) {
+    std::vector<std::int64_t> used = features;
+    if (target >= 0) used.push_back(target);
+    if (weight >= 0) used.push_back(weight);
+    refuse_duplicate_names(first, used, path);
   }
   lay.dest.assign(static_cast<std::size_t>(ncols), Layout::kSkip);
   if (target >= 0) lay.dest[static_cast<std::size_t>(target)] = Layout::kTarget;
@@ -344,6 +416,7 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   }
   if (target >= 0) ds.target_name = header ? first[static_cast<std::size_t>(target)] : "y";
   if (weight >= 0) ds.weight_name = header ? first[static_cast<std::size_t>(weight)] : "w";
+  ds.layout = {header, ncols, target, features};
   if (ds.cols == 0) throw InvalidArgument(path + ": no feature columns");
 
   // Body: everything after the header line (or from the first data line).
@@ -415,7 +488,11 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
   return ds;
 }
 
-CsvDataset read_csv(const std::string& path, const CsvOptions& opt) {
+namespace {
+
+/// Calls \p f with the text of \p path, mapped read-only: parsed in place, never copied.
+template <class F>
+auto with_mapped_file(const std::string& path, F&& f) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw InvalidArgument(path + ": cannot open the file (" + std::strerror(errno) + ")");
@@ -430,7 +507,6 @@ CsvDataset read_csv(const std::string& path, const CsvOptions& opt) {
     ::close(fd);
     throw InvalidArgument(path + ": the file is empty");
   }
-  // Map the file read-only: the text is parsed in place, never copied.
   void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (map == MAP_FAILED) throw InvalidArgument(path + ": cannot map the file (" + std::strerror(errno) + ")");
@@ -440,7 +516,17 @@ CsvDataset read_csv(const std::string& path, const CsvOptions& opt) {
     std::size_t n;
     ~Unmap() { ::munmap(p, n); }
   } unmap{map, size};
-  return parse_csv(std::string_view(static_cast<const char*>(map), size), path, opt);
+  return f(std::string_view(static_cast<const char*>(map), size));
+}
+
+}  // namespace
+
+CsvDataset read_csv(const std::string& path, const CsvOptions& opt) {
+  return with_mapped_file(path, [&](std::string_view text) { return parse_csv(text, path, opt); });
+}
+
+CsvHead read_csv_head(const std::string& path, const CsvOptions& opt) {
+  return with_mapped_file(path, [&](std::string_view text) { return parse_csv_head(text, path, opt); });
 }
 
 }  // namespace steepest::io

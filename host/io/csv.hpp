@@ -11,11 +11,21 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "steepest/data.hpp"
 
 namespace steepest::io {
+
+/// Where a dataset's columns sit in the file it was read from: what a model records so that
+/// predict and evaluate read the same columns again.  Indices are 0-based file columns.
+struct ColumnLayout {
+  bool header = false;                 ///< the first line named the columns
+  std::int64_t width = 0;              ///< columns in the file
+  std::int64_t target = -1;            ///< -1: no target column
+  std::vector<std::int64_t> features;  ///< in the order of the model's weights
+};
 
 /// Features, target and (when asked for) sample weights split out of a CSV file, row-major,
 /// in the requested storage type (X, y, w in the float64 vectors, or in the float32 ones).
@@ -33,6 +43,7 @@ struct CsvDataset {
   std::vector<float> y32;
   std::vector<double> w;    ///< sample weights (CsvOptions::weight), float64 storage
   std::vector<float> w32;   ///< sample weights, float32 storage
+  ColumnLayout layout;      ///< which file columns became the target and the features
 
   MatrixView x_view() const {
     return dtype == DType::float32 ? make_matrix_view(X32.data(), rows, cols)
@@ -52,7 +63,9 @@ struct CsvDataset {
 
 struct CsvOptions {
   /// true: the first line names the columns; false: it is data; unset: it is a header
-  /// when any of its cells is not a number.
+  /// when any of its cells is not number-like.  Number-like is what a number cell could be
+  /// mistaken for: a number, nan, inf, a value out of range, or an empty cell; a first line
+  /// of those is data, and is refused as such when a cell is not a finite number.
   std::optional<bool> header;
   /// Target column: a header name, or a 0-based index (negative counts from the end);
   /// empty means the last column.  A name is tried before an index.
@@ -62,6 +75,10 @@ struct CsvOptions {
   /// Feature columns, by name or index as for target, in this order; empty means every
   /// column but the target (and the weight column).
   std::vector<std::string> features;
+  /// Target and feature columns by 0-based index only (never a name), as a model records
+  /// them; when set they replace \p target / \p features.
+  std::optional<std::int64_t> target_column;
+  std::vector<std::int64_t> feature_columns;
   /// Sample-weight column, by name or index as for target; empty means none.  Never a
   /// feature or the target.
   std::string weight;
@@ -73,8 +90,19 @@ struct CsvOptions {
 
 /// Read \p path.  Throws InvalidArgument for a missing or unreadable file, an empty file,
 /// a header without data rows, fewer than two columns, ragged rows, non-numeric or
-/// non-finite cells, values beyond the storage type's range, and unknown columns.
+/// non-finite cells, values beyond the storage type's range, unknown columns, and a header
+/// name shared by a used column (feature, target or weight) and another column.  Cells and
+/// names shown in messages are escaped and cut (see io/text.hpp).
 CsvDataset read_csv(const std::string& path, const CsvOptions& options = {});
+
+/// The first non-blank line of a CSV file as read_csv() sees it: its cells (unquoted and
+/// trimmed) and whether it is a header under \p options (header, delimiter).
+struct CsvHead {
+  std::vector<std::string> cells;
+  bool header = false;
+};
+CsvHead read_csv_head(const std::string& path, const CsvOptions& options = {});
+CsvHead parse_csv_head(std::string_view text, const std::string& path, const CsvOptions& options = {});
 
 /// Parse CSV text already in memory; \p path is used in messages only.
 CsvDataset parse_csv(std::string_view text, const std::string& path,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/atomic_file.hpp"
+#include "io/text.hpp"
 #include "steepest/error.hpp"
 
 namespace steepest::io {
@@ -42,7 +43,7 @@ struct Descr {
 /// Interprets a simple dtype string such as "<f8" or "|u1"; refuses everything this
 /// library cannot turn into float32/float64 numbers, saying why.
 Descr parse_descr(const std::string& s, const std::string& name) {
-  const std::string quoted = "'" + s + "'";
+  const std::string quoted = io::quoted(s);  // from the file: escaped and cut
   if (s.find('O') != std::string::npos)
     fail(name, "dtype " + quoted + " is an object array; not supported (it would need unpickling)");
   std::size_t p = 0;
@@ -116,7 +117,7 @@ class DictParser {
     while (peek() != '}') {
       const std::string key = string_literal("a key");
       skip_space();
-      expect(':', "expected ':' after key '" + key + "'");
+      expect(':', "expected ':' after key " + quoted(key));
       skip_space();
       if (key == "descr") {
         if (have_descr) bad("duplicate key 'descr'");
@@ -132,14 +133,14 @@ class DictParser {
         h.shape = tuple();
         have_shape = true;
       } else {
-        bad("unexpected key '" + key + "'");
+        bad("unexpected key " + quoted(key));
       }
       skip_space();
       if (peek() == ',') {
         ++p_;
         skip_space();
       } else if (peek() != '}') {
-        bad("expected ',' or '}' after the value of '" + key + "'");
+        bad("expected ',' or '}' after the value of " + quoted(key));
       }
     }
     ++p_;
@@ -264,6 +265,7 @@ Header parse_header(const unsigned char* bytes, std::size_t size, const std::str
   for (std::size_t i = 0; i < h.shape.size(); ++i)
     shape_text += (i ? ", " : "") + std::to_string(h.shape[i]);
   shape_text += h.shape.size() == 1 ? ",)" : ")";
+  shape_text = printable(shape_text, 80);  // a header may list thousands of dimensions
   if (h.shape.empty()) fail(name, "shape () is a scalar; need a 1-D or 2-D array");
   if (h.shape.size() > 2)
     fail(name, "shape " + shape_text + " has " + std::to_string(h.shape.size()) +
@@ -274,10 +276,10 @@ Header parse_header(const unsigned char* bytes, std::size_t size, const std::str
   std::int64_t count = h.shape[0], bytes_needed = 0;
   if ((h.shape.size() == 2 && __builtin_mul_overflow(count, h.shape[1], &count)) ||
       __builtin_mul_overflow(count, static_cast<std::int64_t>(h.descr.size), &bytes_needed))
-    fail(name, "shape " + shape_text + " of '" + h.descr.text + "' overflows a 64-bit byte count");
+    fail(name, "shape " + shape_text + " of " + quoted(h.descr.text) + " overflows a 64-bit byte count");
   const std::size_t present = size - h.data_offset;
   if (static_cast<std::uint64_t>(bytes_needed) > present)
-    fail(name, "truncated data: shape " + shape_text + " of '" + h.descr.text + "' needs " +
+    fail(name, "truncated data: shape " + shape_text + " of " + quoted(h.descr.text) + " needs " +
                    std::to_string(bytes_needed) + " bytes, the file has " + std::to_string(present) +
                    " after the header");
   return h;
@@ -437,6 +439,7 @@ NpyArray& NpyArray::operator=(NpyArray&& other) noexcept {
   owned_ = std::move(other.owned_);
   packed_ = std::move(other.packed_);
   packed_target_ = std::exchange(other.packed_target_, -1);
+  selected_ = std::move(other.selected_);
   other.shape_.clear();
   return *this;
 }
@@ -451,6 +454,7 @@ void NpyArray::release() noexcept {
   owned_.reset();
   packed_.reset();
   packed_target_ = -1;
+  selected_.reset();
 }
 
 NpyArray NpyArray::load(const unsigned char* bytes, std::size_t size, const std::string& name,
@@ -554,6 +558,41 @@ MatrixView NpyArray::columns_except(std::int64_t target) {
     packed_target_ = k;
   }
   return {packed_.get(), n, c - 1, packed_stride, dtype_, layout};
+}
+
+MatrixView NpyArray::select(const std::vector<std::int64_t>& columns) {
+  const std::int64_t n = rows(), c = cols(), esize = dtype_size(dtype_);
+  const auto k = static_cast<std::int64_t>(columns.size());
+  if (k == 0) fail(name_, "no columns selected");
+  std::vector<bool> seen(static_cast<std::size_t>(c), false);
+  for (const std::int64_t j : columns) {
+    if (j < 0 || j >= c)
+      fail(name_, "column index " + std::to_string(j) + " is out of range (the array has " + std::to_string(c) +
+                      " column" + (c == 1 ? "" : "s") + ", indices 0.." + std::to_string(c - 1) + ")");
+    if (seen[static_cast<std::size_t>(j)]) fail(name_, "column " + std::to_string(j) + " selected twice");
+    seen[static_cast<std::size_t>(j)] = true;
+  }
+  const bool ascending = std::is_sorted(columns.begin(), columns.end());
+  if (ascending && k == c) return matrix();
+  if (ascending && k == c - 1) {
+    std::int64_t missing = 0;
+    while (missing < c && seen[static_cast<std::size_t>(missing)]) ++missing;
+    return columns_except(missing);
+  }
+  const auto* base = static_cast<const unsigned char*>(data_);
+  selected_.reset(new unsigned char[static_cast<std::size_t>(n * k * esize)]);
+  unsigned char* out = selected_.get();
+  if (fortran_order_) {
+    for (std::int64_t q = 0; q < k; ++q)
+      std::memcpy(out + q * n * esize, base + columns[static_cast<std::size_t>(q)] * n * esize,
+                  static_cast<std::size_t>(n * esize));
+    return {out, n, k, n, dtype_, Layout::col_major};
+  }
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t q = 0; q < k; ++q)
+      std::memcpy(out + (i * k + q) * esize, base + (i * c + columns[static_cast<std::size_t>(q)]) * esize,
+                  static_cast<std::size_t>(esize));
+  return {out, n, k, k, dtype_, Layout::row_major};
 }
 
 // --- reading -------------------------------------------------------------------------------

@@ -89,6 +89,12 @@ class NpyArray {
   /// Throws InvalidArgument when \p target is out of range or the array has one column.
   MatrixView columns_except(std::int64_t target);
 
+  /// Columns \p columns (0-based, each in range, none twice), in the order given: what a
+  /// model records of the file it was fitted on.  The whole array or columns_except() when
+  /// the list is one of those; otherwise a packed copy held inside this array until it is
+  /// destroyed or select() is called again.  Throws InvalidArgument for a bad list.
+  MatrixView select(const std::vector<std::int64_t>& columns);
+
  private:
   friend NpyArray read_npy(const std::string& path);
   friend NpyArray parse_npy(const void* bytes, std::size_t size, const std::string& name);
@@ -110,6 +116,7 @@ class NpyArray {
   std::unique_ptr<unsigned char[]> owned_;   ///< converted copy, when not mapped
   std::unique_ptr<unsigned char[]> packed_;  ///< columns_except() copy, when one was needed
   std::int64_t packed_target_ = -1;
+  std::unique_ptr<unsigned char[]> selected_;  ///< select() copy, when one was needed
 };
 
 /// \brief Read the .npy file \p path (see NpyArray for what is accepted and when it is mapped).

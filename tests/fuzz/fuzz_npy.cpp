@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "io/npy.hpp"
 #include "steepest/error.hpp"
@@ -53,6 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       try {
         sink = sink + touch(a.columns_except(j));
       } catch (const steepest::InvalidArgument&) {  // a single column: nothing remains
+      }
+    }
+    // A model's feature columns: reversed (a packed copy), every other one, out of range.
+    for (const std::vector<std::int64_t>& cols :
+         {std::vector<std::int64_t>{a.cols() - 1, 0}, std::vector<std::int64_t>{0, a.cols() - 1},
+          std::vector<std::int64_t>{a.cols()}, std::vector<std::int64_t>{a.cols() / 2}}) {
+      try {
+        sink = sink + touch(a.select(cols));
+      } catch (const steepest::InvalidArgument&) {  // a column twice or out of range
       }
     }
     try {
