@@ -141,11 +141,16 @@ TEST(StandardizeConstantColumn, NearlyEqualValuesWithinRoundingAreConstant) {
   steepest::detail::column_moments(steepest::make_matrix_view(X, 4, 2), true, mean, scale, &constant);
   EXPECT_EQ(constant[0], 1);
   EXPECT_EQ(constant[1], 0);
-  // A spread of 1e-9 relative is data: not constant.
+  // A spread of 1e-9 relative is data: not constant, and its sd is the exact one.
   const double Y[] = {1.0, 1.0 + 1e-9, 1.0, 1.0 - 1e-9};
   steepest::detail::column_moments(steepest::make_matrix_view(Y, 4, 1), true, mean, scale, &constant);
   EXPECT_EQ(constant[0], 0);
-  EXPECT_NEAR(scale[0], 1e-9 / std::sqrt(2.0), 1e-20);
+  long double m = 0, ss = 0;
+  for (double v : Y) m += v;
+  m /= 4;
+  for (double v : Y) ss += (v - m) * (v - m);
+  const auto sd = static_cast<double>(std::sqrt(ss / 4));
+  EXPECT_NEAR(scale[0], sd, 1e-12 * sd);
 }
 
 TEST(StandardizeExtremeScales, MomentsOfHugeAndTinyColumnsAreFinite) {
@@ -560,11 +565,21 @@ TEST(ResumeState, EveryFieldIsCheckedAndNamed) {
     const std::string m = error_of([&] { steepest::fit(t.Xv(), t.yv(), r); });
     EXPECT_TRUE(has(m, std::string("\"") + e.field + "\"")) << e.field << ": " << m;
   }
-  // A mid-epoch batch with full-batch options.
-  auto s = std::make_shared<TrainingState>(*good);
-  s->batch = 1;
+  // A mid-epoch batch in a full-batch run (one step per epoch).
   FitOptions full = o;
   full.batch_size = 0;
+  full.epochs = 4;
+  std::shared_ptr<TrainingState> full_state;
+  full.on_checkpoint = [&](const TrainingState& s) { full_state = std::make_shared<TrainingState>(s); };
+  steepest::fit(t.Xv(), t.yv(), full);
+  ASSERT_TRUE(full_state);
+  full.on_checkpoint = nullptr;
+  full.epochs = 8;
+  full.resume = full_state;
+  EXPECT_NO_THROW(steepest::fit(t.Xv(), t.yv(), full));
+  auto s = std::make_shared<TrainingState>(*full_state);
+  s->batch = 1;
+  s->steps += 1;
   full.resume = s;
   EXPECT_TRUE(has(error_of([&] { steepest::fit(t.Xv(), t.yv(), full); }), "\"batch\""));
   // The unedited state resumes.
