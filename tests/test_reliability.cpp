@@ -146,9 +146,9 @@ TEST(StandardizeConstantColumn, NearlyEqualValuesWithinRoundingAreConstant) {
   steepest::detail::column_moments(steepest::make_matrix_view(Y, 4, 1), true, mean, scale, &constant);
   EXPECT_EQ(constant[0], 0);
   long double m = 0, ss = 0;
-  for (double v : Y) m += v;
+  for (double e : Y) m += e;
   m /= 4;
-  for (double v : Y) ss += (v - m) * (v - m);
+  for (double e : Y) ss += (e - m) * (e - m);
   const auto sd = static_cast<double>(std::sqrt(ss / 4));
   EXPECT_NEAR(scale[0], sd, 1e-12 * sd);
 }

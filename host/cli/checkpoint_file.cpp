@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -135,6 +136,10 @@ std::string checkpoint_json(const TrainingState& s, const std::string& data) {
 }
 
 TrainingState read_checkpoint(const std::string& path) {
+  // A device or FIFO (/dev/zero, a pipe) would be read forever: checkpoints are regular files.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw InvalidArgument(path + ": not a regular file, so not a checkpoint file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InvalidArgument(path + ": cannot open the checkpoint file");
   std::stringstream buf;

@@ -131,7 +131,9 @@ struct FitOptions {
   /// chosen by a seeded permutation of its own (a pure function of seed and n), never
   /// trained on; their MSE after every epoch is FitResult::heldout_loss_history and is
   /// what early stopping and the adaptive schedule watch.  The parameters returned are
-  /// those of the last epoch, not of the best held-out epoch.  0 = off.
+  /// those of the last epoch, not of the best held-out epoch.  0 = off.  With sample
+  /// weights, a split whose training or held-out weights sum to zero is refused
+  /// (InvalidArgument naming the fraction and the side).
   double validation_fraction = 0.0;
   std::vector<double> init_weights;  ///< warm start; empty means all zeros
   double init_bias = 0.0;            ///< warm start of the intercept
