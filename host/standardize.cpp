@@ -107,10 +107,10 @@ ColumnScaling column_scaling(const MatrixView& X, bool center) {
     const std::vector<double> sq = column_sums(X, [&](std::int64_t i, std::size_t k) { return u(i, k) * u(i, k); });
     for (std::size_t k = 0; k < d; ++k) {
       const double rms = std::sqrt(sq[k] / n);
-      if (rms > 0.0)
-        cs.scale[k] = std::ldexp(rms, e[k]);
-      else
+      if (rms == 0.0)  // not for NaN: non-finite data must reach the fit, which refuses it
         cs.constant[k] = 1;
+      else
+        cs.scale[k] = std::ldexp(rms, e[k]);
     }
     return cs;
   }
@@ -129,10 +129,10 @@ ColumnScaling column_scaling(const MatrixView& X, bool center) {
   for (std::size_t k = 0; k < d; ++k) {
     const double sd_u = std::sqrt(ss[k] / n);
     cs.mean[k] = std::ldexp(mean_u[k], e[k]);
-    if (sd_u > kConstantUlps * eps * std::fabs(mean_u[k]))
-      cs.scale[k] = std::ldexp(sd_u, e[k]);
-    else
+    if (sd_u <= kConstantUlps * eps * std::fabs(mean_u[k]))  // false for NaN: refused later
       cs.constant[k] = 1;  // carried by the intercept: left unscaled, z = 0, weight 0
+    else
+      cs.scale[k] = std::ldexp(sd_u, e[k]);
   }
   return cs;
 }

@@ -197,6 +197,22 @@ TEST(StandardizeExtremeScales, HugeAndTinyColumnsFitCorrectly) {
   EXPECT_GT(steepest::score(Xv, yv, r.weights, r.bias).r2, 1.0 - 1e-12);
 }
 
+// The constant-column rule must not hide non-finite data: a NaN or inf is still refused.
+TEST(StandardizeConstantColumn, NonFiniteValuesAreStillRefused) {
+  for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()})
+    for (const bool intercept : {true, false}) {
+      std::vector<double> X{1, 2, 3, 4, 5, 6}, y{1, 2, 3};
+      X[2] = bad;
+      FitOptions o = cpu_options();
+      o.standardize = true;
+      o.fit_intercept = intercept;
+      o.epochs = 3;
+      const std::string m = error_of(
+          [&] { steepest::fit(steepest::make_matrix_view(X.data(), 3, 2), steepest::make_vector_view(y.data(), 3), o); });
+      EXPECT_TRUE(has(m, "non-finite")) << bad << (intercept ? " with" : " without") << " intercept: " << m;
+    }
+}
+
 // ---- item 4: the resume fingerprint covers every row -------------------------------------
 
 struct Table {
