@@ -70,6 +70,61 @@ std::string format_loss(double v) {
   return buf;
 }
 
+/// Why lr auto cannot use the curvature \p L (0: flat, inf: overflowed), or "" when it can.
+std::string unusable_curvature(double L) {
+  if (std::isinf(L))
+    return "the curvature of this problem overflows float64 (features with |x| beyond ~1e154, whose "
+           "squares do not fit in a double); rescale the features (or use standardize)";
+  if (!(L > 0.0) || !std::isfinite(L))
+    return "the curvature of this problem is " + format_loss(L) +
+           " (all-zero features, without an intercept or penalty?); give a learning rate";
+  return {};
+}
+
+/// The stable full-batch step of the optimizer on a quadratic of curvature L, as
+/// "formula = value", or why there is none.  Heavy ball (v = m v + g, w -= lr v) is stable
+/// iff lr L < 2 (1 + m); this project's Nesterov (v = m v + g, w -= lr (g + m v)) iff
+/// lr L < 2 (1 + m) / (1 + 2 m) (the Jury conditions of its 2 x 2 iteration matrix, whose
+/// trace is (1 + m)(1 - lr L) and determinant m (1 - lr L)); plain GD iff lr L < 2.
+struct StableBound {
+  double value = 0.0;    // 0: none applies
+  std::string formula;   // "2/L", ...
+};
+
+StableBound stable_bound(const FitOptions& o, double L) {
+  const double m = o.momentum;
+  switch (o.optimizer) {
+    case Optimizer::gd: return {2.0 / L, "2/L"};
+    case Optimizer::momentum: return {2.0 * (1.0 + m) / L, "2(1 + m)/L"};
+    case Optimizer::nesterov: return {2.0 * (1.0 + m) / ((1.0 + 2.0 * m) * L), "2(1 + m)/((1 + 2m) L)"};
+    case Optimizer::adam: break;
+  }
+  return {};
+}
+
+/// The second half of a divergence message: what the curvature says about \p rate.
+std::string divergence_advice(const FitOptions& o, double rate, double L, bool mini_batch) {
+  if (o.optimizer == Optimizer::adam)
+    return "adam scales each step by its own moment estimates, so no curvature bound on the learning "
+           "rate applies; the learning rate " + format_loss(rate) + " is too large for this data: lower it";
+  if (std::isinf(L))
+    return "the curvature of this problem overflows float64 (features with |x| beyond ~1e154, whose squares "
+           "do not fit in a double), so no learning rate is stable: rescale the features (or use standardize)";
+  if (!(L > 0.0) || !std::isfinite(L))
+    return "the curvature could not be estimated (" + format_loss(L) + "); lower the learning rate " +
+           format_loss(rate);
+  const StableBound b = stable_bound(o, L);
+  std::string curv = "L = " + format_loss(L) + ", estimated";
+  if (o.l2 > 0.0) curv += ", including the l2 penalty's 2 l2 = " + format_loss(2.0 * o.l2);
+  if (o.optimizer != Optimizer::gd) curv += ", m = " + format_loss(o.momentum);
+  const std::string bound = "the largest stable full-batch step is " + b.formula + " = " + format_loss(b.value) +
+                            " (" + curv + ")";
+  if (rate >= b.value) return "the learning rate " + format_loss(rate) + " is too large for this data: " + bound;
+  return "the learning rate " + format_loss(rate) + " is below the estimated bound: " + bound +
+         (mini_batch ? "; mini-batch steps are noisier than full-batch ones and need a smaller rate"
+                     : "; the estimate may be off for this data: lower the learning rate");
+}
+
 /// Full-data MSE at the backend's current parameters (also leaves its gradient there).
 double full_loss(Backend& be) {
   be.compute(0, be.rows(), /*ordered=*/false);
@@ -116,6 +171,7 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorVie
   std::vector<std::int64_t> train_rows;
   if (held > 0) {
     detail::heldout_split(opt.seed, n, held, order.data());
+    detail::check_split_weights(sample_weight, order.data(), n, held, opt.validation_fraction);
     if (shuffle) train_rows.assign(order.begin(), order.begin() + n_train);
     be.set_row_order(order.data());
   }
@@ -174,16 +230,19 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorVie
   } else {
     res.weights = opt.init_weights.empty() ? std::vector<double>(d, 0.0) : opt.init_weights;
     res.bias = opt.init_bias;
-    // lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate).
+    // lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate),
+    // L of the objective: the L2 penalty adds 2 l2 on the weights, to L and to every row's.
     if (opt.auto_learning_rate) {
-      res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
-      if (!(res.curvature > 0.0) || !std::isfinite(res.curvature))
-        throw InvalidArgument("lr auto: the curvature of this problem is " + format_loss(res.curvature) +
-                              " (all-zero features?); give a learning rate");
-      const double L_batch = full_batch ? res.curvature
-                                        : detail::batch_curvature(res.curvature,
-                                                                  detail::max_row_curvature(X, opt.fit_intercept),
-                                                                  n_train, opt.batch_size);
+      res.curvature = detail::estimate_curvature(be, opt.fit_intercept, opt.l2);
+      const std::string why = unusable_curvature(res.curvature);
+      if (!why.empty()) throw InvalidArgument("lr auto: " + why);
+      const double L_batch =
+          full_batch ? res.curvature
+                     : detail::batch_curvature(res.curvature,
+                                               detail::max_row_curvature(X, opt.fit_intercept) + 2.0 * opt.l2,
+                                               n_train, opt.batch_size);
+      const std::string why_batch = unusable_curvature(L_batch);
+      if (!why_batch.empty()) throw InvalidArgument("lr auto: " + why_batch);
       lr0 = 1.0 / L_batch;
     }
     res.learning_rate = lr0;
@@ -340,16 +399,16 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorVie
     const bool exploding = loss > kExplodingFactor * res.loss_history.front() && res.loss_history.front() > 0.0;
     if (exploding || !std::isfinite(loss) || !std::isfinite(b) || !all_finite(w)) {
       res.stop_reason = StopReason::diverged;
-      // State the bound the user crossed: full-batch GD on the MSE is stable for lr < 2/L.
-      res.curvature = detail::estimate_curvature(be, opt.fit_intercept);
+      // State the bound of the optimizer on the objective (with its L2 penalty), or that none
+      // applies, and whether the rate crossed it.
+      res.curvature = detail::estimate_curvature(be, opt.fit_intercept, opt.l2);
       const std::string what = exploding && std::isfinite(loss)
                                    ? "loss grew past 1e8 times its initial value"
                                    : std::string(std::isfinite(loss) ? "parameters" : "loss") + " became non-finite";
-      res.message = "diverged in epoch " + std::to_string(epoch) + ": the " + what +
-                    " (last MSE before " + format_loss(res.loss_history.back()) +
-                    "); the learning rate " + format_loss(rate) + " is too large for this data: " +
-                    "the largest stable full-batch step is 2/L = " + format_loss(2.0 / res.curvature) +
-                    " (L = " + format_loss(res.curvature) + ", estimated). Returned the parameters of epoch " +
+      res.message = "diverged in epoch " + std::to_string(epoch) + ": the " + what + " (last " +
+                    (opt.l1 > 0.0 || opt.l2 > 0.0 ? "objective" : "MSE") + " before " +
+                    format_loss(res.loss_history.back()) + "); " +
+                    divergence_advice(opt, rate, res.curvature, !full_batch) + ". Returned the parameters of epoch " +
                     std::to_string(epoch - 1) + ".";
       break;
     }
@@ -435,6 +494,9 @@ Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& 
                     const std::vector<double>& weights, double bias, const EvaluateOptions& options) {
   detail::validate_data(X, y);
   detail::validate_sample_weight(sample_weight, X.rows);
+  detail::validate_threads(options.threads, "evaluate");
+  if (options.device != Device::automatic && options.device != Device::cpu && options.device != Device::cuda)
+    throw InvalidArgument("evaluate: unknown device");
   if (static_cast<std::int64_t>(weights.size()) != X.cols)
     throw InvalidArgument("evaluate: " + std::to_string(weights.size()) + " weights given for " +
                           std::to_string(X.cols) + " feature columns");

@@ -15,8 +15,9 @@
 namespace steepest {
 namespace {
 
+/// The checks fit() makes of its views, and the model's length against X.
 void check_model(const MatrixView& X, const std::vector<double>& w) {
-  if (X.data == nullptr || X.rows < 1 || X.cols < 1) throw InvalidArgument("predict: empty or null X");
+  detail::validate_matrix(X, "X");
   if (static_cast<std::int64_t>(w.size()) != X.cols)
     throw InvalidArgument("the model has " + std::to_string(w.size()) + " weights but the data has " +
                           std::to_string(X.cols) + " feature columns");
@@ -24,8 +25,18 @@ void check_model(const MatrixView& X, const std::vector<double>& w) {
 
 }  // namespace
 
+void predict(const MatrixView& X, const std::vector<double>& w, double b, double* out, std::int64_t out_size) {
+  check_model(X, w);
+  if (out == nullptr) throw InvalidArgument("predict: null output pointer");
+  if (out_size < X.rows)
+    throw InvalidArgument("predict: the output holds " + std::to_string(out_size) + " values for the " +
+                          std::to_string(X.rows) + " rows of X");
+  predict(X, w, b, out);
+}
+
 void predict(const MatrixView& X, const std::vector<double>& w, double b, double* out) {
   check_model(X, w);
+  if (out == nullptr) throw InvalidArgument("predict: null output pointer");
   const std::int64_t d = X.cols;
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < X.rows; ++i) {
@@ -38,8 +49,7 @@ void predict(const MatrixView& X, const std::vector<double>& w, double b, double
 Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
               const std::vector<double>& w, double b) {
   check_model(X, w);
-  if (y.data == nullptr || y.size != X.rows)
-    throw InvalidArgument("y has " + std::to_string(y.size) + " entries but X has " + std::to_string(X.rows) + " rows");
+  detail::validate_vector(y, X.rows, "y", "X");
   detail::validate_sample_weight(sample_weight, X.rows);
   const bool weighted = sample_weight.data != nullptr;
   // Unweighted rows count 1: multiplying by 1.0 is exact, so both cases share one loop and

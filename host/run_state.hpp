@@ -17,16 +17,32 @@ namespace steepest::detail {
 /// threads (TrainingState::backend records the backend), the cross-check and callbacks.
 std::string options_signature(const FitOptions& o);
 
-/// FNV-1a over rows, cols and the float64 values of X, y (and the sample weights when
-/// given) at up to 1024 evenly spaced rows, first and last included: catches another file,
-/// another column choice or another dtype without a pass over the data.
+/// A 64-bit hash of every row: the shape, the storage types of X, y and the weights, and
+/// each value read as float64 (value_at), in row order: X's row, y, the weight (when
+/// given).  The identity is the values, not the layout: a column-major or padded view of
+/// the same numbers hashes alike, while a float32 copy of float64 data (other values) or
+/// other sample weights do not.  One parallel pass (fixed chunks hashed by 64-bit word
+/// mixing, combined in chunk order), the same value for any thread count.
 std::uint64_t data_fingerprint(const MatrixView& X, const VectorView& y, const VectorView& weights);
 
-/// Throws InvalidArgument when \p s cannot continue this run: another shape, data or
-/// options (naming each option that differs), inconsistent sizes, or more epochs done than
+/// Throws InvalidArgument naming the field (by its checkpoint key) when \p s is not a state
+/// any fit can have written, whatever the data: negative counts, vector lengths other than
+/// cols or 2 (cols + 1), histories not epoch + 1 long, non-finite or negative values,
+/// an unknown backend.
+void validate_state(const TrainingState& s);
+
+/// Throws InvalidArgument when \p s cannot continue this run: validate_state, then another
+/// shape, data or options (naming each option that differs), a batch position past the
+/// end of an epoch, steps that do not match epoch and batch, more epochs done than
 /// \p o.epochs allows.
 void check_resume(const TrainingState& s, const FitOptions& o, std::int64_t rows, std::int64_t cols,
                   std::uint64_t fingerprint);
+
+/// FitOptions::validation_fraction with sample weights: InvalidArgument naming the fraction
+/// and the side when the weights of the training rows (order[0, n - held)) or of the
+/// held-out rows (the rest) sum to zero.
+void check_split_weights(const VectorView& w, const std::int64_t* order, std::int64_t n, std::int64_t held,
+                         double fraction);
 
 /// Rows held out for FitOptions::validation_fraction: round(fraction n), at least 1 when the
 /// fraction is > 0, and at most n - 1.

@@ -4,10 +4,15 @@
 // standardised problem has unit diagonal, which is what lets ill-conditioned data converge).
 // Penalties, when set, apply to the standardised weights w', as with scikit-learn's
 // StandardScaler in front of a penalised model.
+//
+// Without an intercept the columns are scaled, never centred (mu_k = 0, s_k the root mean
+// square): centring would need the intercept that the fit is told not to have, and so
+// would solve another problem.
 #include "standardize.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "chunk_plan.hpp"
 #include "view_access.hpp"
@@ -15,7 +20,8 @@
 namespace steepest::detail {
 namespace {
 
-/// Per-chunk column sums of f(x_ik), combined in chunk order.
+/// Per-chunk column sums of f(i, k) over the rows, combined in chunk order (the same bits
+/// for any thread count).
 template <class F>
 std::vector<double> column_sums(const MatrixView& X, F f) {
   const auto d = static_cast<std::size_t>(X.cols);
@@ -26,7 +32,7 @@ std::vector<double> column_sums(const MatrixView& X, F f) {
     double* out = partial.data() + static_cast<std::size_t>(c) * d;
     const std::int64_t hi = std::min(X.rows, (c + 1) * plan.rows_per_chunk);
     for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i)
-      for (std::size_t k = 0; k < d; ++k) out[k] += f(value_at(X, i, static_cast<std::int64_t>(k)), k);
+      for (std::size_t k = 0; k < d; ++k) out[k] += f(i, k);
   }
   std::vector<double> total(d, 0.0);
   for (std::int64_t c = 0; c < plan.chunks; ++c)
@@ -34,55 +40,140 @@ std::vector<double> column_sums(const MatrixView& X, F f) {
   return total;
 }
 
-template <class T>
-std::vector<T> standardized_copy(const MatrixView& X, const std::vector<double>& mean,
-                                 const std::vector<double>& scale) {
+/// The binary exponent e_k of each column with max |x_ik| < 2^e_k (0 for an all-zero
+/// column): the moments are taken of u = x 2^-e, |u| < 1, so that squares neither overflow
+/// (|x| ~ 1e200) nor underflow (|x| ~ 1e-300).  A power of two scales exactly.
+std::vector<int> column_exponents(const MatrixView& X) {
   const auto d = static_cast<std::size_t>(X.cols);
+  const ChunkPlan plan = plan_chunks(X.rows, X.cols);
+  std::vector<double> partial(static_cast<std::size_t>(plan.chunks) * d, 0.0);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < plan.chunks; ++c) {
+    double* out = partial.data() + static_cast<std::size_t>(c) * d;
+    const std::int64_t hi = std::min(X.rows, (c + 1) * plan.rows_per_chunk);
+    for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i)
+      for (std::size_t k = 0; k < d; ++k)
+        out[k] = std::max(out[k], std::fabs(value_at(X, i, static_cast<std::int64_t>(k))));
+  }
+  std::vector<int> e(d, 0);
+  for (std::size_t k = 0; k < d; ++k) {
+    double m = 0.0;
+    for (std::int64_t c = 0; c < plan.chunks; ++c) m = std::max(m, partial[static_cast<std::size_t>(c) * d + k]);
+    if (m > 0.0 && std::isfinite(m)) std::frexp(m, &e[k]);  // m = f 2^e, f in [0.5, 1)
+  }
+  return e;
+}
+
+// A column whose spread is within this many float64 ulps of its mean is constant: each value
+// carries up to half an ulp of representation error and the mean about one more, so a
+// smaller spread is rounding, not data, and standardising it would blow that rounding up by
+// 1 / (kConstantUlps eps) ~ 1e15 into a unit-variance feature with a meaningless weight.
+constexpr double kConstantUlps = 4.0;
+
+template <class T>
+std::vector<T> standardized_copy(const MatrixView& X, const ColumnScaling& cs) {
+  const auto d = static_cast<std::size_t>(X.cols);
+  // (x - mu) / s computed as (x 2^-e - mu 2^-e) / (s 2^-e): the same value, without the
+  // overflow of x - mu for values near the largest double.
+  std::vector<double> mean_u(d), scale_u(d);
+  for (std::size_t k = 0; k < d; ++k) {
+    mean_u[k] = std::ldexp(cs.mean[k], -cs.exponent[k]);
+    scale_u[k] = std::ldexp(cs.scale[k], -cs.exponent[k]);
+  }
   std::vector<T> out(static_cast<std::size_t>(X.rows) * d);
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < X.rows; ++i)
-    for (std::size_t k = 0; k < d; ++k)
-      out[static_cast<std::size_t>(i) * d + k] =
-          static_cast<T>((value_at(X, i, static_cast<std::int64_t>(k)) - mean[k]) / scale[k]);
+    for (std::size_t k = 0; k < d; ++k) {
+      const double u = std::ldexp(value_at(X, i, static_cast<std::int64_t>(k)), -cs.exponent[k]);
+      out[static_cast<std::size_t>(i) * d + k] = cs.constant[k] ? T(0) : static_cast<T>((u - mean_u[k]) / scale_u[k]);
+    }
   return out;
 }
 
 }  // namespace
 
-void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<double>& scale) {
+ColumnScaling column_scaling(const MatrixView& X, bool center) {
   const auto n = static_cast<double>(X.rows);
-  mean = column_sums(X, [](double x, std::size_t) { return x; });
-  for (double& m : mean) m /= n;
-  // Two passes (sum of squared deviations), not E[x^2] - E[x]^2, which cancels badly.
-  scale = column_sums(X, [&mean](double x, std::size_t k) { return (x - mean[k]) * (x - mean[k]); });
-  for (double& s : scale) {
-    s = std::sqrt(s / n);
-    if (!(s > 0.0)) s = 1.0;  // a constant column: centred to zero, left unscaled
+  const auto d = static_cast<std::size_t>(X.cols);
+  ColumnScaling cs;
+  cs.exponent = column_exponents(X);
+  const std::vector<int>& e = cs.exponent;
+  auto u = [&](std::int64_t i, std::size_t k) { return std::ldexp(value_at(X, i, static_cast<std::int64_t>(k)), -e[k]); };
+  cs.mean.assign(d, 0.0);
+  cs.scale.assign(d, 1.0);
+  cs.constant.assign(d, 0);
+  if (!center) {
+    // Root mean square: zero only for an all-zero column, which gets scale 1 and weight 0.
+    const std::vector<double> sq = column_sums(X, [&](std::int64_t i, std::size_t k) { return u(i, k) * u(i, k); });
+    for (std::size_t k = 0; k < d; ++k) {
+      const double rms = std::sqrt(sq[k] / n);
+      if (rms == 0.0)  // not for NaN: non-finite data must reach the fit, which refuses it
+        cs.constant[k] = 1;
+      else
+        cs.scale[k] = std::ldexp(rms, e[k]);
+    }
+    return cs;
   }
+  // The mean as first value + mean of the differences from it: a constant column gets its
+  // value back exactly (a plain sum / n of ten cells of 0.1 does not).
+  std::vector<double> first(d);
+  for (std::size_t k = 0; k < d; ++k) first[k] = u(0, k);
+  std::vector<double> mean_u = column_sums(X, [&](std::int64_t i, std::size_t k) { return u(i, k) - first[k]; });
+  for (std::size_t k = 0; k < d; ++k) mean_u[k] = first[k] + mean_u[k] / n;
+  // Two passes (sum of squared deviations), not E[x^2] - E[x]^2, which cancels badly.
+  const std::vector<double> ss = column_sums(X, [&](std::int64_t i, std::size_t k) {
+    const double dev = u(i, k) - mean_u[k];
+    return dev * dev;
+  });
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (std::size_t k = 0; k < d; ++k) {
+    const double sd_u = std::sqrt(ss[k] / n);
+    cs.mean[k] = std::ldexp(mean_u[k], e[k]);
+    if (sd_u <= kConstantUlps * eps * std::fabs(mean_u[k]))  // false for NaN: refused later
+      cs.constant[k] = 1;  // carried by the intercept: left unscaled, z = 0, weight 0
+    else
+      cs.scale[k] = std::ldexp(sd_u, e[k]);
+  }
+  return cs;
+}
+
+void column_moments(const MatrixView& X, bool center, std::vector<double>& mean, std::vector<double>& scale,
+                    std::vector<char>* constant) {
+  ColumnScaling cs = column_scaling(X, center);
+  mean = std::move(cs.mean);
+  scale = std::move(cs.scale);
+  if (constant) *constant = std::move(cs.constant);
+}
+
+void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<double>& scale) {
+  column_moments(X, true, mean, scale, nullptr);
 }
 
 FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                            const FitOptions& options) {
-  std::vector<double> mean, scale;
-  column_moments(X, mean, scale);
+  const ColumnScaling cs = column_scaling(X, options.fit_intercept);
+  const std::vector<double>& mean = cs.mean;
+  const std::vector<double>& scale = cs.scale;
   const auto d = static_cast<std::size_t>(X.cols);
 
   std::vector<float> z32;
   std::vector<double> z64;
   MatrixView Z;
   if (X.dtype == DType::float32) {
-    z32 = standardized_copy<float>(X, mean, scale);
+    z32 = standardized_copy<float>(X, cs);
     Z = make_matrix_view(z32.data(), X.rows, X.cols);
   } else {
-    z64 = standardized_copy<double>(X, mean, scale);
+    z64 = standardized_copy<double>(X, cs);
     Z = make_matrix_view(z64.data(), X.rows, X.cols);
   }
 
+  // w_k = w'_k / s_k, b = b' - sum_k w_k mu_k; a constant column's weight is 0 (its z is 0,
+  // so its w' never leaves the 0 it starts from).
   auto to_original = [&](const std::vector<double>& ws, double bs, std::vector<double>& w, double& b) {
     w.resize(d);
     b = bs;
     for (std::size_t k = 0; k < d; ++k) {
-      w[k] = ws[k] / scale[k];
+      w[k] = cs.constant[k] ? 0.0 : ws[k] / scale[k];
       b -= w[k] * mean[k];
     }
   };
@@ -93,20 +184,22 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const Vecto
   if (!options.init_weights.empty()) {  // warm start given in original units
     o.init_bias = options.init_bias;
     for (std::size_t k = 0; k < d; ++k) {
-      o.init_weights[k] = options.init_weights[k] * scale[k];
+      // A constant column's share of the warm start moves into the bias (with an intercept
+      // it is w_k mu_k; an all-zero column without one contributes nothing).
+      o.init_weights[k] = cs.constant[k] ? 0.0 : options.init_weights[k] * scale[k];
       o.init_bias += options.init_weights[k] * mean[k];
     }
   }
+  // The mapped weights live as long as the fit: the callbacks run inside fit_unscaled.
+  std::vector<double> w_epoch, w_step;
   if (options.on_epoch) {
-    std::vector<double> w_orig;
     o.on_epoch = [&](const EpochReport& r) {
       EpochReport mapped = r;
-      to_original(*r.weights, r.bias, w_orig, mapped.bias);
-      mapped.weights = &w_orig;
+      to_original(*r.weights, r.bias, w_epoch, mapped.bias);
+      mapped.weights = &w_epoch;
       return options.on_epoch(mapped);
     };
   }
-  std::vector<double> w_step;
   if (options.on_step) {
     o.on_step = [&](const StepReport& r) {
       StepReport mapped = r;

@@ -10,13 +10,15 @@
 
 namespace steepest::detail {
 
-/// The largest eigenvalue L of the MSE's Hessian 2/n [X 1]^T [X 1] (without the column of
-/// ones when !intercept), by power iteration from a fixed start.  Leaves arbitrary
-/// parameters in \p be.  Returns 0 when the Hessian is zero.
-double estimate_curvature(Backend& be, bool intercept);
+/// The largest eigenvalue L of the objective's Hessian 2/n [X 1]^T [X 1] + 2 l2 diag(1..1, 0)
+/// (without the column of ones when !intercept; the L2 penalty l2 |w|^2 on the weights,
+/// not on the bias), by power iteration from a fixed start.  Leaves arbitrary parameters
+/// in \p be.  Returns 0 when the Hessian is zero and +inf when it overflows float64 (the
+/// Hessian-vector product is not finite: |x|^2 beyond ~1e308).
+double estimate_curvature(Backend& be, bool intercept, double l2 = 0.0);
 
 /// 2 max_i (|x_i|^2 + intercept): the largest curvature of a one-row batch (a pass over X
-/// on the host).
+/// on the host); +inf when it overflows float64.
 double max_row_curvature(const MatrixView& X, bool intercept);
 
 /// Expected smoothness of batches of \p batch rows drawn without replacement from \p n:

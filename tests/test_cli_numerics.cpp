@@ -1,11 +1,207 @@
 // End-to-end tests of the steepest command-line tool (see cli_support.hpp): numerical results of the CLI paths.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <random>
+
 #include "cli_support.hpp"
 
 namespace {
 
 using namespace cli_test;
 namespace fs = std::filesystem;
+
+double model_number(const std::string& model_path, const std::string& key) {
+  bool found = false;
+  const double v = json_number(read_all(model_path), key, &found);
+  EXPECT_TRUE(found) << key << " in " << model_path;
+  return v;
+}
+
+// Issue 11, item 12: every --standardize fit runs the on_epoch mapping the CLI installs
+// (AddressSanitizer reported a vector used after its scope there; the ASan CI stage runs
+// this test).
+TEST_F(Cli, StandardizedFitRunsThroughTheCliPath) {
+  std::string text = "a,b,y\n";
+  for (int i = 0; i < 40; ++i) {
+    const double a = 100.0 + i, b = 0.01 * ((i * 7) % 13);
+    text += std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(2.0 * a - 300.0 * b + 5.0) + "\n";
+  }
+  const std::string data = csv("s.csv", text), model = out_ + "/m.json", trace = out_ + "/t.csv";
+  const Result r = run({"fit", data, "--standardize", "--lr", "auto", "--epochs", "3000", "--device", "cpu",
+                        "--trace", trace, "-o", model});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string m = read_all(model);
+  const auto w = m.find("\"weights\"");
+  ASSERT_NE(w, std::string::npos) << m;
+  bool found = false;
+  EXPECT_NEAR(json_number(m.substr(w), "weights", &found), 2.0, 1e-8) << m;
+  EXPECT_NEAR(model_number(model, "bias"), 5.0, 1e-6) << m;
+  EXPECT_TRUE(contains(read_all(trace), "3000,")) << "the trace holds the mapped epochs";
+}
+
+// Issue 11, item 1: --standardize --no-intercept scales without centring (NIST NoInt1/2).
+TEST_F(Cli, StandardizeWithoutInterceptReachesTheCertifiedNoIntValues) {
+  for (const auto& [name, b1] : {std::pair<std::string, double>{"NoInt1", 2.07438016528926},
+                                 {"NoInt2", 0.727272727272727}}) {
+    const std::string model = out_ + "/" + name + ".json";
+    const Result r = run({"fit", nist(name), "--standardize", "--no-intercept", "--lr", "auto", "--epochs", "200",
+                          "--device", "cpu", "-q", "-o", model});
+    ASSERT_EQ(r.code, 0) << r;
+    EXPECT_NEAR(model_number(model, "weights"), b1, 1e-13 * b1) << name;
+    EXPECT_EQ(model_number(model, "bias"), 0.0) << name;
+  }
+}
+
+// Issue 11, item 5: lr auto includes the L2 penalty's curvature.
+TEST_F(Cli, LrAutoWithL2DoesNotDiverge) {
+  std::mt19937_64 gen(5);
+  std::normal_distribution<double> e(0.0, 1.0);
+  std::string text = "x,y\n";
+  for (int i = 0; i < 300; ++i) {
+    const double x = e(gen);
+    text += std::to_string(x) + "," + std::to_string(3.0 * x + 1.0 + 0.1 * e(gen)) + "\n";
+  }
+  const std::string data = csv("l2.csv", text), model = out_ + "/m.json";
+  const Result r = run({"fit", data, "--lr", "auto", "--l2", "10", "--epochs", "500", "--device", "cpu", "-q",
+                        "-o", model});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(read_all(model), "\"stop_reason\": \"max_epochs\"")) << read_all(model);
+  EXPECT_GT(model_number(model, "curvature"), 20.0);
+}
+
+// Issue 11, item 6: a held-out part (or training part) whose weights sum to zero.
+TEST_F(Cli, HeldOutSplitWithZeroWeightIsRefused) {
+  std::string text = "x,w,y\n";
+  for (int i = 0; i < 10; ++i) text += std::to_string(i) + "," + (i == 3 ? "1" : "0") + "," + std::to_string(2 * i) + "\n";
+  const std::string data = csv("w.csv", text);
+  const Result r = expect_bad_input({"fit", data, "--weight-column", "w", "--validation-fraction", "0.2",
+                                     "--tol", "0.001", "--device", "cpu"});
+  EXPECT_TRUE(contains(r.err, "0.2")) << r;
+  EXPECT_TRUE(contains(r.err, "zero")) << r;
+}
+
+// Issue 11, item 14: absurd thread counts are refused before any work.
+TEST_F(Cli, AbsurdThreadCountsAreRefused) {
+  const Result r = expect_bad_input({"fit", tutorial(), "--threads", "100000", "--device", "cpu"});
+  EXPECT_TRUE(contains(r.err, "threads")) << r;
+  EXPECT_TRUE(contains(r.err, "100000")) << r;
+}
+
+// ---- checkpoints (item 13) -----------------------------------------------------------------
+
+/// \p text with the JSON value of "key" (a scalar or an array) replaced by \p value.
+std::string with_value(std::string text, const std::string& key, const std::string& value) {
+  const std::string k = "\"" + key + "\": ";
+  const auto at = text.find(k);
+  EXPECT_NE(at, std::string::npos) << key;
+  if (at == std::string::npos) return text;
+  const std::size_t begin = at + k.size();
+  std::size_t end = begin;
+  if (text[begin] == '[') {
+    end = text.find(']', begin) + 1;
+  } else if (text[begin] == '"') {
+    end = text.find('"', begin + 1) + 1;
+  } else {
+    while (end < text.size() && text[end] != ',' && text[end] != '\n') ++end;
+  }
+  return text.replace(begin, end - begin, value);
+}
+
+class CliCheckpoint : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    std::string text = "a,b,y\n";
+    for (int i = 0; i < 200; ++i)
+      text += std::to_string(0.01 * i) + "," + std::to_string((i * 37) % 11) + "," + std::to_string(i % 7) + "\n";
+    data_ = csv("d.csv", text);
+    ck_ = out_ + "/ck.json";
+    const Result r = run(args({"--epochs", "3", "--checkpoint", ck_}));
+    ASSERT_EQ(r.code, 0) << r;
+    text_ = read_all(ck_);
+  }
+  std::vector<std::string> args(std::vector<std::string> extra) const {
+    std::vector<std::string> a{"fit", data_, "--batch-size", "32", "--lr", "0.01", "--device", "cpu", "-q"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::string data_, ck_, text_;
+};
+
+TEST_F(CliCheckpoint, EditedCheckpointsAreRefusedNamingTheField) {
+  struct Edit {
+    std::string key, value, named;
+  };
+  const std::vector<Edit> edits = {
+      {"batch", "9223372036854775807", "batch"},
+      {"batch", "1000000000000", "batch"},
+      {"batch", "7", "batch"},  // 7 x 32 rows: past the 200
+      {"batch", "-1", "batch"},
+      {"epoch", "-1", "epoch"},
+      {"epoch", "1000000000000000000", "epoch"},
+      {"steps", "18446744073709551615", "steps"},
+      {"steps", "1.5", "steps"},
+      {"steps", "\"7\"", "steps"},
+      {"steps", "5", "steps"},
+      {"stalled", "-3", "stalled"},
+      {"weights", "[]", "weights"},
+      {"weights", "[1, \"nan\"]", "weights"},
+      {"weights", "[1, true]", "weights"},
+      {"bias", "\"inf\"", "bias"},
+      {"epoch_weights", "[1, 2, 3]", "epoch_weights"},
+      {"optimizer_state", "[0, 0]", "optimizer_state"},
+      {"running_sse", "-1", "running_sse"},
+      {"running_rows", "\"nan\"", "running_rows"},
+      {"learning_rate", "0", "learning_rate"},
+      {"learning_rate", "-1e308", "learning_rate"},
+      {"rate", "\"-inf\"", "rate"},
+      {"best_loss", "\"nan\"", "best_loss"},
+      {"curvature", "-1", "curvature"},
+      {"loss_history", "[]", "loss_history"},
+      {"loss_history", "[1, 2]", "loss_history"},
+      {"heldout_loss_history", "[1, 2, 3, 4]", "heldout_loss_history"},
+      {"rows", "-5", "rows"},
+      {"rows", "9223372036854775807", "rows"},
+      {"cols", "0", "cols"},
+      {"backend", "\"gpu\"", "backend"},
+      {"converged", "1", "converged"},
+      {"seed", "\"5\"", "seed"},
+      {"format", "5", "format"},
+      {"format_version", "18446744073709551615", "format_version"},
+  };
+  for (std::size_t k = 0; k < edits.size(); ++k) {
+    const Edit& e = edits[k];
+    SCOPED_TRACE(e.key + " = " + e.value);
+    const std::string path = out_ + "/edit" + std::to_string(k) + ".json";
+    write_all(path, with_value(text_, e.key, e.value));
+    const Result r = expect_bad_input(args({"--epochs", "6", "--resume", path}));
+    EXPECT_TRUE(contains(r.err, "\"" + e.named + "\"")) << r;
+    EXPECT_LT(r.err.size(), 600u) << r;
+  }
+  // The unedited checkpoint resumes.
+  const Result ok = run(args({"--epochs", "6", "--resume", ck_}));
+  EXPECT_EQ(ok.code, 0) << ok;
+}
+
+// A device or FIFO given as the checkpoint is refused, not read forever.
+TEST_F(CliCheckpoint, NonRegularCheckpointFilesAreRefused) {
+  const Result r = expect_bad_input(args({"--epochs", "6", "--resume", "/dev/zero"}));
+  EXPECT_TRUE(contains(r.err, "not a regular file")) << r;
+}
+
+// Non-UTF-8 bytes in the data's path end up in the checkpoint's "data" string: they are
+// replaced, not a JSON exception at the end of a finished fit.
+TEST_F(CliCheckpoint, NonUtf8PathIsWrittenIntoTheCheckpoint) {
+  const std::string odd = dir_ + "/d\xff\xfe.csv";
+  fs::copy_file(data_, odd);
+  const std::string ck = out_ + "/odd.json";
+  Result r = run({"fit", odd, "--batch-size", "32", "--lr", "0.01", "--device", "cpu", "-q", "--epochs", "2",
+                  "--checkpoint", ck});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(read_all(ck), "\"data\": \"")) << read_all(ck);
+  r = run({"fit", odd, "--batch-size", "32", "--lr", "0.01", "--device", "cpu", "-q", "--epochs", "4", "--resume", ck});
+  EXPECT_EQ(r.code, 0) << r;
+}
 
 }  // namespace

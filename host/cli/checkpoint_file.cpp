@@ -1,8 +1,11 @@
 #include "cli/checkpoint_file.hpp"
+#include "run_state.hpp"
 #include "steepest/version.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -65,6 +68,9 @@ class Reader {
   std::int64_t integer(const char* key) const {
     const json& v = at(key);
     if (!v.is_number_integer()) fail(std::string("\"") + key + "\" must be an integer");
+    // An unsigned value above the largest int64 would wrap to a negative one.
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      fail(std::string("\"") + key + "\" is out of range");
     return v.get<std::int64_t>();
   }
   bool boolean(const char* key) const {
@@ -124,10 +130,16 @@ std::string checkpoint_json(const TrainingState& s, const std::string& data) {
   j["cols"] = s.cols;
   j["data_fingerprint"] = hex(s.data_fingerprint);
   j["options_signature"] = s.options_signature;
-  return j.dump(1) + "\n";
+  // Invalid UTF-8 in the data's name (a path's bytes) becomes U+FFFD instead of
+  // nlohmann's type_error 316 at the end of a finished fit: the name is for people only.
+  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 TrainingState read_checkpoint(const std::string& path) {
+  // A device or FIFO (/dev/zero, a pipe) would be read forever: checkpoints are regular files.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw InvalidArgument(path + ": not a regular file, so not a checkpoint file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InvalidArgument(path + ": cannot open the checkpoint file");
   std::stringstream buf;
@@ -138,7 +150,8 @@ TrainingState read_checkpoint(const std::string& path) {
   } catch (const json::exception& e) {
     throw InvalidArgument(path + ": not a JSON checkpoint file (" + e.what() + ")");
   }
-  if (!j.is_object() || j.value("format", "") != "steepest-checkpoint")
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != "steepest-checkpoint")
     throw InvalidArgument(path + ": not a steepest checkpoint (no \"format\": \"steepest-checkpoint\")");
   const Reader r(j, path);
   if (r.integer("format_version") != kCheckpointVersion)
@@ -177,6 +190,13 @@ TrainingState read_checkpoint(const std::string& path) {
   s.cols = r.integer("cols");
   s.data_fingerprint = r.hex64("data_fingerprint");
   s.options_signature = r.text("options_signature");
+  // Ranges and consistency (counts >= 0, lengths of cols, 2 (cols + 1) and epoch + 1,
+  // finite values), before anything (the trace, the resume) uses the state.
+  try {
+    detail::validate_state(s);
+  } catch (const InvalidArgument& e) {
+    r.fail(e.what());
+  }
   return s;
 }
 

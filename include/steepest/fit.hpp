@@ -46,7 +46,8 @@ FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample
 /// \brief MSE and its gradient (dMSE/dw = (2/n) X^T r, dMSE/db = (2/n) sum r) at (w, b).
 ///
 /// One fused pass over the data, float64 accumulation.
-/// \throws InvalidArgument  when weights.size() != X.cols or the shapes disagree.
+/// \throws InvalidArgument  when weights.size() != X.cols, the shapes disagree, a view is
+/// malformed (as for fit()) or EvaluateOptions::threads is out of range.
 Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
                     double bias, const EvaluateOptions& options = {});
 /// \brief evaluate() of the weighted MSE (see the weighted fit()).
@@ -55,11 +56,18 @@ Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& 
 
 /// \brief Predictions y_hat_i = x_i . w + b for every row of \p X, into \p out (X.rows
 /// entries).  float64 arithmetic on the CPU, OpenMP-parallel.
-/// \throws InvalidArgument  when weights.size() != X.cols or the view is malformed.
+/// \throws InvalidArgument  when weights.size() != X.cols, \p out is null or the view is
+/// malformed (null data, rows or cols < 1, an unknown dtype or layout, a stride shorter than
+/// a row or column, an extent beyond a 64-bit index): the checks fit() makes.
 void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out);
+/// \brief predict() into \p out of \p out_size entries: InvalidArgument when out_size < X.rows.
+void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out,
+             std::int64_t out_size);
 
 /// \brief MSE, RMSE, MAE and R^2 of the model (w, b) on (X, y), on the CPU in float64.
 /// Deterministic: the same bits for any thread count.
+/// \throws InvalidArgument  on malformed views (as fit() and predict()) or a model length
+/// other than X.cols.
 Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
               double bias);
 /// \brief score() with sample weights s_i: MSE = sum s r^2 / sum s, MAE = sum s |r| / sum s,

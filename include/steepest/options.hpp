@@ -81,16 +81,24 @@ struct StepReport {
 /// rows of the current batch (all rows in full-batch mode).
 struct FitOptions {
   double learning_rate = 0.01;  ///< step size, > 0 (ignored when auto_learning_rate)
-  /// Estimate the curvature L (largest eigenvalue of the Hessian 2/n [X 1]^T [X 1]) by
-  /// power iteration and use lr = 1/L for full batch, 1/L_B for batches of B rows, where
-  /// L_B = (n(B-1) L + (n-B) L_max) / (B(n-1)) interpolates between L and the largest
-  /// per-row curvature L_max = 2 max_i (|x_i|^2 + 1) (the "expected smoothness" of
-  /// sampling B rows without replacement).  Reported in FitResult::curvature.
+  /// Estimate the curvature L (largest eigenvalue of the objective's Hessian
+  /// 2/n [X 1]^T [X 1] + 2 l2 I on the weights: the L2 penalty counts, the bias is not
+  /// penalised) by power iteration and use lr = 1/L for full batch, 1/L_B for batches of
+  /// B rows, where L_B = (n(B-1) L + (n-B) L_max) / (B(n-1)) interpolates between L and the
+  /// largest per-row curvature L_max = 2 max_i (|x_i|^2 + 1) + 2 l2 (the "expected
+  /// smoothness" of sampling B rows without replacement).  Reported in
+  /// FitResult::curvature.  InvalidArgument when L is 0 (all-zero features without an
+  /// intercept or penalty) or overflows float64 (|x| beyond ~1e154).
   bool auto_learning_rate = false;
-  /// Fit on standardised features z = (x - mean) / sd (one pass for the moments, one to
+  /// Fit on standardised features z = (x - mean) / sd (passes for the moments, one to
   /// write a standardised copy of X in its storage type) and report the model in original
   /// units.  Predictions, the MSE and the history are the same in both; the problem's
-  /// conditioning is not.  Penalties then apply to the standardised weights.
+  /// conditioning is not.  Penalties then apply to the standardised weights.  Without an
+  /// intercept (fit_intercept false) the columns are scaled, not centred: z = x / rms with
+  /// rms = sqrt(mean x^2), so a constant column stays a column (it acts as an intercept).
+  /// With one, a column whose spread is within rounding of its mean (sd <= 4 eps |mean|)
+  /// is constant: the intercept carries it and its weight is exactly 0.  The moments are
+  /// taken of each column scaled by a power of two, so |x| ~ 1e200 or 1e-300 is fine.
   bool standardize = false;
   Optimizer optimizer = Optimizer::gd;
   double momentum = 0.9;                  ///< momentum and nesterov, in [0, 1)
@@ -123,7 +131,9 @@ struct FitOptions {
   /// chosen by a seeded permutation of its own (a pure function of seed and n), never
   /// trained on; their MSE after every epoch is FitResult::heldout_loss_history and is
   /// what early stopping and the adaptive schedule watch.  The parameters returned are
-  /// those of the last epoch, not of the best held-out epoch.  0 = off.
+  /// those of the last epoch, not of the best held-out epoch.  0 = off.  With sample
+  /// weights, a split whose training or held-out weights sum to zero is refused
+  /// (InvalidArgument naming the fraction and the side).
   double validation_fraction = 0.0;
   std::vector<double> init_weights;  ///< warm start; empty means all zeros
   double init_bias = 0.0;            ///< warm start of the intercept
@@ -131,7 +141,9 @@ struct FitOptions {
   bool fit_intercept = true;
   Device device = Device::automatic;
   HistoryMode history = HistoryMode::exact;
-  /// CPU threads; 0 means the OpenMP default.  Never changes a result bit.
+  /// CPU threads; 0 means the OpenMP default.  Never changes a result bit.  At most 4 x the
+  /// hardware threads (but 64 is always allowed) and never more than 1024: more is refused
+  /// with InvalidArgument (OpenMP aborts the process when it cannot start them).
   std::int32_t threads = 0;
   /// Cross-check a non-CPU backend against the CPU reference on the same parameters at
   /// the start and every validate_every epochs (0 = off); see FitResult::validation.
@@ -163,7 +175,7 @@ struct FitOptions {
 /// \brief Options of evaluate(): only the device matters.
 struct EvaluateOptions {
   Device device = Device::automatic;
-  std::int32_t threads = 0;  ///< CPU threads, 0 = OpenMP default
+  std::int32_t threads = 0;  ///< CPU threads, 0 = OpenMP default; bounded as FitOptions::threads
 };
 
 }  // namespace steepest

@@ -72,8 +72,10 @@ struct FitResult {
   ValidationReport validation;
   double learning_rate = 0.0;        ///< the initial rate used (the estimate under auto)
   double final_learning_rate = 0.0; ///< the rate of the last epoch run (after the schedule)
-  /// The curvature L estimated by power iteration (auto learning rate, or after a
-  /// divergence to state the stable bound 2/L); 0 when not estimated.
+  /// The curvature L of the objective (the MSE's Hessian plus 2 l2 on the weights),
+  /// estimated by power iteration (auto learning rate, or after a divergence to state the
+  /// optimizer's stable bound: 2/L for gd, 2(1 + m)/L for momentum, 2(1 + m)/((1 + 2m) L)
+  /// for nesterov, none for adam); 0 when not estimated, +inf when it overflows float64.
   double curvature = 0.0;
 };
 

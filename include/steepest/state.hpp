@@ -48,9 +48,11 @@ struct TrainingState {
   std::vector<double> heldout_loss_history;  ///< FitResult::heldout_loss_history so far
   std::uint64_t seed = 0;           ///< FitOptions::seed (the generator of every row order)
   std::string backend;              ///< backend that produced the state ("cpu", "cuda")
-  /// Checks that a resume gets the same problem: the rows, columns and a hash of sampled
-  /// values of X, y (and the sample weights), and the options that shape the path, as
-  /// "name=value;" pairs.
+  /// Checks that a resume gets the same problem: the rows, columns and a hash of every
+  /// value of X, y (and the sample weights) read as float64 (the values, not their layout;
+  /// a float32 copy of float64 data is other data), and the options that shape the path,
+  /// as "name=value;" pairs.  fit() checks every field of a resumed state (ranges, lengths,
+  /// consistency with the options and data) and names the first bad one.
   std::int64_t rows = 0;
   std::int64_t cols = 0;
   std::uint64_t data_fingerprint = 0;
