@@ -204,4 +204,18 @@ TEST_F(CliCheckpoint, NonUtf8PathIsWrittenIntoTheCheckpoint) {
   EXPECT_EQ(r.code, 0) << r;
 }
 
+// The summary prints the curvature of lr auto in %g: std::to_string printed 5e-12 as
+// "0.000000" and 1e300 with 301 digits.
+TEST_F(Cli, AutoRateSummaryPrintsTinyAndHugeCurvaturesReadably) {
+  const Result tiny = run({"fit", csv("tiny.csv", "x,y\n1e-6,3e-6\n2e-6,5e-6\n"), "--lr", "auto", "--no-intercept",
+                          "--epochs", "1", "--device", "cpu"});
+  ASSERT_EQ(tiny.code, 0) << tiny;
+  EXPECT_TRUE(contains(tiny.out, "e-12)")) << tiny;
+  EXPECT_FALSE(contains(tiny.out, "0.000000")) << tiny;
+  const Result huge = run({"fit", csv("huge.csv", "x,y\n1e150,3\n2e150,5\n"), "--lr", "auto", "--no-intercept",
+                          "--epochs", "1", "--device", "cpu"});
+  ASSERT_EQ(huge.code, 0) << huge;
+  EXPECT_TRUE(contains(huge.out, "e+300)")) << huge;
+}
+
 }  // namespace

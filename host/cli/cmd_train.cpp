@@ -370,8 +370,10 @@ int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
   if (!a.quiet) {
     std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
     if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
-    std::printf("rate         %.6g%s%s\n", r.learning_rate, a.fit.auto_learning_rate ? " (auto: 1/L" : "",
-                a.fit.auto_learning_rate ? (", L = " + std::to_string(r.curvature) + ")").c_str() : "");
+    if (a.fit.auto_learning_rate)  // %g: std::to_string prints 1e300 with 301 digits and 1e-9 as 0
+      std::printf("rate         %.6g (auto: 1/L, L = %.6g)\n", r.learning_rate, r.curvature);
+    else
+      std::printf("rate         %.6g\n", r.learning_rate);
     if (r.final_learning_rate != r.learning_rate)
       std::printf("final rate   %.6g (%s schedule)\n", r.final_learning_rate, a.schedule.c_str());
     std::printf("stop reason  %s after %lld epochs in %.3f s\n", to_string(r.stop_reason),
