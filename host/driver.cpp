@@ -70,11 +70,19 @@ std::string format_loss(double v) {
   return buf;
 }
 
+/// Why the curvature overflowed float64: the L2 term 2 l2 when it alone is that large, else
+/// the features.
+std::string curvature_overflow(const FitOptions& o) {
+  if (!(2.0 * o.l2 < 0.25 * std::numeric_limits<double>::max()))
+    return "the curvature of this problem overflows float64 (the l2 penalty's term 2 l2 = " + format_loss(2.0 * o.l2) +
+           " leaves no room for the data's): give a smaller l2";
+  return "the curvature of this problem overflows float64 (features with |x| beyond ~1e154, whose squares do not "
+         "fit in a double): rescale the features (or use standardize)";
+}
+
 /// Why lr auto cannot use the curvature \p L (0: flat, inf: overflowed), or "" when it can.
-std::string unusable_curvature(double L) {
-  if (std::isinf(L))
-    return "the curvature of this problem overflows float64 (features with |x| beyond ~1e154, whose "
-           "squares do not fit in a double); rescale the features (or use standardize)";
+std::string unusable_curvature(const FitOptions& o, double L) {
+  if (std::isinf(L)) return curvature_overflow(o);
   if (!(L > 0.0) || !std::isfinite(L))
     return "the curvature of this problem is " + format_loss(L) +
            " (all-zero features, without an intercept or penalty?); give a learning rate";
@@ -107,9 +115,7 @@ std::string divergence_advice(const FitOptions& o, double rate, double L, bool m
   if (o.optimizer == Optimizer::adam)
     return "adam scales each step by its own moment estimates, so no curvature bound on the learning "
            "rate applies; the learning rate " + format_loss(rate) + " is too large for this data: lower it";
-  if (std::isinf(L))
-    return "the curvature of this problem overflows float64 (features with |x| beyond ~1e154, whose squares "
-           "do not fit in a double), so no learning rate is stable: rescale the features (or use standardize)";
+  if (std::isinf(L)) return curvature_overflow(o) + "; no learning rate is stable";
   if (!(L > 0.0) || !std::isfinite(L))
     return "the curvature could not be estimated (" + format_loss(L) + "); lower the learning rate " +
            format_loss(rate);
@@ -234,14 +240,14 @@ FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorVie
     // L of the objective: the L2 penalty adds 2 l2 on the weights, to L and to every row's.
     if (opt.auto_learning_rate) {
       res.curvature = detail::estimate_curvature(be, opt.fit_intercept, opt.l2);
-      const std::string why = unusable_curvature(res.curvature);
+      const std::string why = unusable_curvature(opt, res.curvature);
       if (!why.empty()) throw InvalidArgument("lr auto: " + why);
       const double L_batch =
           full_batch ? res.curvature
                      : detail::batch_curvature(res.curvature,
                                                detail::max_row_curvature(X, opt.fit_intercept) + 2.0 * opt.l2,
                                                n_train, opt.batch_size);
-      const std::string why_batch = unusable_curvature(L_batch);
+      const std::string why_batch = unusable_curvature(opt, L_batch);
       if (!why_batch.empty()) throw InvalidArgument("lr auto: " + why_batch);
       lr0 = 1.0 / L_batch;
     }

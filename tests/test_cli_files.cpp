@@ -424,4 +424,27 @@ TEST_F(CliFiles, IntegerOptionsRefuseValuesOutOfTheirRange) {
   EXPECT_EQ(ok.code, 0) << ok;
 }
 
+// Real options: 1e400 (inf after parsing), "nan" and values out of range are usage errors
+// whose message is short: CLI11's own range validators printed DBL_MAX with 309 digits.
+TEST_F(CliFiles, RealOptionsRefuseNonFiniteAndOutOfRangeValuesBriefly) {
+  const std::vector<std::vector<std::string>> cases{
+      {"fit", data_, "--tol", "1e400"},      {"fit", data_, "--l2", "-1"},
+      {"fit", data_, "--l1", "nan"},         {"fit", data_, "--power-t", "inf"},
+      {"fit", data_, "--decay", "1.5"},      {"fit", data_, "--validation-fraction", "2"},
+      {"fit", data_, "--momentum", "1e999"}, {"fit", data_, "--beta1", "-0.1"},
+      {"fit", data_, "--init-bias", "1e400"}, {"demo", "--noise", "-inf"},
+      {"gen", "-o", out_ + "/g.csv", "--noise", "1e400"},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 2) << r;
+    EXPECT_FALSE(r.err.empty()) << r;
+    EXPECT_LT(r.err.size(), 200u) << r;
+    EXPECT_TRUE(out_entries().empty());
+  }
+  const Result ok = run({"fit", data_, "--epochs", "2", "-q", "--tol", "1e-400", "--init-bias", "-2.5"});
+  EXPECT_EQ(ok.code, 0) << ok;
+}
+
 }  // namespace

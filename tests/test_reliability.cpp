@@ -468,6 +468,25 @@ TEST(CurvatureOverflow, OverflowIsNamedNotCalledZero) {
   EXPECT_TRUE(has(z, "zero")) << z;
 }
 
+// An l2 near the float64 maximum overflows the curvature of ordinary data: the message
+// names the penalty, not features the data does not have.
+TEST(CurvatureOverflow, AnOverflowingL2IsNamedAsTheCause) {
+  const OneFeature p;
+  FitOptions o = cpu_options();
+  o.l2 = 1e308;
+  o.auto_learning_rate = true;
+  const std::string m = error_of([&] { steepest::fit(p.X(), p.Y(), o); });
+  EXPECT_TRUE(has(m, "l2")) << m;
+  EXPECT_FALSE(has(m, "1e154")) << m;
+  o.auto_learning_rate = false;
+  o.learning_rate = 1e-3;
+  o.epochs = 10;
+  const FitResult r = steepest::fit(p.X(), p.Y(), o);
+  ASSERT_EQ(r.stop_reason, StopReason::diverged);
+  EXPECT_TRUE(has(r.message, "smaller l2")) << r.message;
+  EXPECT_FALSE(has(r.message, "1e154")) << r.message;
+}
+
 // ---- item 6: a held-out split whose weights sum to zero on one side ----------------------
 
 TEST(HeldoutWeights, ASideWithZeroTotalWeightIsRefused) {

@@ -154,7 +154,7 @@ void add_gen_command(CLI::App& app, Action& action) {
   cmd->add_option("--output,-o", a->output, "Output file; .npy writes one matrix (target last), else CSV")->required();
   cmd->add_option("--rows", a->spec.rows, "Rows")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(integer_in(1, INT64_MAX));
-  cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(real_in(0.0));
   cmd->add_option("--seed", a->spec.seed, "Seed of the planted model and the data")->capture_default_str()->check(any_unsigned());
   cmd->add_option("--scales", a->scales, "Feature k uniform in [-s_k, s_k): one value or one per feature");
   cmd->add_option("--dtype", a->dtype, "Stored type: float64, or float32 (values rounded once)")

@@ -75,15 +75,15 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--optimizer", a.optimizer,
                  "Update rule: gd, momentum (v = m v + g; w -= lr v), nesterov, adam")
       ->capture_default_str()->check(CLI::IsMember({"gd", "momentum", "nesterov", "adam"}));
-  cmd.add_option("--momentum", a.fit.momentum, "momentum/nesterov coefficient in [0, 1)")->capture_default_str();
-  cmd.add_option("--beta1", a.fit.beta1, "adam first-moment decay")->capture_default_str();
-  cmd.add_option("--beta2", a.fit.beta2, "adam second-moment decay")->capture_default_str();
+  cmd.add_option("--momentum", a.fit.momentum, "momentum/nesterov coefficient in [0, 1)")->capture_default_str()->check(real_in(0.0, 1.0));
+  cmd.add_option("--beta1", a.fit.beta1, "adam first-moment decay")->capture_default_str()->check(real_in(0.0, 1.0));
+  cmd.add_option("--beta2", a.fit.beta2, "adam second-moment decay")->capture_default_str()->check(real_in(0.0, 1.0));
   cmd.add_option("--l2", a.fit.l2, "L2 penalty: objective MSE + l2 |w|^2 (bias not penalised)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(real_in(0.0));
   cmd.add_option("--l1", a.fit.l1, "L1 penalty: objective + l1 |w|_1, by soft-thresholding (exact zeros); with --l2: elastic net")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd.add_option("--power-t", a.fit.power_t, "invscaling exponent")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd.add_option("--decay", a.fit.decay, "exponential/step factor in (0, 1]")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()->check(real_in(0.0));
+  cmd.add_option("--power-t", a.fit.power_t, "invscaling exponent")->capture_default_str()->check(real_in(0.0));
+  cmd.add_option("--decay", a.fit.decay, "exponential/step factor in (0, 1]")->capture_default_str()->check(real_in(0.0, 1.0));
   cmd.add_option("--step-epochs", a.fit.step_epochs, "step: epochs between decays")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd.add_option("--n-iter-no-change", a.fit.n_iter_no_change, "adaptive: epochs without improvement")
       ->capture_default_str()->check(integer_in(1, INT64_MAX));
@@ -94,13 +94,13 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--tol", a.fit.tol,
                  "Early stopping: stop after n-iter-no-change epochs that each fail to lower the best "
                  "loss by more than tol x best; 0 = off")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(real_in(0.0));
   cmd.add_option("--validation-fraction", a.fit.validation_fraction,
                  "Hold out this fraction of the rows (a seeded split); early stopping and the adaptive "
                  "schedule then watch their MSE; 0 = off")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()->check(real_in(0.0, 1.0));
   cmd.add_option("--init-weights", a.init_weights, "Initial weights w1,w2,... (default zeros)");
-  cmd.add_option("--init-bias", a.fit.init_bias, "Initial bias")->capture_default_str();
+  cmd.add_option("--init-bias", a.fit.init_bias, "Initial bias")->capture_default_str()->check(real_in(-std::numeric_limits<double>::max()));
   cmd.add_flag("--no-intercept{false}", a.fit.fit_intercept, "Do not learn the bias (keep --init-bias)");
   cmd.add_option("--device", a.device, "auto (GPU if usable, else CPU), cpu or cuda")
       ->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -475,7 +475,7 @@ void add_demo_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("demo", "Fit generated data with a planted solution (the built-in default job)");
   cmd->add_option("--rows", a->spec.rows, "Rows to generate")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd->add_option("--features", a->spec.cols, "Feature columns")->capture_default_str()->check(integer_in(1, INT64_MAX));
-  cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--noise", a->spec.noise, "Noise standard deviation")->capture_default_str()->check(real_in(0.0));
   cmd->add_option("--data-seed", a->spec.seed, "Seed of the generated data")->capture_default_str()->check(any_unsigned());
   add_training_options(*cmd, *a);
   cmd->callback([&action, a] { action = [a] { return run_demo(*a); }; });

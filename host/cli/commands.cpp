@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -137,6 +138,27 @@ CLI::Validator integer_in(std::int64_t lo, std::int64_t hi) {
 CLI::Validator any_unsigned() {
   return CLI::Validator(
       [](std::string& s) { return check_integer<std::uint64_t>(s, 0, UINT64_MAX); }, "UINT64");
+}
+
+CLI::Validator real_in(double lo, double hi) {
+  auto g = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  const bool open_above = hi == std::numeric_limits<double>::max();
+  const std::string range = open_above ? "a finite number >= " + g(lo) : "a number in [" + g(lo) + ", " + g(hi) + "]";
+  const std::string type = open_above ? "REAL >= " + g(lo) : "REAL in [" + g(lo) + ", " + g(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, range](std::string& s) -> std::string {
+        const char* begin = s.c_str();
+        char* end = nullptr;
+        const double v = std::strtod(begin, &end);
+        if (s.empty() || end != begin + s.size() || !std::isfinite(v) || v < lo || v > hi)
+          return "'" + s + "' is not " + range;
+        return {};
+      },
+      type);
 }
 
 std::vector<io::NamedPath> input_files(const DataArgs& a) {

@@ -4,6 +4,8 @@
 #include "cli/common.hpp"
 #include "io/atomic_file.hpp"
 
+#include <limits>
+
 namespace steepest::cli {
 
 /// Exit codes of the CLI.
@@ -37,6 +39,10 @@ std::vector<io::NamedPath> input_files(const DataArgs& a);
 /// canonical form.
 CLI::Validator integer_in(std::int64_t lo, std::int64_t hi);
 CLI::Validator any_unsigned();  ///< [0, 2^64 - 1], for seeds
+
+/// Validator of a real option: a finite number in [lo, hi] (1e400 and "inf" refused), the
+/// range printed in %g (CLI11's own range validators print DBL_MAX with 309 digits).
+CLI::Validator real_in(double lo, double hi = std::numeric_limits<double>::max());
 
 /// Parse the command line, run the subcommand, return the exit code.  Never throws.
 int run(int argc, char** argv);
