@@ -20,10 +20,10 @@
 namespace steepest::detail {
 namespace {
 
-/// Per-chunk column sums of f(i, k) over the rows, combined in chunk order (the same bits
-/// for any thread count).
-template <class F>
-std::vector<double> column_sums(const MatrixView& X, F f) {
+/// Per-chunk column folds of f(i, k) over the rows with \p op (from 0), combined with \p op
+/// in chunk order (the same bits for any thread count).
+template <class F, class Op>
+std::vector<double> column_fold(const MatrixView& X, F f, Op op) {
   const auto d = static_cast<std::size_t>(X.cols);
   const ChunkPlan plan = plan_chunks(X.rows, X.cols);
   std::vector<double> partial(static_cast<std::size_t>(plan.chunks) * d, 0.0);
@@ -32,33 +32,30 @@ std::vector<double> column_sums(const MatrixView& X, F f) {
     double* out = partial.data() + static_cast<std::size_t>(c) * d;
     const std::int64_t hi = std::min(X.rows, (c + 1) * plan.rows_per_chunk);
     for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i)
-      for (std::size_t k = 0; k < d; ++k) out[k] += f(i, k);
+      for (std::size_t k = 0; k < d; ++k) out[k] = op(out[k], f(i, k));
   }
   std::vector<double> total(d, 0.0);
   for (std::int64_t c = 0; c < plan.chunks; ++c)
-    for (std::size_t k = 0; k < d; ++k) total[k] += partial[static_cast<std::size_t>(c) * d + k];
+    for (std::size_t k = 0; k < d; ++k) total[k] = op(total[k], partial[static_cast<std::size_t>(c) * d + k]);
   return total;
+}
+
+template <class F>
+std::vector<double> column_sums(const MatrixView& X, F f) {
+  return column_fold(X, f, [](double a, double b) { return a + b; });
 }
 
 /// The binary exponent e_k of each column with max |x_ik| < 2^e_k (0 for an all-zero
 /// column): the moments are taken of u = x 2^-e, |u| < 1, so that squares neither overflow
 /// (|x| ~ 1e200) nor underflow (|x| ~ 1e-300).  A power of two scales exactly.
 std::vector<int> column_exponents(const MatrixView& X) {
+  const std::vector<double> largest = column_fold(
+      X, [&](std::int64_t i, std::size_t k) { return std::fabs(value_at(X, i, static_cast<std::int64_t>(k))); },
+      [](double a, double b) { return std::max(a, b); });
   const auto d = static_cast<std::size_t>(X.cols);
-  const ChunkPlan plan = plan_chunks(X.rows, X.cols);
-  std::vector<double> partial(static_cast<std::size_t>(plan.chunks) * d, 0.0);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < plan.chunks; ++c) {
-    double* out = partial.data() + static_cast<std::size_t>(c) * d;
-    const std::int64_t hi = std::min(X.rows, (c + 1) * plan.rows_per_chunk);
-    for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i)
-      for (std::size_t k = 0; k < d; ++k)
-        out[k] = std::max(out[k], std::fabs(value_at(X, i, static_cast<std::int64_t>(k))));
-  }
   std::vector<int> e(d, 0);
   for (std::size_t k = 0; k < d; ++k) {
-    double m = 0.0;
-    for (std::int64_t c = 0; c < plan.chunks; ++c) m = std::max(m, partial[static_cast<std::size_t>(c) * d + k]);
+    const double m = largest[k];
     if (m > 0.0 && std::isfinite(m)) std::frexp(m, &e[k]);  // m = f 2^e, f in [0.5, 1)
   }
   return e;
