@@ -71,7 +71,8 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "invscaling", "exponential", "step", "adaptive"}));
   cmd.add_flag("--standardize", a.fit.standardize,
-               "Fit on standardised features (mean 0, sd 1) and report the model in original units");
+               "Fit on standardised features (mean 0, sd 1; with --no-intercept scaled to root mean "
+               "square 1, not centred) and report the model in original units");
   cmd.add_option("--optimizer", a.optimizer,
                  "Update rule: gd, momentum (v = m v + g; w -= lr v), nesterov, adam")
       ->capture_default_str()->check(CLI::IsMember({"gd", "momentum", "nesterov", "adam"}));
@@ -107,7 +108,9 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--history-mode", a.history_mode,
                  "Mini-batch loss history: exact (one extra pass per epoch) or running (free)")
       ->capture_default_str()->check(CLI::IsMember({"exact", "running"}));
-  cmd.add_option("--threads", a.fit.threads, "CPU threads; 0 = all (never changes the result)")
+  cmd.add_option("--threads", a.fit.threads,
+                 "CPU threads; 0 = all (never changes the result); at most 4 x the hardware threads "
+                 "(64 always allowed, 1024 at most)")
       ->capture_default_str()->check(integer_in(0, INT32_MAX));
   cmd.add_flag("--validate", a.validate,
                "Run the CPU reference beside the GPU and compare loss and gradient (exit 4 if "
