@@ -1,3 +1,4 @@
+#include "chunk_plan.hpp"
 #include "steepest/device.hpp"
 #include "steepest/result.hpp"
 
@@ -29,6 +30,7 @@ BuildInfo build_info() {
   info.openmp = true;
   info.cpu_threads = omp_get_max_threads();
 #endif
+  info.cpu_kernels = detail::best_fused_chunk_name();
   return info;
 }
 

@@ -1,10 +1,17 @@
+#include <cstdlib>
+#include <cstring>
+
 #include "chunk_plan.hpp"
 
 namespace steepest::detail {
 namespace {
 
+/// Whether the AVX2 kernels run: compiled, supported by this CPU and not turned off by
+/// STEEPEST_CPU_KERNELS=baseline (so that both kernels' bits can be checked on one machine).
 bool has_avx2() noexcept {
 #if defined(STEEPEST_HAVE_AVX2_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+  const char* forced = std::getenv("STEEPEST_CPU_KERNELS");
+  if (forced != nullptr && std::strcmp(forced, "baseline") == 0) return false;
   return __builtin_cpu_supports("avx2") != 0;
 #else
   return false;

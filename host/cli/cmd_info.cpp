@@ -12,6 +12,7 @@ int run_info() {
   std::printf("cuda backend   %s%s\n", b.cuda_compiled ? "compiled" : "not compiled",
               b.cuda_compiled ? (" (architectures " + b.cuda_architectures + ")").c_str() : "");
   std::printf("openmp         %s, %d threads\n", b.openmp ? "yes" : "no", b.cpu_threads);
+  std::printf("cpu kernels    %s\n", b.cpu_kernels.c_str());
   const auto devices = cuda_devices();
   if (devices.empty()) {
     std::printf("cuda devices   none (%s)\n", cuda_unavailable_reason().c_str());
