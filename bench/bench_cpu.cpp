@@ -7,8 +7,8 @@
 #include <map>
 #include <vector>
 
-#include "backend.hpp"
-#include "device_probe.hpp"
+#include "backend/backend.hpp"
+#include "backend/device_probe.hpp"
 #include "io/synthetic.hpp"
 
 namespace {

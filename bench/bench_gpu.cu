@@ -43,9 +43,9 @@
 #include <thread>
 #include <vector>
 
-#include "backend.hpp"
-#include "device_probe.hpp"
-#include "permutation.hpp"
+#include "backend/backend.hpp"
+#include "backend/device_probe.hpp"
+#include "train/permutation.hpp"
 #include "steepest/data.hpp"
 #include "steepest/device.hpp"
 

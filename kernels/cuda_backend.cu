@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "cuda_backend.cuh"
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
@@ -279,7 +279,7 @@ class CudaBackend final : public Backend {
 
   void step(const StepRule& rule) override {
     activate();
-    // apply_step_rule per coordinate (host/step_rule.hpp), state on the device.
+    // apply_step_rule per coordinate (host/train/step_rule.hpp), state on the device.
     launch_update_parameters(params_.get(), grad_.get(), state_.get(), d_, rule, stream_);
   }
 

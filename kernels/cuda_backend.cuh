@@ -4,7 +4,7 @@
 
 #include <cuda_runtime.h>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 
 namespace steepest::detail {
 

@@ -1,5 +1,5 @@
 // Bandwidth ceilings and event timing for the benchmarks (bench/bench_gpu.cu, `steepest
-// bench`): see host/device_probe.hpp for the contracts.
+// bench`): see host/backend/device_probe.hpp for the contracts.
 //
 // Both ceilings run on a stream of their own, on the current device, over buffers of their
 // own (the caller's data stays where it is): a warm-up, then the best of kRepetitions, each
@@ -15,11 +15,11 @@
 #include <limits>
 #include <string>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "cuda_backend.cuh"
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
-#include "device_probe.hpp"
+#include "backend/device_probe.hpp"
 #include "launch_plan.hpp"
 #include "steepest/error.hpp"
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
-#include "device_probe.hpp"
+#include "backend/backend.hpp"
+#include "backend/device_probe.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"
 

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "step_rule.hpp"
+#include "train/step_rule.hpp"
 
 #include "steepest/data.hpp"
 

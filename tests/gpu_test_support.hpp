@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "steepest/device.hpp"
 
 namespace steepest::test {

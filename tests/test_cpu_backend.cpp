@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "backend.hpp"
-#include "chunk_plan.hpp"
-#include "permutation.hpp"
+#include "backend/backend.hpp"
+#include "cpu/cpu_chunk.hpp"
+#include "train/permutation.hpp"
 #include "reference.hpp"
 #include "test_support.hpp"
 

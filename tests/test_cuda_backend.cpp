@@ -35,10 +35,10 @@
 #include <utility>
 #include <vector>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "gpu_test_support.hpp"
 #include "test_support.hpp"
-#include "permutation.hpp"
+#include "train/permutation.hpp"
 #include "steepest/data.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"

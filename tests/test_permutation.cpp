@@ -5,7 +5,7 @@
 #include <numeric>
 #include <vector>
 
-#include "permutation.hpp"
+#include "train/permutation.hpp"
 
 namespace {
 

@@ -17,8 +17,8 @@
 #include <omp.h>
 #endif
 
-#include "run_state.hpp"
-#include "standardize.hpp"
+#include "train/run_state.hpp"
+#include "train/standardize.hpp"
 #include "steepest/steepest.hpp"
 #include "test_support.hpp"
 

@@ -10,7 +10,7 @@
 
 #include "gpu_test_support.hpp"
 #include "reference.hpp"
-#include "run_state.hpp"
+#include "train/run_state.hpp"
 #include "test_support.hpp"
 #include "steepest/steepest.hpp"
 

@@ -7,7 +7,7 @@
 
 #include "gpu_test_support.hpp"
 #include "reference.hpp"
-#include "step_size.hpp"
+#include "train/step_size.hpp"
 #include "steepest/steepest.hpp"
 
 namespace {

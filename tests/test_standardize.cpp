@@ -8,7 +8,7 @@
 #include "gpu_test_support.hpp"
 #include "io/csv.hpp"
 #include "reference.hpp"
-#include "standardize.hpp"
+#include "train/standardize.hpp"
 #include "steepest/steepest.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "reference.hpp"
 #include "steepest/data.hpp"
 #include "steepest/error.hpp"

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "reference.hpp"
-#include "validator.hpp"
+#include "train/validator.hpp"
 
 namespace {
 

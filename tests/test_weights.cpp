@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "gpu_test_support.hpp"
-#include "permutation.hpp"
+#include "train/permutation.hpp"
 #include "reference.hpp"
 #include "test_support.hpp"
 #include "steepest/steepest.hpp"

@@ -1,5 +1,5 @@
 #include "cli/checkpoint_file.hpp"
-#include "run_state.hpp"
+#include "train/run_state.hpp"
 #include "steepest/version.hpp"
 
 #include <cmath>

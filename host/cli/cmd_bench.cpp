@@ -10,9 +10,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "cli/commands.hpp"
-#include "device_probe.hpp"
+#include "backend/device_probe.hpp"
 #include "io/atomic_file.hpp"
 #include "io/least_squares.hpp"
 #include "io/synthetic.hpp"

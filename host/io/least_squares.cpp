@@ -6,7 +6,7 @@
 
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
-#include "view_access.hpp"
+#include "backend/view_access.hpp"
 
 namespace steepest::io {
 using detail::value_at;

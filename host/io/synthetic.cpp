@@ -5,7 +5,7 @@
 #include <limits>
 #include <thread>
 
-#include "permutation.hpp"
+#include "train/permutation.hpp"
 #include "steepest/error.hpp"
 
 namespace steepest::io {

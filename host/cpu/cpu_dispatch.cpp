@@ -1,7 +1,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "chunk_plan.hpp"
+#include "cpu/cpu_chunk.hpp"
 
 namespace steepest::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "chunk_plan.hpp"
+#include "cpu/cpu_chunk.hpp"
 #include "steepest/device.hpp"
 #include "steepest/result.hpp"
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "steepest/options.hpp"
 #include "steepest/result.hpp"
 

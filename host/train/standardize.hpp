@@ -10,7 +10,7 @@
 
 namespace steepest::detail {
 
-/// The driver itself, on the data as given (host/driver.cpp).
+/// The driver itself, on the data as given (host/train/trainer.cpp).
 FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                        const FitOptions& options);
 

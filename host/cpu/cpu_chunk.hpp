@@ -1,30 +1,13 @@
-// Internal: how the CPU backend cuts a pass into chunks, and its per-chunk kernel entry
-// points (host/cpu_kernels.hpp, compiled once per instruction set).
+// Internal: the CPU backend's per-chunk kernel entry points (host/cpu/cpu_kernels.hpp,
+// compiled once per instruction set) and the choice between them.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 
+#include "backend/chunk_plan.hpp"
 #include "steepest/data.hpp"
 
 namespace steepest::detail {
-
-
-/// How a pass over m rows is cut into chunks.  A function of (m, d) only.
-struct ChunkPlan {
-  std::int64_t rows_per_chunk = 1;
-  std::int64_t chunks = 0;
-};
-
-/// At least ~8k elements per chunk (so a chunk amortises the scheduling), at most 1024
-/// chunks (so the partials stay small: 1024 x (d + 2) doubles).
-constexpr ChunkPlan plan_chunks(std::int64_t m, std::int64_t d) noexcept {
-  constexpr std::int64_t kMinElements = 8192;
-  constexpr std::int64_t kMaxChunks = 1024;
-  const std::int64_t min_rows = std::max<std::int64_t>(64, (kMinElements + d - 1) / d);
-  const std::int64_t rows = std::max(min_rows, (m + kMaxChunks - 1) / kMaxChunks);
-  return {rows, m > 0 ? (m + rows - 1) / rows : 0};
-}
 
 /// Current parameters, read-only during a pass.
 struct Params {
@@ -43,7 +26,7 @@ using FusedChunkFn = void (*)(const MatrixView& X, const VectorView& y, Params p
 /// (not a null check inside the one above) so the unweighted kernels stay exactly as they
 /// were; each term is (w_i r_i) times r_i or x_ik, so unit weights give the same bits
 /// (except in the d = 1 vectorised loop, whose lane grouping follows the weights' type and
-/// stride: see host/cpu_kernels.hpp).
+/// stride: see host/cpu/cpu_kernels.hpp).
 using WeightedChunkFn = void (*)(const MatrixView& X, const VectorView& y,
                                  const VectorView& weights, Params p, const std::int64_t* rows,
                                  std::int64_t lo, std::int64_t hi, double* out);

@@ -1,6 +1,6 @@
 // The driver: the only place that knows what an epoch is.  It owns the algorithm
 // (epochs, batches, row order, the step, stopping rules, history); backends only run the
-// named steps of host/backend.hpp.
+// named steps of host/backend/backend.hpp.
 //
 //   r = X w + b - y,  MSE = (1/m) sum r^2,  grad_w = (2/m) X^T r,  grad_b = (2/m) sum r
 //   step:  w <- w - lr * grad_w,  b <- b - lr * grad_b      (m = rows of the batch)
@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
-#include "permutation.hpp"
-#include "run_state.hpp"
-#include "standardize.hpp"
-#include "step_size.hpp"
+#include "backend/backend.hpp"
+#include "train/permutation.hpp"
+#include "train/run_state.hpp"
+#include "train/standardize.hpp"
+#include "train/step_size.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
-#include "validate.hpp"
-#include "validator.hpp"
+#include "api/validate.hpp"
+#include "train/validator.hpp"
 
 namespace steepest {
 namespace {

@@ -1,4 +1,4 @@
-#include "permutation.hpp"
+#include "train/permutation.hpp"
 
 #include <utility>
 

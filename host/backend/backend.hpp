@@ -1,4 +1,4 @@
-// Internal: the small interface every backend implements.  The driver (host/driver.cpp)
+// Internal: the small interface every backend implements.  The driver (host/train/trainer.cpp)
 // owns the algorithm; a backend only owns data, parameters and the named steps below.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "steepest/data.hpp"
-#include "step_rule.hpp"
+#include "train/step_rule.hpp"
 
 namespace steepest::detail {
 
@@ -49,7 +49,7 @@ class Backend {
   virtual void compute(std::int64_t begin, std::int64_t end, bool ordered) = 0;
 
   /// Update the parameters with the gradient of the last compute() by \p rule
-  /// (apply_step_rule in host/step_rule.hpp, per coordinate; the bias only when
+  /// (apply_step_rule in host/train/step_rule.hpp, per coordinate; the bias only when
   /// rule.update_bias).  Optimizer state starts at zero with the backend.
   virtual void step(const StepRule& rule) = 0;
   /// Plain gradient descent: w -= lr grad_w (and b -= lr grad_b when \p update_bias).
@@ -88,7 +88,7 @@ class Backend {
 // (sum w_i r_i^2, W).  A batch with W = 0 gives loss 0 and gradient 0 and adds nothing.
 // weights.data == nullptr is the unweighted backend, bit for bit the overloads without it.
 
-/// The CPU reference backend (host/cpu_backend.cpp).  \p threads 0 = OpenMP default.
+/// The CPU reference backend (host/cpu/cpu_backend.cpp).  \p threads 0 = OpenMP default.
 /// \p weights is read in place, like X and y.
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           const VectorView& weights, std::int32_t threads);

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 
 namespace steepest::detail {
 

@@ -8,14 +8,14 @@
 // Without an intercept the columns are scaled, never centred (mu_k = 0, s_k the root mean
 // square): centring would need the intercept that the fit is told not to have, and so
 // would solve another problem.
-#include "standardize.hpp"
+#include "train/standardize.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "chunk_plan.hpp"
-#include "view_access.hpp"
+#include "backend/chunk_plan.hpp"
+#include "backend/view_access.hpp"
 
 namespace steepest::detail {
 namespace {

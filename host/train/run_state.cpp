@@ -1,4 +1,4 @@
-#include "run_state.hpp"
+#include "train/run_state.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,10 +8,10 @@
 #include <map>
 #include <type_traits>
 
-#include "chunk_plan.hpp"
-#include "permutation.hpp"
+#include "backend/chunk_plan.hpp"
+#include "train/permutation.hpp"
 #include "steepest/error.hpp"
-#include "view_access.hpp"
+#include "backend/view_access.hpp"
 
 namespace steepest::detail {
 namespace {

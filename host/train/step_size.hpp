@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "backend.hpp"
+#include "backend/backend.hpp"
 #include "steepest/options.hpp"
 
 namespace steepest::detail {

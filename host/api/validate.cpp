@@ -1,4 +1,4 @@
-#include "validate.hpp"
+#include "api/validate.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "steepest/error.hpp"
-#include "view_access.hpp"
+#include "backend/view_access.hpp"
 
 namespace steepest::detail {
 namespace {

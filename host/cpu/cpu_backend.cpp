@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
-#include "chunk_plan.hpp"
+#include "backend/backend.hpp"
+#include "cpu/cpu_chunk.hpp"
 
 #if defined(STEEPEST_HAVE_OPENMP)
 #include <omp.h>

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "chunk_plan.hpp"
-#include "validate.hpp"
+#include "backend/chunk_plan.hpp"
+#include "api/validate.hpp"
 #include "steepest/error.hpp"
 #include "steepest/fit.hpp"
-#include "view_access.hpp"
+#include "backend/view_access.hpp"
 
 namespace steepest {
 namespace {

@@ -2,7 +2,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "device_probe.hpp"
+#include "backend/device_probe.hpp"
 
 #if defined(STEEPEST_HAVE_OPENMP)
 #include <omp.h>

@@ -1,5 +1,5 @@
-#include "validator.hpp"
-#include "view_access.hpp"
+#include "train/validator.hpp"
+#include "backend/view_access.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // Internal: the CPU reference kernel, one chunk of rows at a time, vectorised with
 // `omp simd` (no -ffast-math: the order of every sum is fixed by the code and the vector
 // width of the build, never by the thread count).  Included once per instruction set by
-// host/cpu_kernels_<isa>.cpp, which defines STEEPEST_CPU_ISA as the namespace.
+// host/cpu/cpu_kernels_<isa>.cpp, which defines STEEPEST_CPU_ISA as the namespace.
 #ifndef STEEPEST_CPU_ISA
 #error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_kernels.hpp"
 #endif
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "chunk_plan.hpp"
+#include "cpu/cpu_chunk.hpp"
 
 namespace steepest::detail::STEEPEST_CPU_ISA {
 

@@ -1,5 +1,5 @@
-#include "step_size.hpp"
-#include "view_access.hpp"
+#include "train/step_size.hpp"
+#include "backend/view_access.hpp"
 
 #include <algorithm>
 #include <cmath>
