@@ -344,91 +344,109 @@ void refuse_duplicate_names(const std::vector<std::string>& names, const std::ve
   }
 }
 
-}  // namespace
+// --- columns of the dataset ----------------------------------------------------------------
 
-CsvHead parse_csv_head(std::string_view text, const std::string& path, const CsvOptions& opt) {
-  Head h = find_head(without_bom(text), path, opt);
-  return {std::move(h.cells), h.header};
-}
+/// The file columns a dataset takes, 0-based; -1: no target, no weight column.
+struct Columns {
+  std::int64_t width = 0;  // columns in the file
+  std::int64_t target = -1, weight = -1;
+  std::vector<std::int64_t> features;  // in the order of the dataset's columns
+};
 
-CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOptions& opt) {
-  const char delim = opt.delimiter;
-  text = without_bom(text);
-  const Head head = find_head(text, path, opt);
-  const std::vector<std::string>& first = head.cells;
-  const bool header = head.header;
-  const std::size_t first_begin = head.begin, first_end = head.end;
-  const std::int64_t first_line = head.line;
-
-  Layout lay;
-  const auto ncols = static_cast<std::int64_t>(first.size());
-  for (std::int64_t c = 0; c < ncols; ++c)
-    lay.names.push_back(header ? first[static_cast<std::size_t>(c)] : std::string());
-  std::vector<std::string> keys = header ? first : std::vector<std::string>();
-  if (!header)
-    for (std::int64_t c = 0; c < ncols; ++c) keys.push_back(std::to_string(c));
-  if (ncols < (opt.has_target ? 2 : 1))
-    throw InvalidArgument(path + ": needs at least two columns (features and a target), found " +
-                          std::to_string(ncols) + (delim == ',' ? "" : " (check the delimiter)"));
-
-  const std::int64_t target = !opt.has_target         ? -1
-                              : opt.target_column     ? checked_index(*opt.target_column, ncols, path, "target")
-                              : opt.target.empty()    ? ncols - 1
-                                                      : resolve_column(opt.target, keys, path, "target");
-  const std::int64_t weight = opt.weight.empty() ? -1 : resolve_column(opt.weight, keys, path, "weight");
-  if (weight >= 0 && weight == target)
-    throw InvalidArgument(path + ": column " + quoted(opt.weight) + " is the target; it cannot also be the weight");
+/// The feature columns as the options list them (by index, by key, or every column but the
+/// target and the weight); a column that is the target, the weight or listed twice is refused.
+std::vector<std::int64_t> pick_features(const CsvOptions& opt, const std::vector<std::string>& keys,
+                                        const Columns& cols, const std::string& path) {
   std::vector<std::int64_t> features;
   auto add_feature = [&](std::int64_t c, const std::string& key) {
-    if (c == target) throw InvalidArgument(path + ": column " + quoted(key) + " is the target; it cannot also be a feature");
-    if (c == weight) throw InvalidArgument(path + ": column " + quoted(key) + " is the weight; it cannot also be a feature");
+    if (c == cols.target)
+      throw InvalidArgument(path + ": column " + quoted(key) + " is the target; it cannot also be a feature");
+    if (c == cols.weight)
+      throw InvalidArgument(path + ": column " + quoted(key) + " is the weight; it cannot also be a feature");
     if (std::find(features.begin(), features.end(), c) != features.end())
       throw InvalidArgument(path + ": feature column " + quoted(key) + " is listed twice");
     features.push_back(c);
   };
   if (!opt.feature_columns.empty()) {
     for (const std::int64_t c : opt.feature_columns)
-      add_feature(checked_index(c, ncols, path, "feature"), std::to_string(c));
+      add_feature(checked_index(c, cols.width, path, "feature"), std::to_string(c));
   } else if (opt.features.empty()) {
-    for (std::int64_t c = 0; c < ncols; ++c)
-      if (c != target && c != weight) features.push_back(c);
+    for (std::int64_t c = 0; c < cols.width; ++c)
+      if (c != cols.target && c != cols.weight) features.push_back(c);
   } else {
     for (const auto& key : opt.features) add_feature(resolve_column(key, keys, path, "feature"), key);
   }
-  if (header) {
-    std::vector<std::int64_t> used = features;
-    if (target >= 0) used.push_back(target);
-    if (weight >= 0) used.push_back(weight);
+  return features;
+}
+
+/// Resolves the target, weight and feature columns the options name against the first
+/// line (header names, or indices "0".."n-1" without a header), refusing what cannot be.
+Columns pick_columns(const Head& head, const std::string& path, const CsvOptions& opt) {
+  const std::vector<std::string>& first = head.cells;
+  Columns cols;
+  cols.width = static_cast<std::int64_t>(first.size());
+  std::vector<std::string> keys = head.header ? first : std::vector<std::string>();
+  if (!head.header)
+    for (std::int64_t c = 0; c < cols.width; ++c) keys.push_back(std::to_string(c));
+  if (cols.width < (opt.has_target ? 2 : 1))
+    throw InvalidArgument(path + ": needs at least two columns (features and a target), found " +
+                          std::to_string(cols.width) + (opt.delimiter == ',' ? "" : " (check the delimiter)"));
+
+  cols.target = !opt.has_target         ? -1
+                : opt.target_column     ? checked_index(*opt.target_column, cols.width, path, "target")
+                : opt.target.empty()    ? cols.width - 1
+                                        : resolve_column(opt.target, keys, path, "target");
+  cols.weight = opt.weight.empty() ? -1 : resolve_column(opt.weight, keys, path, "weight");
+  if (cols.weight >= 0 && cols.weight == cols.target)
+    throw InvalidArgument(path + ": column " + quoted(opt.weight) + " is the target; it cannot also be the weight");
+  cols.features = pick_features(opt, keys, cols, path);
+  if (head.header) {
+    std::vector<std::int64_t> used = cols.features;
+    if (cols.target >= 0) used.push_back(cols.target);
+    if (cols.weight >= 0) used.push_back(cols.weight);
     refuse_duplicate_names(first, used, path);
   }
-  lay.dest.assign(static_cast<std::size_t>(ncols), Layout::kSkip);
-  if (target >= 0) lay.dest[static_cast<std::size_t>(target)] = Layout::kTarget;
-  if (weight >= 0) lay.dest[static_cast<std::size_t>(weight)] = Layout::kWeight;
+  return cols;
+}
+
+/// The dataset as far as the first line tells (names, column layout; no rows yet), and in
+/// \p lay where the body parse puts each file column.
+CsvDataset describe_dataset(const Head& head, const Columns& cols, const std::string& path, DType dtype,
+                            Layout& lay) {
+  const std::vector<std::string>& first = head.cells;
+  const bool header = head.header;
+  for (std::int64_t c = 0; c < cols.width; ++c)
+    lay.names.push_back(header ? first[static_cast<std::size_t>(c)] : std::string());
+  lay.dest.assign(static_cast<std::size_t>(cols.width), Layout::kSkip);
+  if (cols.target >= 0) lay.dest[static_cast<std::size_t>(cols.target)] = Layout::kTarget;
+  if (cols.weight >= 0) lay.dest[static_cast<std::size_t>(cols.weight)] = Layout::kWeight;
 
   CsvDataset ds;
   ds.path = path;
-  ds.dtype = opt.dtype;
-  ds.cols = static_cast<std::int64_t>(features.size());
-  for (std::size_t k = 0; k < features.size(); ++k) {
-    const auto c = static_cast<std::size_t>(features[k]);
+  ds.dtype = dtype;
+  ds.cols = static_cast<std::int64_t>(cols.features.size());
+  for (std::size_t k = 0; k < cols.features.size(); ++k) {
+    const auto c = static_cast<std::size_t>(cols.features[k]);
     lay.dest[c] = static_cast<std::int32_t>(k);
     ds.feature_names.push_back(header ? first[c] : "x" + std::to_string(c + 1));
   }
-  if (target >= 0) ds.target_name = header ? first[static_cast<std::size_t>(target)] : "y";
-  if (weight >= 0) ds.weight_name = header ? first[static_cast<std::size_t>(weight)] : "w";
-  ds.layout = {header, ncols, target, features};
+  if (cols.target >= 0) ds.target_name = header ? first[static_cast<std::size_t>(cols.target)] : "y";
+  if (cols.weight >= 0) ds.weight_name = header ? first[static_cast<std::size_t>(cols.weight)] : "w";
+  ds.layout = {header, cols.width, cols.target, cols.features};
   if (ds.cols == 0) throw InvalidArgument(path + ": no feature columns");
+  return ds;
+}
 
-  // Body: everything after the header line (or from the first data line).
-  const std::size_t body_begin = header ? std::min(text.size(), first_end + 1) : first_begin;
-  const std::int64_t body_first_line = header ? first_line + 1 : first_line;
+// --- the body, in parallel ------------------------------------------------------------------
 
-  // Cut the body into chunks at line starts: ~4 MiB at least per thread.
+/// Cuts the body, text[body_begin..], into chunks at line starts: ~4 MiB at least per thread
+/// unless \p threads says how many.  Never none: an empty body is one empty chunk.
+std::vector<Chunk> cut_body(std::string_view text, std::size_t body_begin, int threads) {
   const std::size_t body_size = text.size() - body_begin;
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t want = opt.threads > 0 ? static_cast<std::size_t>(opt.threads) : hw;
+  const std::size_t want = threads > 0 ? static_cast<std::size_t>(threads) : hw;
   const std::size_t nchunks =
-      opt.threads > 0 ? want : std::max<std::size_t>(1, std::min(want, body_size / (4u << 20) + 1));
+      threads > 0 ? want : std::max<std::size_t>(1, std::min(want, body_size / (4u << 20) + 1));
   std::vector<Chunk> chunks;
   std::size_t at = body_begin;
   for (std::size_t c = 0; c < nchunks && at < text.size(); ++c) {
@@ -447,7 +465,13 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     Chunk& only = chunks.emplace_back();
     only.begin = only.end = text.size();
   }
+  return chunks;
+}
 
+/// The counting pass: lines and rows of each chunk (in parallel), then where each chunk's
+/// first line and row fall.  Returns the rows of the whole body.
+std::int64_t number_chunks(std::string_view text, std::vector<Chunk>& chunks, char delim,
+                           std::int64_t body_first_line) {
   run_parallel(chunks, [&](Chunk& ch) {
     for_each_line(text, ch.begin, ch.end, [&](std::string_view line) {
       ++ch.lines;
@@ -461,15 +485,20 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     line += ch.lines;
     rows += ch.rows;
   }
-  if (rows == 0) throw InvalidArgument(path + ": has a header but no data rows");
-  ds.rows = rows;
+  return rows;
+}
 
+/// The parsing pass: every chunk (in parallel) straight into the storage of ds.dtype, sized
+/// for ds.rows; then the first error in file order, whichever thread found it, is thrown.
+void fill_dataset(std::string_view text, std::vector<Chunk>& chunks, const Layout& lay, const Columns& cols,
+                  const std::string& path, const CsvOptions& opt, CsvDataset& ds) {
+  const char delim = opt.delimiter;
   auto parse_all = [&](auto* X, auto* y, auto* w) {
     run_parallel(chunks, [&](Chunk& ch) { parse_chunk(text, ch, lay, ds.cols, delim, opt.dtype, path, X, y, w); });
   };
-  const auto nx = static_cast<std::size_t>(rows * ds.cols);
-  const auto ny = target >= 0 ? static_cast<std::size_t>(rows) : 0;
-  const auto nw = weight >= 0 ? static_cast<std::size_t>(rows) : 0;
+  const auto nx = static_cast<std::size_t>(ds.rows * ds.cols);
+  const auto ny = cols.target >= 0 ? static_cast<std::size_t>(ds.rows) : 0;
+  const auto nw = cols.weight >= 0 ? static_cast<std::size_t>(ds.rows) : 0;
   if (opt.dtype == DType::float32) {
     ds.X32.resize(nx);
     ds.y32.resize(ny);
@@ -481,10 +510,33 @@ CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOp
     ds.w.resize(nw);
     parse_all(ds.X.data(), ds.y.data(), ds.w.data());
   }
-  // Report the first error in file order, whichever thread found it.
   const auto bad = std::min_element(chunks.begin(), chunks.end(),
                                     [](const Chunk& a, const Chunk& b) { return a.error_line < b.error_line; });
   if (bad->error_line != kNoLine) throw InvalidArgument(bad->error);
+}
+
+}  // namespace
+
+CsvHead parse_csv_head(std::string_view text, const std::string& path, const CsvOptions& opt) {
+  Head h = find_head(without_bom(text), path, opt);
+  return {std::move(h.cells), h.header};
+}
+
+CsvDataset parse_csv(std::string_view text, const std::string& path, const CsvOptions& opt) {
+  text = without_bom(text);
+  const Head head = find_head(text, path, opt);
+  const Columns cols = pick_columns(head, path, opt);
+  Layout lay;
+  CsvDataset ds = describe_dataset(head, cols, path, opt.dtype, lay);
+
+  // Body: everything after the header line (or from the first data line).
+  const std::size_t body_begin = head.header ? std::min(text.size(), head.end + 1) : head.begin;
+  const std::int64_t body_first_line = head.header ? head.line + 1 : head.line;
+  std::vector<Chunk> chunks = cut_body(text, body_begin, opt.threads);
+  const std::int64_t rows = number_chunks(text, chunks, opt.delimiter, body_first_line);
+  if (rows == 0) throw InvalidArgument(path + ": has a header but no data rows");
+  ds.rows = rows;
+  fill_dataset(text, chunks, lay, cols, path, opt, ds);
   return ds;
 }
 
