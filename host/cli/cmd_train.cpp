@@ -57,7 +57,8 @@ struct TrainArgs {
   bool write_failed = false;
 };
 
-void add_training_options(CLI::App& cmd, TrainArgs& a) {
+/// Epochs and the step: learning rate and its schedule, feature scaling, update rule, penalties.
+void add_step_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--epochs", a.fit.epochs, "Maximum number of epochs")
       ->capture_default_str()->check(integer_in(0, INT64_MAX));
   cmd.add_option("--lr", a.lr,
@@ -88,6 +89,10 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--step-epochs", a.fit.step_epochs, "step: epochs between decays")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd.add_option("--n-iter-no-change", a.fit.n_iter_no_change, "adaptive: epochs without improvement")
       ->capture_default_str()->check(integer_in(1, INT64_MAX));
+}
+
+/// Mini-batches, early stopping and the held-out split.
+void add_batch_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--batch-size", a.fit.batch_size, "Rows per mini-batch; 0 = full batch")
       ->capture_default_str()->check(integer_in(0, INT64_MAX));
   cmd.add_option("--seed", a.fit.seed, "Seed of the mini-batch row order")->capture_default_str()->check(any_unsigned());
@@ -100,9 +105,17 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
                  "Hold out this fraction of the rows (a seeded split); early stopping and the adaptive "
                  "schedule then watch their MSE; 0 = off")
       ->capture_default_str()->check(real_in(0.0, 1.0));
+}
+
+/// Where the fit starts, and whether it learns the bias.
+void add_start_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--init-weights", a.init_weights, "Initial weights w1,w2,... (default zeros)");
   cmd.add_option("--init-bias", a.fit.init_bias, "Initial bias")->capture_default_str()->check(real_in(-std::numeric_limits<double>::max()));
   cmd.add_flag("--no-intercept{false}", a.fit.fit_intercept, "Do not learn the bias (keep --init-bias)");
+}
+
+/// How the fit runs: device, loss history, threads, and the --validate checks against the CPU.
+void add_run_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--device", a.device, "auto (GPU if usable, else CPU), cpu or cuda")
       ->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd.add_option("--history-mode", a.history_mode,
@@ -118,6 +131,10 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
   a.fit.validate_every = 100;
   cmd.add_option("--validate-every", a.fit.validate_every, "Epochs between --validate checks")
       ->capture_default_str()->check(integer_in(1, INT64_MAX));
+}
+
+/// The files the run writes (model, history, trace, checkpoint), --resume from a checkpoint, --quiet.
+void add_output_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--output,-o", a.output, "Write the model as JSON to this file");
   cmd.add_option("--history", a.history, "Write the loss per epoch as CSV to this file");
   cmd.add_option("--trace", a.trace,
@@ -138,6 +155,15 @@ void add_training_options(CLI::App& cmd, TrainArgs& a) {
                  "(--epochs may grow); the result is bitwise that of an uninterrupted run on the same "
                  "backend");
   cmd.add_flag("--quiet,-q", a.quiet, "Print nothing but errors");
+}
+
+/// Every option of a training run, in the order --help lists them.
+void add_training_options(CLI::App& cmd, TrainArgs& a) {
+  add_step_options(cmd, a);
+  add_batch_options(cmd, a);
+  add_start_options(cmd, a);
+  add_run_options(cmd, a);
+  add_output_options(cmd, a);
 }
 
 /// Resolve the string options into FitOptions and check the outputs before any work:
