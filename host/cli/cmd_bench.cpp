@@ -97,6 +97,89 @@ std::string machine_name() {
   return "unknown CPU";
 }
 
+/// Times one backend on \p X, \p y: its fused pass (and the ceiling of its device), a full-batch
+/// and a mini-batch epoch, and with \p tts the time to bring the MSE within 1e-6 of \p optimum.
+Measured measure(bool gpu, const MatrixView& X, const VectorView& y, const BenchArgs& a, double bytes, bool tts,
+                 double optimum) {
+  Measured m;
+  {
+    auto be = gpu ? detail::make_cuda_backend(X, y) : detail::make_cpu_backend(X, y, a.threads);
+    m.backend = be->name();
+    m.device = be->device_name();
+    m.pass_s = time_pass(*be);
+  }
+  m.gbs = bytes / m.pass_s / 1e9;
+  m.rows_per_s = static_cast<double>(a.spec.rows) / m.pass_s;
+  m.ceiling_gbs = gpu ? detail::cuda_copy_bandwidth(static_cast<std::int64_t>(bytes))
+                      : detail::cpu_read_bandwidth(X.data, static_cast<std::int64_t>(bytes - static_cast<double>(a.spec.rows * dtype_size(y.dtype))), a.threads);
+  FitOptions o;
+  o.device = gpu ? Device::cuda : Device::cpu;
+  o.threads = a.threads;
+  o.learning_rate = 0.5;  // features in [-1, 1): below 2/L for the full batch
+  o.epochs = a.epochs;
+  m.full_epoch_s = epoch_time(X, y, o);
+  FitOptions mb = o;
+  mb.batch_size = a.batch;
+  mb.learning_rate = 0.05;
+  mb.history = HistoryMode::running_average;
+  mb.epochs = std::max<std::int64_t>(2, a.epochs / 5);
+  m.mini_epoch_s = epoch_time(X, y, mb);
+  if (tts) {
+    o.epochs = a.tts_epochs;
+    std::tie(m.tts_full_s, m.tts_full_epochs) = time_to_solution(X, y, o, optimum);
+    mb.epochs = std::max<std::int64_t>(1, a.tts_epochs / 10);
+    mb.history = HistoryMode::exact;
+    std::tie(m.tts_mini_s, m.tts_mini_epochs) = time_to_solution(X, y, mb, optimum);
+  }
+  return m;
+}
+
+/// The table of \p results (speed-up against the first) and, with \p tts, the times to solution.
+void print_results(const std::vector<Measured>& results, const BenchArgs& a, bool tts) {
+  const Measured& base = results.front();
+  std::printf("\n%-5s %-34s %11s %8s %9s %10s %11s %11s %8s\n", "", "device", "rows/s", "GB/s", "% ceiling",
+              "pass ms", "epoch ms", "mb-epoch ms", "speed-up");
+  for (const auto& m : results)
+    std::printf("%-5s %-34.34s %11.4g %8.2f %8.0f%% %10.3f %11.3f %11.3f %7.2fx\n", m.backend.c_str(),
+                m.device.c_str(), m.rows_per_s, m.gbs, m.ceiling_gbs > 0 ? 100.0 * m.gbs / m.ceiling_gbs : 0.0,
+                1e3 * m.pass_s, 1e3 * m.full_epoch_s, 1e3 * m.mini_epoch_s, base.pass_s / m.pass_s);
+  std::printf("ceiling: CPU = read-only pass over the same bytes; GPU = device-to-device copy. "
+              "mb-epoch: batch %lld, running loss.\n", static_cast<long long>(a.batch));
+  if (tts) {
+    std::printf("\ntime to solution (wall, incl. set-up):\n");
+    for (const auto& m : results) {
+      auto show = [](double s, std::int64_t e) {
+        char buf[64];
+        if (s < 0) std::snprintf(buf, sizeof buf, "not reached in %lld epochs", static_cast<long long>(e));
+        else std::snprintf(buf, sizeof buf, "%.3f s (%lld epochs)", s, static_cast<long long>(e));
+        return std::string(buf);
+      };
+      std::printf("%-5s full batch %-28s mini-batch %s\n", m.backend.c_str(),
+                  show(m.tts_full_s, m.tts_full_epochs).c_str(), show(m.tts_mini_s, m.tts_mini_epochs).c_str());
+    }
+  }
+}
+
+/// The --json file: the machine, this build, the options and every result.
+void write_json(const std::vector<Measured>& results, const BenchArgs& a, double bytes, double optimum) {
+  const Measured& base = results.front();
+  nlohmann::json j;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  j["machine"] = {{"cpu", machine_name()}, {"host", host}, {"cpu_threads", build_info().cpu_threads}};
+  j["steepest"] = {{"version", STEEPEST_VERSION_STRING}, {"commit", STEEPEST_GIT_COMMIT}};
+  j["options"] = {{"rows", a.spec.rows}, {"features", a.spec.cols}, {"dtype", a.dtype}, {"epochs", a.epochs},
+                  {"batch_size", a.batch}, {"bytes", bytes}, {"optimum_mse", optimum}};
+  for (const auto& m : results)
+    j["results"].push_back({{"backend", m.backend}, {"device", m.device}, {"pass_seconds", m.pass_s},
+                            {"gb_per_s", m.gbs}, {"rows_per_s", m.rows_per_s}, {"ceiling_gb_per_s", m.ceiling_gbs},
+                            {"full_epoch_seconds", m.full_epoch_s}, {"minibatch_epoch_seconds", m.mini_epoch_s},
+                            {"tts_full_seconds", m.tts_full_s}, {"tts_full_epochs", m.tts_full_epochs},
+                            {"tts_minibatch_seconds", m.tts_mini_s}, {"tts_minibatch_epochs", m.tts_mini_epochs},
+                            {"speedup_vs_first", base.pass_s / m.pass_s}});
+  io::write_file_atomically(a.json, j.dump(2) + "\n");
+}
+
 int run_bench(BenchArgs& a) {
   if (!a.json.empty()) io::check_writable(a.json, "--json");
   const bool f32 = a.dtype == "float32";
@@ -125,80 +208,10 @@ int run_bench(BenchArgs& a) {
   std::vector<Measured> results;
   for (const bool gpu : {false, true}) {
     if (gpu ? !(want_cuda && detail::cuda_usable()) : !want_cpu) continue;
-    Measured m;
-    {
-      auto be = gpu ? detail::make_cuda_backend(X, y) : detail::make_cpu_backend(X, y, a.threads);
-      m.backend = be->name();
-      m.device = be->device_name();
-      m.pass_s = time_pass(*be);
-    }
-    m.gbs = bytes / m.pass_s / 1e9;
-    m.rows_per_s = static_cast<double>(a.spec.rows) / m.pass_s;
-    m.ceiling_gbs = gpu ? detail::cuda_copy_bandwidth(static_cast<std::int64_t>(bytes))
-                        : detail::cpu_read_bandwidth(X.data, static_cast<std::int64_t>(bytes - static_cast<double>(a.spec.rows * dtype_size(y.dtype))), a.threads);
-    FitOptions o;
-    o.device = gpu ? Device::cuda : Device::cpu;
-    o.threads = a.threads;
-    o.learning_rate = 0.5;  // features in [-1, 1): below 2/L for the full batch
-    o.epochs = a.epochs;
-    m.full_epoch_s = epoch_time(X, y, o);
-    FitOptions mb = o;
-    mb.batch_size = a.batch;
-    mb.learning_rate = 0.05;
-    mb.history = HistoryMode::running_average;
-    mb.epochs = std::max<std::int64_t>(2, a.epochs / 5);
-    m.mini_epoch_s = epoch_time(X, y, mb);
-    if (tts) {
-      o.epochs = a.tts_epochs;
-      std::tie(m.tts_full_s, m.tts_full_epochs) = time_to_solution(X, y, o, optimum);
-      mb.epochs = std::max<std::int64_t>(1, a.tts_epochs / 10);
-      mb.history = HistoryMode::exact;
-      std::tie(m.tts_mini_s, m.tts_mini_epochs) = time_to_solution(X, y, mb, optimum);
-    }
-    results.push_back(m);
+    results.push_back(measure(gpu, X, y, a, bytes, tts, optimum));
   }
-
-  const Measured& base = results.front();
-  if (!a.quiet) {
-    std::printf("\n%-5s %-34s %11s %8s %9s %10s %11s %11s %8s\n", "", "device", "rows/s", "GB/s", "% ceiling",
-                "pass ms", "epoch ms", "mb-epoch ms", "speed-up");
-    for (const auto& m : results)
-      std::printf("%-5s %-34.34s %11.4g %8.2f %8.0f%% %10.3f %11.3f %11.3f %7.2fx\n", m.backend.c_str(),
-                  m.device.c_str(), m.rows_per_s, m.gbs, m.ceiling_gbs > 0 ? 100.0 * m.gbs / m.ceiling_gbs : 0.0,
-                  1e3 * m.pass_s, 1e3 * m.full_epoch_s, 1e3 * m.mini_epoch_s, base.pass_s / m.pass_s);
-    std::printf("ceiling: CPU = read-only pass over the same bytes; GPU = device-to-device copy. "
-                "mb-epoch: batch %lld, running loss.\n", static_cast<long long>(a.batch));
-    if (tts) {
-      std::printf("\ntime to solution (wall, incl. set-up):\n");
-      for (const auto& m : results) {
-        auto show = [](double s, std::int64_t e) {
-          char buf[64];
-          if (s < 0) std::snprintf(buf, sizeof buf, "not reached in %lld epochs", static_cast<long long>(e));
-          else std::snprintf(buf, sizeof buf, "%.3f s (%lld epochs)", s, static_cast<long long>(e));
-          return std::string(buf);
-        };
-        std::printf("%-5s full batch %-28s mini-batch %s\n", m.backend.c_str(),
-                    show(m.tts_full_s, m.tts_full_epochs).c_str(), show(m.tts_mini_s, m.tts_mini_epochs).c_str());
-      }
-    }
-  }
-  if (!a.json.empty()) {
-    nlohmann::json j;
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    j["machine"] = {{"cpu", machine_name()}, {"host", host}, {"cpu_threads", build_info().cpu_threads}};
-    j["steepest"] = {{"version", STEEPEST_VERSION_STRING}, {"commit", STEEPEST_GIT_COMMIT}};
-    j["options"] = {{"rows", a.spec.rows}, {"features", a.spec.cols}, {"dtype", a.dtype}, {"epochs", a.epochs},
-                    {"batch_size", a.batch}, {"bytes", bytes}, {"optimum_mse", optimum}};
-    for (const auto& m : results)
-      j["results"].push_back({{"backend", m.backend}, {"device", m.device}, {"pass_seconds", m.pass_s},
-                              {"gb_per_s", m.gbs}, {"rows_per_s", m.rows_per_s}, {"ceiling_gb_per_s", m.ceiling_gbs},
-                              {"full_epoch_seconds", m.full_epoch_s}, {"minibatch_epoch_seconds", m.mini_epoch_s},
-                              {"tts_full_seconds", m.tts_full_s}, {"tts_full_epochs", m.tts_full_epochs},
-                              {"tts_minibatch_seconds", m.tts_mini_s}, {"tts_minibatch_epochs", m.tts_mini_epochs},
-                              {"speedup_vs_first", base.pass_s / m.pass_s}});
-    io::write_file_atomically(a.json, j.dump(2) + "\n");
-  }
+  if (!a.quiet) print_results(results, a, tts);
+  if (!a.json.empty()) write_json(results, a, bytes, optimum);
   return kOk;
 }
 
