@@ -2,11 +2,15 @@
 // of CPU runs, byte for byte as committed in tests/data/golden/<run>/.  A refactor that
 // changes no behaviour keeps every byte; a change that moves a result fails here first.
 //
-// Only what cannot be the same twice is masked: the two timings and the version in model
-// and checkpoint files.  Each run is made with both CPU kernel sets (avx2 and baseline;
-// STEEPEST_CPU_KERNELS=baseline selects the baseline one on an AVX2 machine).  The two may
+// Only what cannot be the same twice is masked: the two timings, the version and (in
+// checkpoints) the commit of the build.  Each run is made with both CPU kernel sets (avx2
+// and baseline; STEEPEST_CPU_KERNELS=baseline selects the baseline one on an AVX2 machine).
+// The two may
 // differ in the last bits in general, but give the same bytes on these runs, so one set of
 // files serves both; should a change make them differ here, give each set its own folder.
+// Not among the runs: one feature stored contiguously, whose `omp simd` loop groups its
+// sums by the vector width the compiler picks, which differs between -O2 and -O3 builds
+// (CI's sanitizer build is -O2): its bits are fixed per build, not across builds.
 //
 // Regenerating (only for a change whose new results were checked on their own):
 //   STEEPEST_UPDATE_GOLDEN=1 ctest --test-dir build -R Golden
@@ -31,9 +35,10 @@ struct GoldenRun {
   std::vector<std::string> outputs = {"model.json", "history.csv", "trace.csv"};
 };
 
-/// Replaces the value after each "key": in JSON text by 0 (timings and the version).
+/// Replaces the value after each "key": in JSON text by 0 (timings, the version and the
+/// commit a checkpoint records).
 std::string mask(std::string json) {
-  for (const std::string key : {"setup_seconds", "wall_seconds", "version"}) {
+  for (const std::string key : {"setup_seconds", "wall_seconds", "version", "commit"}) {
     const std::string quoted = "\"" + key + "\":";
     for (std::size_t at = json.find(quoted); at != std::string::npos; at = json.find(quoted, at + 1)) {
       std::size_t v = at + quoted.size();
@@ -83,7 +88,6 @@ class Golden : public Cli, public ::testing::WithParamInterface<const char*> {
   void make_data() {
     for (const auto& g : std::vector<std::vector<std::string>>{
              {"gen", "-o", "d.csv", "--rows", "3000", "--features", "4", "--seed", "11", "-q"},
-             {"gen", "-o", "one.csv", "--rows", "20000", "--features", "1", "--seed", "2", "-q"},
              {"gen", "-o", "s.csv", "--rows", "2000", "--features", "3", "--seed", "5", "--scales", "1,100,0.01", "-q"},
              {"gen", "-o", "f32.npy", "--rows", "2500", "--features", "5", "--seed", "3", "--dtype", "float32", "-q"}}) {
       const Result r = in_dir(g);
@@ -93,9 +97,7 @@ class Golden : public Cli, public ::testing::WithParamInterface<const char*> {
     std::string w;
     for (int i = 0; i < 3000; ++i) w += std::to_string(1 + i % 3) + "\n";
     write_all(dir_ + "/w.txt", w);
-    w.clear();
-    for (int i = 0; i < 20000; ++i) w += std::to_string(0.5 + i % 4) + "\n";
-    write_all(dir_ + "/w1.txt", w);
+
   }
 
   /// Compares \p file of run \p run with its golden copy (or writes it when updating).
@@ -162,7 +164,6 @@ TEST_P(Golden, FixedRunsKeepEveryByte) {
       {"float32_npy_lr_auto_batches", {"--lr", "auto", "--batch-size", "256", "--epochs", "5",
                                        "--validation-fraction", "0.1", "--schedule", "exponential",
                                        "--decay", "0.9"}, "f32.npy"},
-      {"one_feature", {"--lr", "auto", "--epochs", "20", "--weight-file", "w1.txt"}, "one.csv"},
       {"longley_standardized", {"--standardize", "--lr", "auto", "--optimizer", "nesterov", "--epochs", "400"},
        "LONGLEY"},
   };
