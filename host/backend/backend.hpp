@@ -1,4 +1,4 @@
-// Internal: the small interface every backend implements.  The driver (host/train/trainer.cpp)
+// Internal: the small interface every backend implements.  The trainer (host/train/trainer.cpp)
 // owns the algorithm; a backend only owns data, parameters and the named steps below.
 #pragma once
 
@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/reduction.hpp"
 #include "steepest/data.hpp"
 #include "train/step_rule.hpp"
 
@@ -89,9 +90,11 @@ class Backend {
 // weights.data == nullptr is the unweighted backend, bit for bit the overloads without it.
 
 /// The CPU reference backend (host/cpu/cpu_backend.cpp).  \p threads 0 = OpenMP default.
-/// \p weights is read in place, like X and y.
+/// \p weights is read in place, like X and y.  \p reduction combines the chunk partials of
+/// every pass (backend/reduction.hpp): in chunk order in one process by default.
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
-                                          const VectorView& weights, std::int32_t threads);
+                                          const VectorView& weights, std::int32_t threads,
+                                          Reduction& reduction = local_reduction());
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           std::int32_t threads);
 

@@ -3,7 +3,8 @@
 //
 // Determinism: rows are cut into chunks whose size depends only on (rows, cols), never on
 // the thread count; each chunk is summed by one thread in row order, and chunk partials
-// are combined serially in chunk order.  Any thread count therefore gives the same bits.
+// are combined serially in chunk order by the backend's Reduction (backend/reduction.hpp;
+// local_reduction() in one process).  Any thread count therefore gives the same bits.
 //
 // Sample weights (optional, a view like y, never copied): every row's terms are multiplied
 // by its weight w_i and the pass divides by W = sum w_i instead of m, by a second set of
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/reduction.hpp"
 #include "cpu/cpu_chunk.hpp"
 
 #if defined(STEEPEST_HAVE_OPENMP)
@@ -36,8 +38,8 @@ int default_threads() noexcept {
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const MatrixView& X, const VectorView& y, const VectorView& weights,
-             std::int32_t threads)
-      : X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()),
+             std::int32_t threads, Reduction& reduction)
+      : X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()), reduction_(reduction),
         w_(static_cast<std::size_t>(X.cols), 0.0), gw_(w_.size(), 0.0) {}
 
   const char* name() const noexcept override { return "cpu"; }
@@ -66,8 +68,9 @@ class CpuBackend final : public Backend {
     const std::int64_t m = end - begin;
     const ChunkPlan plan = plan_chunks(m, X_.cols);
     const bool weighted = weights_.data != nullptr;
-    // grad_w, sse, sum_r (and sum_w when weighted)
-    const std::size_t width = static_cast<std::size_t>(X_.cols) + (weighted ? 3 : 2);
+    // grad_w, sse, sum_r (and sum_w when weighted), written by the kernels; then the
+    // chunk's row count, so that a Reduction across processes also totals the rows.
+    const std::size_t width = static_cast<std::size_t>(X_.cols) + (weighted ? 4 : 3);
     partials_.assign(static_cast<std::size_t>(plan.chunks) * width, 0.0);
 
     const Params p{w_.data(), b_};
@@ -80,6 +83,7 @@ class CpuBackend final : public Backend {
       } else {
         kernel_(X_, y_, p, rows, first + lo, first + hi, out);
       }
+      out[width - 1] = static_cast<double>(hi - lo);
     };
     if (plan.chunks == 1 || threads_ == 1) {
       // Small batches: no parallel region at all (its start-up costs more than the work).
@@ -91,18 +95,16 @@ class CpuBackend final : public Backend {
       for (std::int64_t c = 0; c < plan.chunks; ++c) run_chunk(c);
     }
 
-    // Fixed combination order: chunk 0, 1, 2, ...
-    std::fill(gw_.begin(), gw_.end(), 0.0);
-    double sse = 0.0, sum_r = 0.0, sum_w = 0.0;
-    for (std::int64_t c = 0; c < plan.chunks; ++c) {
-      const double* part = partials_.data() + static_cast<std::size_t>(c) * width;
-      for (std::size_t k = 0; k < gw_.size(); ++k) gw_[k] += part[k];
-      sse += part[gw_.size()];
-      sum_r += part[gw_.size() + 1];
-      if (weighted) sum_w += part[gw_.size() + 2];
-    }
-    // The weights' total plays the row count's part; with unit weights it is m exactly.
-    const double total = weighted ? sum_w : static_cast<double>(m);
+    // The chunk partials combined in a fixed order (chunk 0, 1, 2, ... in one process) by
+    // the seam of backend/reduction.hpp, then divided by the total weight.
+    const std::size_t d = gw_.size();
+    totals_.assign(width, 0.0);
+    reduction_.combine(partials_.data(), plan.chunks, width, totals_.data());
+    std::copy(totals_.begin(), totals_.begin() + static_cast<std::ptrdiff_t>(d), gw_.begin());
+    const double sse = totals_[d], sum_r = totals_[d + 1], sum_w = weighted ? totals_[d + 2] : 0.0;
+    // The weights' total plays the row count's part; with unit weights it is the row count,
+    // exact (integers below 2^53): m in one process.
+    const double total = weighted ? sum_w : totals_[width - 1];
     if (weighted && total == 0.0) {
       // Every weight in the batch is zero: no data, so no loss and no step.
       std::fill(gw_.begin(), gw_.end(), 0.0);
@@ -157,6 +159,7 @@ class CpuBackend final : public Backend {
   VectorView y_;
   VectorView weights_;  // data == nullptr: unweighted
   int threads_;
+  Reduction& reduction_;
   std::vector<double> w_;
   double b_ = 0.0;
   std::vector<double> gw_;
@@ -167,7 +170,8 @@ class CpuBackend final : public Backend {
   double running_sse_ = 0.0;
   double running_rows_ = 0.0;  // rows, or the weights' total: exact for integer counts < 2^53
   std::vector<std::int64_t> order_;
-  std::vector<double> partials_;
+  std::vector<double> partials_;  // chunks x width, chunk order
+  std::vector<double> totals_;    // width
   FusedChunkFn kernel_ = best_fused_chunk();
   WeightedChunkFn weighted_kernel_ = best_weighted_chunk();
 };
@@ -175,8 +179,9 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
-                                          const VectorView& weights, std::int32_t threads) {
-  return std::make_unique<CpuBackend>(X, y, weights, threads);
+                                          const VectorView& weights, std::int32_t threads,
+                                          Reduction& reduction) {
+  return std::make_unique<CpuBackend>(X, y, weights, threads, reduction);
 }
 
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,

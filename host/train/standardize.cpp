@@ -9,6 +9,7 @@
 // square): centring would need the intercept that the fit is told not to have, and so
 // would solve another problem.
 #include "train/standardize.hpp"
+#include "train/trainer.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -10,9 +10,6 @@
 
 namespace steepest::detail {
 
-/// The driver itself, on the data as given (host/train/trainer.cpp).
-FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                       const FitOptions& options);
 
 /// How fit_standardized maps each column: z = (x - mean) / scale, or z = 0 for a constant one.
 struct ColumnScaling {

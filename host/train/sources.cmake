@@ -1,0 +1,12 @@
+# host/train/: The algorithm: the trainer and what it uses (step size, divergence, run state,
+# permutation, standardize, the --validate cross-check).
+# Included by the top-level CMakeLists.txt into steepest_lib; sets STEEPEST_TRAIN_SOURCES.
+set(STEEPEST_TRAIN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/divergence.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/permutation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/run_state.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/standardize.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/step_size.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/trainer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/validator.cpp
+)

@@ -1,0 +1,423 @@
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "backend/select.hpp"
+#include "steepest/error.hpp"
+#include "train/divergence.hpp"
+#include "train/permutation.hpp"
+#include "train/run_state.hpp"
+#include "train/step_size.hpp"
+
+namespace steepest::detail {
+namespace {
+
+bool all_finite(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+/// The step rule of the options; the rate and Adam's bias corrections are set per step.
+StepRule step_rule_of(const FitOptions& o) {
+  StepRule rule;
+  rule.optimizer = o.optimizer;
+  rule.momentum = o.momentum;
+  rule.beta1 = o.beta1;
+  rule.beta2 = o.beta2;
+  rule.epsilon = o.epsilon;
+  rule.l2 = o.l2;
+  rule.l1 = o.l1;
+  rule.update_bias = o.fit_intercept;
+  return rule;
+}
+
+}  // namespace
+
+// Rows [0, n_train) of the row order are trained on; with a held-out fraction the rows
+// [n_train, n) are only evaluated.  batch_size >= n_train is full batch: one batch of all
+// training rows gives the same gradient, and the same order keeps the bits identical to
+// batch_size == 0.
+Trainer::Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                 const FitOptions& options)
+    : X_(X), y_(y), sample_weight_(sample_weight), opt_(options), resume_(options.resume.get()),
+      start_(std::chrono::steady_clock::now()), n_(X.rows), held_(heldout_count(n_, options.validation_fraction)),
+      n_train_(n_ - held_), full_batch_(options.batch_size == 0 || options.batch_size >= n_train_),
+      shuffle_(!full_batch_ && options.shuffle), ordered_(shuffle_ || held_ > 0),
+      d_(static_cast<std::size_t>(X.cols)), w_(d_), step_w_(options.on_step ? d_ : 0) {}
+
+Trainer::~Trainer() = default;
+
+/// The fit: set up (or resume), then per epoch the rate, the passes and steps, the record
+/// (history, divergence), the stopping rules and the checkpoint; then the final loss.
+FitResult Trainer::run() {
+  set_up();
+  for (std::int64_t epoch = first_epoch_; epoch <= opt_.epochs; ++epoch) {
+    set_epoch_rate(epoch);
+    if (!train_epoch(epoch)) break;       // a stop within the epoch (its checkpoint taken)
+    if (!record_epoch(epoch)) break;      // diverged: the last finite parameters are kept
+    if (stopping_rule_met(epoch)) break;  // cancelled, converged or a stop requested
+    if (checkpoint_due(epoch)) checkpoint(epoch, 0);
+  }
+  return finish();
+}
+
+// ---- set-up ---------------------------------------------------------------------------
+
+void Trainer::set_up() {
+  SelectedBackend selected =
+      select_backend(opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_);
+  backend_ = std::move(selected.backend);
+  be_ = backend_.get();
+  source_ = std::make_unique<ResidualPasses>(*be_, n_train_, held_ > 0);
+  fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_) : 0;
+  if (resume_) check_resume(*resume_, opt_, n_, X_.cols, fingerprint_);
+
+  res_.backend = be_->name();
+  res_.device_name = be_->device_name();
+  res_.message = selected.note;
+  res_.heldout_rows = held_;
+  split_rows();
+  if (resume_)
+    restore(*resume_);
+  else
+    start_fresh();
+  first_passes();
+  rule_ = step_rule_of(opt_);
+  res_.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+/// The row order: the training rows (permuted per epoch when shuffling), then the held-out
+/// rows.  Without a held-out part and without shuffling no order is used at all.  Shuffled
+/// with a held-out part, each epoch permutes a fresh copy of the split's training rows.
+void Trainer::split_rows() {
+  order_.resize(ordered_ ? static_cast<std::size_t>(n_) : 0);
+  if (held_ == 0) return;
+  heldout_split(opt_.seed, n_, held_, order_.data());
+  check_split_weights(sample_weight_, order_.data(), n_, held_, opt_.validation_fraction);
+  if (shuffle_) train_rows_.assign(order_.begin(), order_.begin() + n_train_);
+  be_->set_row_order(order_.data());
+}
+
+void Trainer::start_fresh() {
+  res_.weights = opt_.init_weights.empty() ? std::vector<double>(d_, 0.0) : opt_.init_weights;
+  res_.bias = opt_.init_bias;
+  lr0_ = opt_.auto_learning_rate ? auto_learning_rate() : opt_.learning_rate;
+  res_.learning_rate = lr0_;
+  res_.final_learning_rate = lr0_;
+  rate_ = lr0_;
+  be_->set_parameters(res_.weights.data(), res_.bias);
+}
+
+/// lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate),
+/// L of the objective: the L2 penalty adds 2 l2 on the weights, to L and to every row's.
+/// Leaves arbitrary parameters in the backend.
+double Trainer::auto_learning_rate() {
+  res_.curvature = estimate_curvature(*be_, opt_.fit_intercept, opt_.l2);
+  const std::string why = unusable_curvature(opt_, res_.curvature);
+  if (!why.empty()) throw InvalidArgument("lr auto: " + why);
+  const double L_batch =
+      full_batch_ ? res_.curvature
+                  : batch_curvature(res_.curvature, max_row_curvature(X_, opt_.fit_intercept) + 2.0 * opt_.l2,
+                                    n_train_, opt_.batch_size);
+  const std::string why_batch = unusable_curvature(opt_, L_batch);
+  if (!why_batch.empty()) throw InvalidArgument("lr auto: " + why_batch);
+  return 1.0 / L_batch;
+}
+
+/// Everything a checkpoint holds back into the trainer and the backend; the passes of
+/// first_passes() then sum in the order the interrupted run used after that epoch.
+void Trainer::restore(const TrainingState& s) {
+  lr0_ = s.learning_rate;
+  rate_ = s.rate;
+  best_ = s.best_loss;
+  stalled_ = s.stalled;
+  steps_ = s.steps;
+  first_epoch_ = s.converged ? opt_.epochs + 1 : s.epoch + 1;
+  if (s.converged) res_.stop_reason = StopReason::converged;
+  first_batch_ = s.batch;
+  res_.curvature = s.curvature;
+  res_.weights = s.epoch_weights;
+  res_.bias = s.epoch_bias;
+  res_.epochs_run = s.epoch;
+  res_.loss_history = s.loss_history;
+  res_.heldout_loss_history = s.heldout_loss_history;
+  res_.learning_rate = lr0_;
+  res_.final_learning_rate = s.last_epoch_rate;
+  if (s.backend != be_->name())
+    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed on the " + be_->name() +
+                    " backend from a " + s.backend +
+                    " checkpoint: correct, but not bitwise the run that was never interrupted.";
+  be_->set_parameters(s.weights.data(), s.bias);
+  be_->set_optimizer_state(s.optimizer_state.data());
+  if (s.epoch >= 1) set_epoch_order(s.epoch);
+}
+
+/// loss_history[0]: the MSE at the initial parameters; its gradient drives the first
+/// full-batch step.  Non-finite input (NaN/inf in X or y, or squares that overflow) shows
+/// up here, before any step, as a non-finite loss.  With penalties the history (and every
+/// rule that reads it) holds the objective J = MSE + l2 |w|^2 + l1 |w|_1.
+void Trainer::first_passes() {
+  heldout_ = source_->heldout_loss();
+  loss_ = source_->training_loss();
+  if (!resume_ && (!std::isfinite(loss_) || (held_ > 0 && !std::isfinite(heldout_))))
+    throw InvalidArgument("the MSE at the initial parameters is " +
+                          format_loss(std::isfinite(loss_) ? heldout_ : loss_) +
+                          ": X or y holds non-finite values, or values so large that their "
+                          "squares overflow float64");
+  validator_ = std::make_unique<Validator>(X_, y_, opt_, *be_, sample_weight_);
+  if (validator_->due(0)) cross_check();
+  data_loss_ = loss_;
+  if (resume_) return;
+  loss_ += penalty(res_.weights);
+  best_ = held_ > 0 ? heldout_ : loss_;
+  res_.loss_history.reserve(static_cast<std::size_t>(std::min<std::int64_t>(opt_.epochs, 1 << 20)) + 1);
+  res_.loss_history.push_back(loss_);
+  if (held_ > 0) res_.heldout_loss_history.push_back(heldout_);
+}
+
+// ---- one epoch ------------------------------------------------------------------------
+
+void Trainer::set_epoch_rate(std::int64_t epoch) {
+  if (opt_.schedule != Schedule::adaptive) rate_ = scheduled_rate(opt_, lr0_, epoch);
+  res_.final_learning_rate = rate_;
+}
+
+/// The epoch's passes and steps; false when a stop was requested within it.
+bool Trainer::train_epoch(std::int64_t epoch) {
+  if (!full_batch_) return mini_batch_epoch(epoch);
+  full_batch_epoch(epoch);
+  return true;
+}
+
+/// One step with the gradient of the previous pass, then the passes that give this epoch's
+/// losses and the next gradient.
+void Trainer::full_batch_epoch(std::int64_t epoch) {
+  step();
+  if (opt_.on_step) report_step(epoch, 1, data_loss_);
+  heldout_ = source_->heldout_loss();
+  loss_ = source_->training_loss();
+}
+
+/// The epoch's batches in its row order (from the checkpoint's batch when resuming within
+/// it), each a pass and a step; then the history's loss: the running average of the batch
+/// losses, or an exact pass.  A stop requested after a batch that is not the last ends the
+/// fit there, with a checkpoint of the position.
+bool Trainer::mini_batch_epoch(std::int64_t epoch) {
+  set_epoch_order(epoch);
+  const std::int64_t skip = epoch == first_epoch_ ? first_batch_ : 0;
+  if (skip == 0)
+    be_->reset_running_loss();
+  else
+    be_->set_running_sums(resume_->running_sse, resume_->running_rows);
+  std::int64_t batch = skip;
+  for (std::int64_t lo = skip * opt_.batch_size; lo < n_train_; lo += opt_.batch_size) {
+    be_->compute(lo, std::min(n_train_, lo + opt_.batch_size), ordered_);
+    step();
+    ++batch;
+    if (opt_.on_step) report_step(epoch, batch, be_->loss());
+    if (lo + opt_.batch_size < n_train_ && stop_requested()) {
+      checkpoint(epoch - 1, batch);
+      mid_epoch_stop_ = true;
+      res_.stop_reason = StopReason::interrupted;
+      return false;
+    }
+  }
+  // The running loss first: the held-out pass adds to its sums.
+  loss_ = opt_.history == HistoryMode::running_average ? be_->running_loss() : source_->training_loss();
+  heldout_ = source_->heldout_loss();
+  return true;
+}
+
+/// Reads the parameters back and records the epoch; false (and the fit diverged) when the
+/// loss or the parameters are not finite or the loss ran away.
+bool Trainer::record_epoch(std::int64_t epoch) {
+  be_->get_parameters(w_.data(), &b_);
+  data_loss_ = loss_;
+  if (std::isfinite(loss_)) loss_ += penalty(w_);
+  const double first = res_.loss_history.front();
+  const bool exploding = loss_ > kExplodingFactor * first && first > 0.0;
+  if (exploding || !std::isfinite(loss_) || !std::isfinite(b_) || !all_finite(w_)) {
+    report_divergence(epoch, exploding);
+    return false;
+  }
+  res_.weights = w_;
+  res_.bias = b_;
+  res_.epochs_run = epoch;
+  res_.loss_history.push_back(loss_);
+  if (held_ > 0) res_.heldout_loss_history.push_back(heldout_);
+  if (validator_->due(epoch)) cross_check();  // same parameters; the training gradient kept
+  return true;
+}
+
+/// The divergence message: what grew, and the optimizer's bound on the objective (with its
+/// L2 penalty), or that none applies, and whether the rate crossed it.
+void Trainer::report_divergence(std::int64_t epoch, bool exploding) {
+  res_.stop_reason = StopReason::diverged;
+  res_.curvature = estimate_curvature(*be_, opt_.fit_intercept, opt_.l2);
+  const bool finite = std::isfinite(loss_);
+  const std::string what = exploding && finite ? "loss grew past 1e8 times its initial value"
+                                               : std::string(finite ? "parameters" : "loss") + " became non-finite";
+  res_.message = "diverged in epoch " + std::to_string(epoch) + ": the " + what + " (last " +
+                 (opt_.l1 > 0.0 || opt_.l2 > 0.0 ? "objective" : "MSE") + " before " +
+                 format_loss(res_.loss_history.back()) + "); " +
+                 divergence_advice(opt_, rate_, res_.curvature, !full_batch_) + ". Returned the parameters of epoch " +
+                 std::to_string(epoch - 1) + ".";
+}
+
+/// Whether the fit ends after this epoch: on_epoch cancelled it, the stopping rule met, or
+/// a stop requested (its checkpoint is taken by finish()).
+bool Trainer::stopping_rule_met(std::int64_t epoch) {
+  if (opt_.on_epoch &&
+      !opt_.on_epoch(EpochReport{epoch, opt_.epochs, loss_, &res_.weights, res_.bias, rate_, heldout_})) {
+    res_.stop_reason = StopReason::cancelled;
+    return true;
+  }
+  if (stalled_out()) {
+    res_.stop_reason = StopReason::converged;
+    return true;
+  }
+  if (stop_requested()) {
+    res_.stop_reason = StopReason::interrupted;
+    return true;
+  }
+  return false;
+}
+
+/// scikit-learn's rule, relative: an epoch that does not beat the best loss by more than
+/// tol x best counts as stalled.  n_iter_no_change stalled epochs in a row divide the
+/// adaptive rate by 5 (converged once it falls below 1e-6 of the initial rate), or end the
+/// fit when tol > 0 (early stopping).  The loss watched is the held-out MSE when rows are
+/// held out.
+bool Trainer::stalled_out() {
+  const double watched = held_ > 0 ? heldout_ : loss_;
+  stalled_ = watched < best_ - opt_.tol * best_ ? 0 : stalled_ + 1;
+  best_ = std::min(best_, watched);
+  if (stalled_ < opt_.n_iter_no_change) return false;
+  if (opt_.schedule == Schedule::adaptive) {
+    stalled_ = 0;
+    rate_ /= 5.0;
+    return rate_ < 1e-6 * lr0_;
+  }
+  return opt_.tol > 0.0;
+}
+
+bool Trainer::checkpoint_due(std::int64_t epoch) const {
+  return opt_.checkpoint_every > 0 && epoch % opt_.checkpoint_every == 0 && epoch < opt_.epochs;
+}
+
+/// The last checkpoint, then final_mse: always the exact MSE over the training rows at the
+/// returned parameters (after an interruption within an epoch, those of the last step).
+FitResult Trainer::finish() {
+  const bool diverged = res_.stop_reason == StopReason::diverged;
+  if (!diverged && !mid_epoch_stop_) checkpoint(res_.epochs_run, 0);
+  if (mid_epoch_stop_) be_->get_parameters(res_.weights.data(), &res_.bias);
+  const bool exact_last = full_batch_ || opt_.history == HistoryMode::exact;
+  if (diverged || !exact_last || mid_epoch_stop_) {
+    be_->set_parameters(res_.weights.data(), res_.bias);
+    heldout_ = source_->heldout_loss();
+    res_.final_mse = source_->training_loss();
+  } else {
+    res_.final_mse = data_loss_;
+  }
+  res_.heldout_mse = held_ > 0 ? heldout_ : 0.0;
+  res_.validation = validator_->report();
+  res_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return std::move(res_);
+}
+
+// ---- pieces ---------------------------------------------------------------------------
+
+/// The row order of \p epoch (1-based): a pure function of (seed, epoch).
+void Trainer::set_epoch_order(std::int64_t epoch) {
+  if (!shuffle_) return;
+  if (held_ == 0) {
+    epoch_permutation(opt_.seed, epoch - 1, order_.data(), n_);
+  } else {
+    std::copy(train_rows_.begin(), train_rows_.end(), order_.begin());
+    epoch_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_);
+  }
+  be_->set_row_order(order_.data());
+}
+
+/// One update with the gradient of the last pass; Adam's bias corrections 1 - beta^t are
+/// computed here, t = steps so far.
+void Trainer::step() {
+  ++steps_;
+  rule_.lr = rate_;
+  if (opt_.optimizer == Optimizer::adam) {
+    rule_.bias_correction1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(steps_));
+    rule_.bias_correction2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(steps_));
+  }
+  be_->step(rule_);
+}
+
+/// on_step: the batch's loss (of the pass before the step) and the new parameters.
+void Trainer::report_step(std::int64_t epoch, std::int64_t step_in_epoch, double batch_loss) {
+  double step_b = 0.0;
+  be_->get_parameters(step_w_.data(), &step_b);
+  opt_.on_step(StepReport{epoch, step_in_epoch, batch_loss, &step_w_, step_b, rate_});
+}
+
+/// Hands the state to on_checkpoint: \p epochs_done completed, \p batch steps into the next.
+void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
+  if (!opt_.on_checkpoint) return;
+  TrainingState s;
+  s.epoch = epochs_done;
+  s.batch = batch;
+  s.steps = steps_;
+  s.converged = res_.stop_reason == StopReason::converged;
+  s.weights.resize(d_);
+  be_->get_parameters(s.weights.data(), &s.bias);
+  s.epoch_weights = res_.weights;
+  s.epoch_bias = res_.bias;
+  s.optimizer_state.resize(2 * (d_ + 1));
+  be_->get_optimizer_state(s.optimizer_state.data());
+  if (batch > 0) be_->get_running_sums(&s.running_sse, &s.running_rows);
+  s.learning_rate = lr0_;
+  s.rate = rate_;
+  s.last_epoch_rate = res_.final_learning_rate;
+  s.best_loss = best_;
+  s.stalled = stalled_;
+  s.curvature = res_.curvature;
+  s.loss_history = res_.loss_history;
+  s.heldout_loss_history = res_.heldout_loss_history;
+  s.seed = opt_.seed;
+  s.backend = be_->name();
+  s.rows = n_;
+  s.cols = X_.cols;
+  s.data_fingerprint = fingerprint_;
+  s.options_signature = options_signature(opt_);
+  opt_.on_checkpoint(s);
+}
+
+/// --validate: the CPU reference at the current parameters.  Its pass over all rows
+/// replaces the gradient: the training one is restored when a held-out part makes them
+/// differ (a full-batch step uses it next).
+void Trainer::cross_check() {
+  validator_->check(*be_);
+  if (held_ > 0 && full_batch_) source_->training_loss();
+}
+
+/// The penalty part of the objective: l2 |w|^2 + l1 |w|_1.
+double Trainer::penalty(const std::vector<double>& w) const {
+  if (opt_.l1 == 0.0 && opt_.l2 == 0.0) return 0.0;
+  double sq = 0.0, ab = 0.0;
+  for (double v : w) {
+    sq += v * v;
+    ab += std::fabs(v);
+  }
+  return opt_.l2 * sq + opt_.l1 * ab;
+}
+
+bool Trainer::stop_requested() const {
+  return opt_.stop_requested != nullptr && opt_.stop_requested->load();
+}
+
+FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                       const FitOptions& options) {
+  return Trainer(X, y, sample_weight, options).run();
+}
+
+}  // namespace steepest::detail

@@ -1,0 +1,99 @@
+// Internal: the trainer — the only code that knows what an epoch is.  It owns the algorithm
+// (row split and order, passes and steps, history, stopping rules, checkpoints); a backend
+// only runs the named steps of backend/backend.hpp, a GradientSource gives the full-batch
+// losses, and the backend's Reduction combines the partial sums of each pass.
+//
+//   r = X w + b - y,  MSE = (1/m) sum r^2,  grad_w = (2/m) X^T r,  grad_b = (2/m) sum r
+//   step:  w <- w - lr * grad_w,  b <- b - lr * grad_b      (m = rows of the batch)
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "steepest/data.hpp"
+#include "steepest/options.hpp"
+#include "steepest/result.hpp"
+#include "steepest/state.hpp"
+#include "train/gradient_source.hpp"
+#include "train/step_rule.hpp"
+#include "train/validator.hpp"
+
+namespace steepest::detail {
+
+/// One fit on the data as given (FitOptions::standardize is handled around it, in
+/// train/standardize.cpp).  The arguments are validated by fit(); run() once.
+class Trainer {
+ public:
+  Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, const FitOptions& options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  FitResult run();
+
+ private:
+  // Set-up: everything before the first epoch.
+  void set_up();
+  void split_rows();
+  void start_fresh();
+  double auto_learning_rate();
+  void restore(const TrainingState& s);
+  void first_passes();
+  // One epoch, in the order run() calls them.
+  void set_epoch_rate(std::int64_t epoch);
+  bool train_epoch(std::int64_t epoch);
+  void full_batch_epoch(std::int64_t epoch);
+  bool mini_batch_epoch(std::int64_t epoch);
+  bool record_epoch(std::int64_t epoch);
+  void report_divergence(std::int64_t epoch, bool exploding);
+  bool stopping_rule_met(std::int64_t epoch);
+  bool stalled_out();
+  bool checkpoint_due(std::int64_t epoch) const;
+  FitResult finish();
+  // Pieces.
+  void set_epoch_order(std::int64_t epoch);
+  void step();
+  void report_step(std::int64_t epoch, std::int64_t step_in_epoch, double batch_loss);
+  void checkpoint(std::int64_t epochs_done, std::int64_t batch);
+  void cross_check();
+  double penalty(const std::vector<double>& w) const;
+  bool stop_requested() const;
+
+  // The run: data, options and the shape of the split (fixed at construction).
+  const MatrixView& X_;
+  const VectorView& y_;
+  const VectorView& sample_weight_;
+  const FitOptions& opt_;
+  const TrainingState* resume_;
+  std::chrono::steady_clock::time_point start_;
+  std::int64_t n_, held_, n_train_;  // rows [0, n_train) of the row order train, the rest are held out
+  bool full_batch_, shuffle_, ordered_;
+  std::size_t d_;
+
+  // What runs the passes.
+  std::unique_ptr<Backend> backend_;
+  Backend* be_ = nullptr;
+  std::unique_ptr<GradientSource> source_;
+  std::unique_ptr<Validator> validator_;
+  std::uint64_t fingerprint_ = 0;
+  std::vector<std::int64_t> order_, train_rows_;
+  StepRule rule_;
+
+  // The state that moves: rates, stopping rules, the latest losses, the result so far.
+  double lr0_ = 0.0, rate_ = 0.0, best_ = 0.0;
+  std::int64_t stalled_ = 0, steps_ = 0, first_epoch_ = 1, first_batch_ = 0;
+  double loss_ = 0.0, heldout_ = 0.0, data_loss_ = 0.0;  // objective, held-out MSE, MSE of the last pass
+  std::vector<double> w_, step_w_;
+  double b_ = 0.0;
+  bool mid_epoch_stop_ = false;
+  FitResult res_;
+};
+
+/// Trainer(X, y, sample_weight, options).run().
+FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                       const FitOptions& options);
+
+}  // namespace steepest::detail
