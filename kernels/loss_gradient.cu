@@ -190,6 +190,80 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
 }
 
+// --- the tiled kernel's phases ---------------------------------------------------------------
+// The helpers take values, not the kernel's pointers or accumulators: each finds the shared
+// regions it uses from the dynamic allocation itself (tiled_smem).  NVVM optimises a helper
+// before inlining it, and shared addresses or accumulators passed in by reference came out
+// as different SASS; with these signatures the SASS (sm_80, sm_90) is the one the kernel
+// had in one piece.  Phases 1 and 3 stay in the kernel for the same reason: as helpers of
+// this kind they still changed the address arithmetic of their loops.
+
+/// A tiled block's shared memory, in the order and sizes of plan::tiled_smem_bytes.
+template <class T>
+struct TiledSmem {
+  double* grad;      // [d], column j owned by thread j % kFusedThreads
+  double* dots;      // [kFusedThreads] partial dot products; after the last tile, sum w
+  double* resid;     // [kMaxTileRows] w r of each tile row; after the last tile, sse
+  double* row_sums;  // [kMaxTileRows] sum r, after the last tile
+  T* tile;           // [rows][pitch]
+};
+
+template <class T>
+__device__ __forceinline__ TiledSmem<T> tiled_smem(std::int64_t d) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  TiledSmem<T> s;
+  s.grad = reinterpret_cast<double*>(smem);
+  s.dots = s.grad + d;
+  s.resid = s.dots + kFusedThreads;
+  s.row_sums = s.resid + kMaxTileRows;
+  s.tile = reinterpret_cast<T*>(s.row_sums + kMaxTileRows);
+  return s;
+}
+
+// Phase 2 for a valid tile row t: its lanes' partial dot products added in a fixed order
+// (lane 0, 1, ...), then r = x_i . w + b - y_i.
+template <bool kRowMajor>
+__device__ __forceinline__ double tile_row_residual(const double* dots, int t, int rows,
+                                                    int lanes, double b, double y_t) {
+  double s = 0.0;
+  for (int q = 0; q < lanes; ++q) s += dots[plan::tile_thread_of(t, q, rows, kRowMajor)];
+  return s + b - y_t;
+}
+
+// The tail, after the last tile: thread t < rows publishes its row's sums, and after a
+// barrier the block's gradient columns and (thread 0) its sse, sum r and sum w, each added
+// over rows 0..rows-1, go to their columns of the partials.
+template <class T, bool kWeighted>
+__device__ __forceinline__ void write_tiled_partials(const FusedArgs& a, std::int64_t d, int rows,
+                                                     int t, double sse, double sum_r,
+                                                     [[maybe_unused]] double sum_w) {
+  const TiledSmem<T> s = tiled_smem<T>(d);
+  // After the last tile's barrier no thread reads dots any more: it takes the rows' sum w.
+  double* row_weights = s.dots;
+  if (t < rows) {
+    s.resid[t] = sse;
+    s.row_sums[t] = sum_r;
+    if constexpr (kWeighted) row_weights[t] = sum_w;
+  }
+  __syncthreads();
+  const std::int64_t grid = gridDim.x;
+  for (std::int64_t j = t; j < d; j += kFusedThreads) a.partials[j * grid + blockIdx.x] = s.grad[j];
+  if (t == 0) {
+    double sse_total = 0.0, sum_r_total = 0.0;
+    [[maybe_unused]] double sum_w_total = 0.0;
+    for (int kk = 0; kk < rows; ++kk) {
+      sse_total += s.resid[kk];
+      sum_r_total += s.row_sums[kk];
+      if constexpr (kWeighted) sum_w_total += row_weights[kk];
+    }
+    a.partials[plan::sse_column(d) * grid + blockIdx.x] = sse_total;
+    a.partials[plan::sum_r_column(d) * grid + blockIdx.x] = sum_r_total;
+    if constexpr (kWeighted) a.partials[plan::sum_w_column(d) * grid + blockIdx.x] = sum_w_total;
+  }
+}
+
+// The kernel carves its shared memory with its own pointers, not a TiledSmem: that too
+// changed its SASS.
 template <class T, bool kRowMajor, bool kWeighted>
 __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(FusedArgs a) {
   extern __shared__ __align__(16) unsigned char smem[];
@@ -244,9 +318,7 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     if (t < rows) {
       double wr = 0.0;
       if (t < valid) {
-        double s = 0.0;
-        for (int q = 0; q < lanes; ++q) s += dots[plan::tile_thread_of(t, q, rows, kRowMajor)];
-        const double r = s + b - y_t;
+        const double r = tile_row_residual<kRowMajor>(dots, t, rows, lanes, b, y_t);
         wr = r;
         if constexpr (kWeighted) {
           wr = w_t * r;
@@ -271,28 +343,7 @@ __global__ void __launch_bounds__(kFusedThreads) fused_loss_gradient_tiled(Fused
     __syncthreads();  // the next tile overwrites tile, dots and resid
   }
 
-  // After the last tile's barrier no thread reads dots any more: it takes the rows' sum w.
-  double* row_weights = dots;
-  if (t < rows) {
-    resid[t] = sse;
-    row_sums[t] = sum_r;
-    if constexpr (kWeighted) row_weights[t] = sum_w;
-  }
-  __syncthreads();
-  const std::int64_t grid = gridDim.x;
-  for (std::int64_t j = t; j < d; j += kFusedThreads) a.partials[j * grid + blockIdx.x] = grad[j];
-  if (t == 0) {
-    double sse_total = 0.0, sum_r_total = 0.0;
-    [[maybe_unused]] double sum_w_total = 0.0;
-    for (int kk = 0; kk < rows; ++kk) {
-      sse_total += resid[kk];
-      sum_r_total += row_sums[kk];
-      if constexpr (kWeighted) sum_w_total += row_weights[kk];
-    }
-    a.partials[plan::sse_column(d) * grid + blockIdx.x] = sse_total;
-    a.partials[plan::sum_r_column(d) * grid + blockIdx.x] = sum_r_total;
-    if constexpr (kWeighted) a.partials[plan::sum_w_column(d) * grid + blockIdx.x] = sum_w_total;
-  }
+  write_tiled_partials<T, kWeighted>(a, d, rows, t, sse, sum_r, sum_w);
 }
 
 // One block per output column; plan::emulate_second_pass replays this order.  Weighted,

@@ -82,6 +82,58 @@ void row_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY*
   if constexpr (W::kOn) out[d + 2] += sum_w;
 }
 
+// row_major_small<1> on contiguous rows lo..hi-1 (no row list, unit strides, contiguous
+// weights): x and y (and w) are streams, vectorised across rows.  The weighted loop is
+// written out so the unweighted one keeps its exact reduction list.  Its lanes, and so the
+// grouping of the sums, follow the vector width the compiler picks from the narrowest
+// element: float32 weights beside float64 data, or strided weights (row_major_small's
+// unrolled loop), group them unlike the unweighted pass.  Both are always inlined into
+// row_major_small<1>, so it computes what it did with the loops written in place: the
+// same operations, vector width and order of every sum.
+
+template <class TX, class TY>
+[[gnu::always_inline]] inline void single_feature_stream(const TX* X, const TY* y, Params p,
+                                                         std::int64_t lo, std::int64_t hi,
+                                                         double* out) {
+  const double w0 = p.w[0], b = p.b;
+  double g0 = 0.0, sse = 0.0, sum_r = 0.0;
+#pragma omp simd reduction(+ : g0, sse, sum_r)
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = static_cast<double>(X[i]);
+    const double r = x * w0 + b - static_cast<double>(y[i]);
+    sse += r * r;
+    sum_r += r;
+    g0 += r * x;
+  }
+  out[0] += g0;
+  out[1] += sse;
+  out[2] += sum_r;
+}
+
+template <class TX, class TY, class TW>
+[[gnu::always_inline]] inline void single_feature_stream_weighted(const TX* X, const TY* y,
+                                                                  const TW* w, Params p,
+                                                                  std::int64_t lo,
+                                                                  std::int64_t hi, double* out) {
+  const double w0 = p.w[0], b = p.b;
+  double g0 = 0.0, sse = 0.0, sum_r = 0.0, sum_w = 0.0;
+#pragma omp simd reduction(+ : g0, sse, sum_r, sum_w)
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = static_cast<double>(X[i]);
+    const double r = x * w0 + b - static_cast<double>(y[i]);
+    const double wi = static_cast<double>(w[i]);
+    const double wr = wi * r;
+    sse += wr * r;
+    sum_r += wr;
+    sum_w += wi;
+    g0 += wr * x;
+  }
+  out[3] += sum_w;
+  out[0] += g0;
+  out[1] += sse;
+  out[2] += sum_r;
+}
+
 /// Row-major chunk for a compile-time feature count D <= 8: the loops over features are
 /// unrolled, parameters and accumulators live in registers, and R rows are in flight at
 /// once with their own accumulators (combined at the end in a fixed order), so a chunk
@@ -92,40 +144,11 @@ void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t
                      std::int64_t hi, double* out) {
   if constexpr (D == 1) {
     if (rows == nullptr && stride == 1 && y_stride == 1 && wts.contiguous()) {
-      // One feature, contiguous: x and y (and w) are streams, vectorised across rows.  The
-      // weighted loop is written out so the unweighted one keeps its exact reduction list.
-      // Its lanes, and so the grouping of the sums, follow the vector width the compiler
-      // picks from the narrowest element: float32 weights beside float64 data, or strided
-      // weights (the unrolled loop below), group them unlike the unweighted pass.
-      const double w0 = p.w[0], b = p.b;
-      double g0 = 0.0, sse = 0.0, sum_r = 0.0;
       if constexpr (W::kOn) {
-        double sum_w = 0.0;
-#pragma omp simd reduction(+ : g0, sse, sum_r, sum_w)
-        for (std::int64_t i = lo; i < hi; ++i) {
-          const double x = static_cast<double>(X[i]);
-          const double r = x * w0 + b - static_cast<double>(y[i]);
-          const double wi = static_cast<double>(wts.w[i]);
-          const double wr = wi * r;
-          sse += wr * r;
-          sum_r += wr;
-          sum_w += wi;
-          g0 += wr * x;
-        }
-        out[3] += sum_w;
+        single_feature_stream_weighted(X, y, wts.w, p, lo, hi, out);
       } else {
-#pragma omp simd reduction(+ : g0, sse, sum_r)
-        for (std::int64_t i = lo; i < hi; ++i) {
-          const double x = static_cast<double>(X[i]);
-          const double r = x * w0 + b - static_cast<double>(y[i]);
-          sse += r * r;
-          sum_r += r;
-          g0 += r * x;
-        }
+        single_feature_stream(X, y, p, lo, hi, out);
       }
-      out[0] += g0;
-      out[1] += sse;
-      out[2] += sum_r;
       return;
     }
   }
