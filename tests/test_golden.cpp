@@ -9,8 +9,8 @@
 // differ in the last bits in general, but give the same bytes on these runs, so one set of
 // files serves both; should a change make them differ here, give each set its own folder.
 // Not among the runs: one feature stored contiguously, whose `omp simd` loop groups its
-// sums by the vector width the compiler picks, which differs between -O2 and -O3 builds
-// (CI's sanitizer build is -O2): its bits are fixed per build, not across builds.
+// sums by the vector width the compiler picks: its last bits differ between the kernel sets
+// in a -O3 release build, and between that build and CI's -O2 sanitizer build.
 //
 // Regenerating (only for a change whose new results were checked on their own):
 //   STEEPEST_UPDATE_GOLDEN=1 ctest --test-dir build -R Golden
