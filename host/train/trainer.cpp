@@ -69,13 +69,12 @@ void Trainer::set_up() {
   SelectedBackend selected =
       select_backend(opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_);
   backend_ = std::move(selected.backend);
-  be_ = backend_.get();
-  source_ = std::make_unique<ResidualPasses>(*be_, n_train_, held_ > 0);
+  source_ = std::make_unique<ResidualPasses>(*backend_, n_train_, held_ > 0);
   fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_) : 0;
   if (resume_) check_resume(*resume_, opt_, n_, X_.cols, fingerprint_);
 
-  res_.backend = be_->name();
-  res_.device_name = be_->device_name();
+  res_.backend = backend_->name();
+  res_.device_name = backend_->device_name();
   res_.message = selected.note;
   res_.heldout_rows = held_;
   split_rows();
@@ -97,7 +96,7 @@ void Trainer::split_rows() {
   heldout_split(opt_.seed, n_, held_, order_.data());
   check_split_weights(sample_weight_, order_.data(), n_, held_, opt_.validation_fraction);
   if (shuffle_) train_rows_.assign(order_.begin(), order_.begin() + n_train_);
-  be_->set_row_order(order_.data());
+  backend_->set_row_order(order_.data());
 }
 
 void Trainer::start_fresh() {
@@ -107,14 +106,14 @@ void Trainer::start_fresh() {
   res_.learning_rate = lr0_;
   res_.final_learning_rate = lr0_;
   rate_ = lr0_;
-  be_->set_parameters(res_.weights.data(), res_.bias);
+  backend_->set_parameters(res_.weights.data(), res_.bias);
 }
 
 /// lr auto: 1/L for the full batch, 1/L_B for batches (see FitOptions::auto_learning_rate),
 /// L of the objective: the L2 penalty adds 2 l2 on the weights, to L and to every row's.
 /// Leaves arbitrary parameters in the backend.
 double Trainer::auto_learning_rate() {
-  res_.curvature = estimate_curvature(*be_, opt_.fit_intercept, opt_.l2);
+  res_.curvature = estimate_curvature(*backend_, opt_.fit_intercept, opt_.l2);
   const std::string why = unusable_curvature(opt_, res_.curvature);
   if (!why.empty()) throw InvalidArgument("lr auto: " + why);
   const double L_batch =
@@ -145,12 +144,12 @@ void Trainer::restore(const TrainingState& s) {
   res_.heldout_loss_history = s.heldout_loss_history;
   res_.learning_rate = lr0_;
   res_.final_learning_rate = s.last_epoch_rate;
-  if (s.backend != be_->name())
-    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed on the " + be_->name() +
+  if (s.backend != backend_->name())
+    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed on the " + backend_->name() +
                     " backend from a " + s.backend +
                     " checkpoint: correct, but not bitwise the run that was never interrupted.";
-  be_->set_parameters(s.weights.data(), s.bias);
-  be_->set_optimizer_state(s.optimizer_state.data());
+  backend_->set_parameters(s.weights.data(), s.bias);
+  backend_->set_optimizer_state(s.optimizer_state.data());
   if (s.epoch >= 1) set_epoch_order(s.epoch);
 }
 
@@ -166,7 +165,7 @@ void Trainer::first_passes() {
                           format_loss(std::isfinite(loss_) ? heldout_ : loss_) +
                           ": X or y holds non-finite values, or values so large that their "
                           "squares overflow float64");
-  validator_ = std::make_unique<Validator>(X_, y_, opt_, *be_, sample_weight_);
+  validator_ = std::make_unique<Validator>(X_, y_, opt_, *backend_, sample_weight_);
   if (validator_->due(0)) cross_check();
   data_loss_ = loss_;
   if (resume_) return;
@@ -208,15 +207,15 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
   set_epoch_order(epoch);
   const std::int64_t skip = epoch == first_epoch_ ? first_batch_ : 0;
   if (skip == 0)
-    be_->reset_running_loss();
+    backend_->reset_running_loss();
   else
-    be_->set_running_sums(resume_->running_sse, resume_->running_rows);
+    backend_->set_running_sums(resume_->running_sse, resume_->running_rows);
   std::int64_t batch = skip;
   for (std::int64_t lo = skip * opt_.batch_size; lo < n_train_; lo += opt_.batch_size) {
-    be_->compute(lo, std::min(n_train_, lo + opt_.batch_size), ordered_);
+    backend_->compute(lo, std::min(n_train_, lo + opt_.batch_size), ordered_);
     step();
     ++batch;
-    if (opt_.on_step) report_step(epoch, batch, be_->loss());
+    if (opt_.on_step) report_step(epoch, batch, backend_->loss());
     if (lo + opt_.batch_size < n_train_ && stop_requested()) {
       checkpoint(epoch - 1, batch);
       mid_epoch_stop_ = true;
@@ -225,7 +224,7 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
     }
   }
   // The running loss first: the held-out pass adds to its sums.
-  loss_ = opt_.history == HistoryMode::running_average ? be_->running_loss() : source_->training_loss();
+  loss_ = opt_.history == HistoryMode::running_average ? backend_->running_loss() : source_->training_loss();
   heldout_ = source_->heldout_loss();
   return true;
 }
@@ -233,7 +232,7 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
 /// Reads the parameters back and records the epoch; false (and the fit diverged) when the
 /// loss or the parameters are not finite or the loss ran away.
 bool Trainer::record_epoch(std::int64_t epoch) {
-  be_->get_parameters(w_.data(), &b_);
+  backend_->get_parameters(w_.data(), &b_);
   data_loss_ = loss_;
   if (std::isfinite(loss_)) loss_ += penalty(w_);
   const double first = res_.loss_history.front();
@@ -255,7 +254,7 @@ bool Trainer::record_epoch(std::int64_t epoch) {
 /// L2 penalty), or that none applies, and whether the rate crossed it.
 void Trainer::report_divergence(std::int64_t epoch, bool exploding) {
   res_.stop_reason = StopReason::diverged;
-  res_.curvature = estimate_curvature(*be_, opt_.fit_intercept, opt_.l2);
+  res_.curvature = estimate_curvature(*backend_, opt_.fit_intercept, opt_.l2);
   const bool finite = std::isfinite(loss_);
   const std::string what = exploding && finite ? "loss grew past 1e8 times its initial value"
                                                : std::string(finite ? "parameters" : "loss") + " became non-finite";
@@ -312,10 +311,10 @@ bool Trainer::checkpoint_due(std::int64_t epoch) const {
 FitResult Trainer::finish() {
   const bool diverged = res_.stop_reason == StopReason::diverged;
   if (!diverged && !mid_epoch_stop_) checkpoint(res_.epochs_run, 0);
-  if (mid_epoch_stop_) be_->get_parameters(res_.weights.data(), &res_.bias);
+  if (mid_epoch_stop_) backend_->get_parameters(res_.weights.data(), &res_.bias);
   const bool exact_last = full_batch_ || opt_.history == HistoryMode::exact;
   if (diverged || !exact_last || mid_epoch_stop_) {
-    be_->set_parameters(res_.weights.data(), res_.bias);
+    backend_->set_parameters(res_.weights.data(), res_.bias);
     heldout_ = source_->heldout_loss();
     res_.final_mse = source_->training_loss();
   } else {
@@ -338,7 +337,7 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
     std::copy(train_rows_.begin(), train_rows_.end(), order_.begin());
     epoch_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_);
   }
-  be_->set_row_order(order_.data());
+  backend_->set_row_order(order_.data());
 }
 
 /// One update with the gradient of the last pass; Adam's bias corrections 1 - beta^t are
@@ -350,13 +349,13 @@ void Trainer::step() {
     rule_.bias_correction1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(steps_));
     rule_.bias_correction2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(steps_));
   }
-  be_->step(rule_);
+  backend_->step(rule_);
 }
 
 /// on_step: the batch's loss (of the pass before the step) and the new parameters.
 void Trainer::report_step(std::int64_t epoch, std::int64_t step_in_epoch, double batch_loss) {
   double step_b = 0.0;
-  be_->get_parameters(step_w_.data(), &step_b);
+  backend_->get_parameters(step_w_.data(), &step_b);
   opt_.on_step(StepReport{epoch, step_in_epoch, batch_loss, &step_w_, step_b, rate_});
 }
 
@@ -369,12 +368,12 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
   s.steps = steps_;
   s.converged = res_.stop_reason == StopReason::converged;
   s.weights.resize(d_);
-  be_->get_parameters(s.weights.data(), &s.bias);
+  backend_->get_parameters(s.weights.data(), &s.bias);
   s.epoch_weights = res_.weights;
   s.epoch_bias = res_.bias;
   s.optimizer_state.resize(2 * (d_ + 1));
-  be_->get_optimizer_state(s.optimizer_state.data());
-  if (batch > 0) be_->get_running_sums(&s.running_sse, &s.running_rows);
+  backend_->get_optimizer_state(s.optimizer_state.data());
+  if (batch > 0) backend_->get_running_sums(&s.running_sse, &s.running_rows);
   s.learning_rate = lr0_;
   s.rate = rate_;
   s.last_epoch_rate = res_.final_learning_rate;
@@ -384,7 +383,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
   s.loss_history = res_.loss_history;
   s.heldout_loss_history = res_.heldout_loss_history;
   s.seed = opt_.seed;
-  s.backend = be_->name();
+  s.backend = backend_->name();
   s.rows = n_;
   s.cols = X_.cols;
   s.data_fingerprint = fingerprint_;
@@ -396,7 +395,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
 /// replaces the gradient: the training one is restored when a held-out part makes them
 /// differ (a full-batch step uses it next).
 void Trainer::cross_check() {
-  validator_->check(*be_);
+  validator_->check(*backend_);
   if (held_ > 0 && full_batch_) source_->training_loss();
 }
 

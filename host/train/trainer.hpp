@@ -75,7 +75,6 @@ class Trainer {
 
   // What runs the passes.
   std::unique_ptr<Backend> backend_;
-  Backend* be_ = nullptr;
   std::unique_ptr<GradientSource> source_;
   std::unique_ptr<Validator> validator_;
   std::uint64_t fingerprint_ = 0;
