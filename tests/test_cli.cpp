@@ -379,6 +379,16 @@ TEST_F(Cli, GenRefusesBadOptionsAndWritesNothing) {
 
 namespace {
 
+TEST_F(Cli, BenchSaysWhyItSkipsTheTimeToSolution) {
+  const Result off = run({"bench", "--rows", "500", "--features", "3", "--epochs", "2", "--tts-epochs", "0",
+                          "--device", "cpu"});
+  ASSERT_EQ(off.code, 0) << off;
+  EXPECT_TRUE(contains(off.out, "no time to solution (--tts-epochs 0)")) << off;
+  const Result wide = run({"bench", "--rows", "300", "--features", "257", "--epochs", "2", "--device", "cpu"});
+  ASSERT_EQ(wide.code, 0) << wide;
+  EXPECT_TRUE(contains(wide.out, "no time to solution (d > 256)")) << wide;
+}
+
 TEST_F(Cli, BenchRunsEveryUsableBackendAndWritesJson) {
   const std::string json = out_ + "/bench.json";
   const Result r = run({"bench", "--rows", "20000", "--features", "3", "--epochs", "3", "--tts-epochs", "40",
