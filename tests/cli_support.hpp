@@ -107,10 +107,12 @@ class Cli : public test_support::TempDirTest {
     fs::create_directory(out_);
   }
 
-  Result run(const std::vector<std::string>& args) const {
+  /// The built binary with \p args; \p prefix (shell text such as "cd DIR && env K=V")
+  /// comes before it.
+  Result run(const std::vector<std::string>& args, const std::string& prefix = "") const {
     const std::string out = dir_ + "/stdout.txt";
     const std::string err = dir_ + "/stderr.txt";
-    std::string cmd = quote(STEEPEST_CLI_PATH);
+    std::string cmd = prefix + (prefix.empty() ? "" : " ") + quote(STEEPEST_CLI_PATH);
     for (const auto& a : args) cmd += " " + quote(a);
     cmd += " </dev/null >" + quote(out) + " 2>" + quote(err);
     const int status = std::system(cmd.c_str());

@@ -61,18 +61,8 @@ class Golden : public Cli, public ::testing::WithParamInterface<const char*> {
   /// files) and the kernel set of this test.
   Result in_dir(const std::vector<std::string>& args) const {
     // No GPU is visible, so commands without --device (evaluate) run on the CPU too.
-    std::vector<std::string> env_args = {"env", std::string("STEEPEST_CPU_KERNELS=") + GetParam(),
-                                         "CUDA_VISIBLE_DEVICES=", STEEPEST_CLI_PATH};
-    env_args.insert(env_args.end(), args.begin(), args.end());
-    std::string cmd = "cd " + quote(dir_) + " &&";
-    for (const auto& a : env_args) cmd += " " + quote(a);
-    cmd += " </dev/null >" + quote(dir_ + "/stdout.txt") + " 2>" + quote(dir_ + "/stderr.txt");
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_all(dir_ + "/stdout.txt");
-    r.err = read_all(dir_ + "/stderr.txt");
-    return r;
+    return run(args, "cd " + quote(dir_) + " && env " + quote(std::string("STEEPEST_CPU_KERNELS=") + GetParam()) +
+                         " CUDA_VISIBLE_DEVICES=");
   }
 
   /// Skips when this machine does not run the kernel set \p GetParam().
