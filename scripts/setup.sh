@@ -6,7 +6,8 @@
 #   scripts/setup.sh --fuzz   also clang and its fuzzer/sanitizer runtimes
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+          libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages=(clang libclang-rt-14-dev)
 fi

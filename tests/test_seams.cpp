@@ -66,7 +66,7 @@ TEST(Seams, TheCpuBackendCombinesItsChunkPartialsThroughItsReduction) {
   const std::int64_t n = 50000, d = 5;
   test_support::ProblemViews v(ref::planted(n, d, 7));
   Counting counting;
-  auto counted = make_cpu_backend(v.X, v.y, steepest::VectorView{}, 2, counting);
+  auto counted = make_cpu_backend(v.X, v.y, steepest::VectorView{}, 2, {0, -1, &counting});
   auto plain = make_cpu_backend(v.X, v.y, steepest::VectorView{}, 2);
   const Pass a = one_pass(*counted, d);
   const Pass b = one_pass(*plain, d);
@@ -88,7 +88,7 @@ TEST(Seams, TotalsAreDividedAfterTheReductionSoDuplicatedRanksGiveTheSameFit) {
   const steepest::VectorView sw = steepest::make_vector_view(w.data(), n);
   for (const bool weighted : {false, true}) {
     TwoIdenticalRanks two;
-    auto doubled = make_cpu_backend(v.X, v.y, weighted ? sw : steepest::VectorView{}, 2, two);
+    auto doubled = make_cpu_backend(v.X, v.y, weighted ? sw : steepest::VectorView{}, 2, {0, -1, &two});
     auto single = make_cpu_backend(v.X, v.y, weighted ? sw : steepest::VectorView{}, 2);
     const Pass a = one_pass(*doubled, d);
     const Pass b = one_pass(*single, d);

@@ -14,11 +14,10 @@ namespace steepest {
 
 FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
               const FitOptions& opt) {
-  detail::validate_data(X, y);
-  detail::validate_sample_weight(sample_weight, X.rows);
-  detail::validate_options(opt, X.cols);
-  return opt.standardize ? detail::fit_standardized(X, y, sample_weight, opt)
-                         : detail::fit_unscaled(X, y, sample_weight, opt);
+  detail::Team team(opt.communicator, opt.stop_requested);
+  detail::validate_on_team(X, y, sample_weight, &opt, team);
+  return opt.standardize ? detail::fit_standardized(X, y, sample_weight, opt, team)
+                         : detail::fit_unscaled(X, y, sample_weight, opt, team);
 }
 
 FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& opt) {
@@ -32,15 +31,17 @@ Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<
 
 Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                     const std::vector<double>& weights, double bias, const EvaluateOptions& options) {
-  detail::validate_data(X, y);
-  detail::validate_sample_weight(sample_weight, X.rows);
+  detail::Team team(options.communicator);
+  detail::validate_on_team(X, y, sample_weight, nullptr, team);
   detail::validate_threads(options.threads, "evaluate");
   if (options.device != Device::automatic && options.device != Device::cpu && options.device != Device::cuda)
     throw InvalidArgument("evaluate: unknown device");
   if (static_cast<std::int64_t>(weights.size()) != X.cols)
     throw InvalidArgument("evaluate: " + std::to_string(weights.size()) + " weights given for " +
                           std::to_string(X.cols) + " feature columns");
-  auto selected = detail::select_backend(options.device, X, y, sample_weight, options.threads, /*ordered=*/false);
+  const detail::RowShare share = team.alone() ? detail::RowShare{} : team.share(X.rows);
+  auto selected =
+      detail::select_backend(options.device, X, y, sample_weight, options.threads, /*ordered=*/false, share);
   detail::Backend& be = *selected.backend;
   be.set_parameters(weights.data(), bias);
   be.compute(0, be.rows(), /*ordered=*/false);

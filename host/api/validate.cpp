@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <string>
 #include <thread>
 
 #include "steepest/error.hpp"
 #include "backend/view_access.hpp"
+#include "train/run_state.hpp"
 
 namespace steepest::detail {
 namespace {
@@ -74,19 +76,74 @@ std::int32_t max_threads() {
   return static_cast<std::int32_t>(std::min<std::int64_t>(kThreadCap, std::max<std::int64_t>(kThreadFloor, 4 * hw)));
 }
 
-void validate_sample_weight(const VectorView& w, std::int64_t rows) {
+void validate_sample_weight(const VectorView& w, std::int64_t rows, std::int64_t first, bool check_total) {
   if (w.data == nullptr) return;
   validate_vector(w, rows, "sample weights", "X");
   double total = 0.0;
   for (std::int64_t i = 0; i < rows; ++i) {
     const double v = value_at(w, i);
     if (!std::isfinite(v) || v < 0.0)
-      fail("sample weights: weight " + str(i + 1) + " is " + num(v) +
+      fail("sample weights: weight " + str(first + i + 1) + " is " + num(v) +
            "; weights must be finite and >= 0");
     total += v;
   }
+  if (!check_total) return;
   if (!(total > 0.0)) fail("sample weights: all weights are zero");
   if (!std::isfinite(total)) fail("sample weights: their sum overflows float64");
+}
+
+void validate_on_team(const MatrixView& X, const VectorView& y, const VectorView& w, const FitOptions* options,
+                      const Team& team) {
+  if (team.alone()) {
+    validate_data(X, y);
+    validate_sample_weight(w, X.rows);
+    if (options != nullptr) validate_options(*options, X.cols);
+    return;
+  }
+  const std::vector<std::int64_t> rows = team.gather(X.rows);
+  std::int64_t first = 0, n = 0;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (static_cast<int>(r) < team.rank()) first += rows[r];
+    n += rows[r];
+  }
+  std::string error;
+  try {
+    if (X.rows != 0) {
+      validate_data(X, y);
+    } else if (X.cols < 1 || y.size != 0 || (w.data != nullptr && w.size != 0)) {
+      fail("X: no rows here, but " + str(X.cols) + " feature columns, " + str(y.size) + " targets" +
+           (w.data != nullptr ? " and " + str(w.size) + " sample weights" : std::string()));
+    }
+    if (X.rows != 0) validate_sample_weight(w, X.rows, first, /*check_total=*/false);
+    if (options != nullptr) validate_options(*options, X.cols);
+  } catch (const InvalidArgument& e) {
+    error = e.what();
+  }
+  team.agree(error);
+
+  const std::vector<std::int64_t> cols = team.gather(X.cols);
+  for (std::size_t r = 1; r < cols.size(); ++r)
+    if (cols[r] != cols[0])
+      fail("X: rank " + std::to_string(r) + " has " + str(cols[r]) + " feature columns, rank 0 has " + str(cols[0]));
+  const std::vector<std::int64_t> weighted = team.gather(w.data != nullptr ? 1 : 0);
+  if (std::count(weighted.begin(), weighted.end(), weighted[0]) != static_cast<std::ptrdiff_t>(weighted.size()))
+    fail("sample weights: given on some ranks and not on others");
+  if (n < 1) fail("X: needs at least one row, got none on any of the " + std::to_string(team.size()) + " ranks");
+  if (w.data != nullptr) {
+    double local = 0.0;
+    for (std::int64_t i = 0; i < X.rows; ++i) local += value_at(w, i);
+    const double total = team.sum(std::vector<double>{local})[0];
+    if (!(total > 0.0)) fail("sample weights: all weights are zero");
+    if (!std::isfinite(total)) fail("sample weights: their sum overflows float64");
+  }
+  if (options != nullptr) {
+    // The same options everywhere: the checkpoint's signature of them, plus the epochs.
+    const std::string signature = options_signature(*options) + "epochs=" + std::to_string(options->epochs);
+    const std::vector<std::int64_t> hashes =
+        team.gather(static_cast<std::int64_t>(std::hash<std::string>{}(signature)));
+    for (std::size_t r = 1; r < hashes.size(); ++r)
+      if (hashes[r] != hashes[0]) fail("options: rank " + std::to_string(r) + "'s fit options differ from rank 0's");
+  }
 }
 
 void validate_options(const FitOptions& o, std::int64_t cols) {

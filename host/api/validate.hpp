@@ -2,6 +2,7 @@
 // with a message that names the offending argument.
 #pragma once
 
+#include "backend/team.hpp"
 #include "steepest/data.hpp"
 #include "steepest/options.hpp"
 
@@ -25,7 +26,16 @@ constexpr std::int32_t kThreadFloor = 64;
 constexpr std::int32_t kThreadCap = 1024;
 std::int32_t max_threads();
 void validate_options(const FitOptions& options, std::int64_t cols);
-/// Sample weights (none when w.data is null): \p rows entries, finite, >= 0, not all zero.
-void validate_sample_weight(const VectorView& w, std::int64_t rows);
+/// Sample weights (none when w.data is null): \p rows entries, finite, >= 0, not all zero
+/// (that last only when \p check_total; messages number rows from \p first + 1).
+void validate_sample_weight(const VectorView& w, std::int64_t rows, std::int64_t first = 0, bool check_total = true);
+
+/// The arguments of fit() (\p options given) or evaluate() on \p team.  Alone, the checks
+/// above in turn.  Across processes, each process's own first (its rows may be none),
+/// agreed so that every process throws the same InvalidArgument; then what must hold
+/// across them: the same feature count, weighted everywhere or nowhere, at least one row,
+/// weights not all zero, and the same options.
+void validate_on_team(const MatrixView& X, const VectorView& y, const VectorView& w, const FitOptions* options,
+                      const Team& team);
 
 }  // namespace steepest::detail

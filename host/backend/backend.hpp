@@ -27,7 +27,7 @@ class Backend {
   /// Human-readable device, e.g. "CPU (2 threads)".
   virtual std::string device_name() const = 0;
 
-  /// Number of rows n and features d of the loaded data.
+  /// Number of rows n of the fit (over every process: see RowShare) and features d.
   virtual std::int64_t rows() const noexcept = 0;
   virtual std::int64_t cols() const noexcept = 0;
 
@@ -89,12 +89,25 @@ class Backend {
 // (sum w_i r_i^2, W).  A batch with W = 0 gives loss 0 and gradient 0 and adds nothing.
 // weights.data == nullptr is the unweighted backend, bit for bit the overloads without it.
 
+/// This process's share of the rows of a fit: its rows X are rows [first, first + X.rows)
+/// of \p total (total < 0: X is every row), and \p reduction (null: local_reduction())
+/// combines the partial sums of every process in chunk order.  Positions and row indices
+/// given to a backend (compute, set_row_order) count the rows of the whole fit.
+struct RowShare {
+  std::int64_t first = 0;
+  std::int64_t total = -1;
+  Reduction* reduction = nullptr;
+};
+
 /// The CPU reference backend (host/cpu/cpu_backend.cpp).  \p threads 0 = OpenMP default.
-/// \p weights is read in place, like X and y.  \p reduction combines the chunk partials of
-/// every pass (backend/reduction.hpp): in chunk order in one process by default.
+/// \p weights is read in place, like X and y.  Every pass sums each chunk of the data plan
+/// (plan_chunks(total, d)) on its own and combines them in chunk order (\p share's
+/// Reduction), so the bits do not depend on the thread count, nor on the number of
+/// processes when each holds whole chunks.  Ordered passes need each run of positions
+/// begin..end of the row order ascending (the trainer sorts every batch).
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           const VectorView& weights, std::int32_t threads,
-                                          Reduction& reduction = local_reduction());
+                                          const RowShare& share = {});
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           std::int32_t threads);
 

@@ -5,7 +5,12 @@
 namespace steepest::detail {
 
 SelectedBackend select_backend(Device device, const MatrixView& X, const VectorView& y, const VectorView& sw,
-                               std::int32_t threads, bool ordered) {
+                               std::int32_t threads, bool ordered, const RowShare& share) {
+  if (share.reduction != nullptr) {
+    if (device == Device::cuda)
+      throw InvalidArgument("the CUDA backend does not run across MPI processes yet; use the CPU backend");
+    return {make_cpu_backend(X, y, sw, threads, share), {}};
+  }
   auto cuda = [&] {
     auto be = make_cuda_backend(X, y, sw);
     if (ordered) be->reserve_row_order();

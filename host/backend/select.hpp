@@ -18,7 +18,9 @@ struct SelectedBackend {
 
 /// The backend for \p device, with the row-order buffer reserved when \p ordered, so that
 /// running out of device memory happens here (where auto can still fall back) or not at all.
+/// Across processes (\p share names a Reduction) the CPU backend is the only one so far:
+/// Device::cuda is refused and automatic runs on the CPU.
 SelectedBackend select_backend(Device device, const MatrixView& X, const VectorView& y, const VectorView& sw,
-                               std::int32_t threads, bool ordered);
+                               std::int32_t threads, bool ordered, const RowShare& share = {});
 
 }  // namespace steepest::detail

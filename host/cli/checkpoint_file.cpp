@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kCheckpointVersion = 1;
+constexpr int kCheckpointVersion = 2;  // 2: the data fingerprint hashes the chunks of the data plan
 
 json number(double v) {
   if (std::isfinite(v)) return v;

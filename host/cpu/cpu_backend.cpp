@@ -38,15 +38,17 @@ int default_threads() noexcept {
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const MatrixView& X, const VectorView& y, const VectorView& weights,
-             std::int32_t threads, Reduction& reduction)
-      : X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()), reduction_(reduction),
+             std::int32_t threads, const RowShare& share)
+      : X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()),
+        first_(share.first), total_(share.total < 0 ? X.rows : share.total), plan_(plan_data(total_, X.cols)),
+        reduction_(share.reduction != nullptr ? *share.reduction : local_reduction()),
         w_(static_cast<std::size_t>(X.cols), 0.0), gw_(w_.size(), 0.0) {}
 
   const char* name() const noexcept override { return "cpu"; }
   std::string device_name() const override {
     return "CPU (" + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
   }
-  std::int64_t rows() const noexcept override { return X_.rows; }
+  std::int64_t rows() const noexcept override { return total_; }
   std::int64_t cols() const noexcept override { return X_.cols; }
 
   void set_parameters(const double* w, double b) override {
@@ -57,67 +59,84 @@ class CpuBackend final : public Backend {
     std::copy(w_.begin(), w_.end(), w);
     *b = b_;
   }
-  void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(X_.rows)); }
+  void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(total_)); }
+  /// Kept as local row indices (row - first): other processes' rows fall outside [0, X.rows).
   void set_row_order(const std::int64_t* order) override {
-    order_.assign(order, order + X_.rows);
+    order_.resize(static_cast<std::size_t>(total_));
+    std::transform(order, order + total_, order_.begin(), [this](std::int64_t row) { return row - first_; });
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
-    const std::int64_t* rows = ordered ? order_.data() + begin : nullptr;
-    const std::int64_t first = ordered ? 0 : begin;
-    const std::int64_t m = end - begin;
-    const ChunkPlan plan = plan_chunks(m, X_.cols);
     const bool weighted = weights_.data != nullptr;
     // grad_w, sse, sum_r (and sum_w when weighted), written by the kernels; then the
-    // chunk's row count, so that a Reduction across processes also totals the rows.
+    // group's row count, so that a Reduction across processes also totals the rows.
     const std::size_t width = static_cast<std::size_t>(X_.cols) + (weighted ? 4 : 3);
-    partials_.assign(static_cast<std::size_t>(plan.chunks) * width, 0.0);
+    local_groups(begin, end, ordered);
+    const auto count = static_cast<std::int64_t>(groups_.size());
+    partials_.resize(groups_.size() * width);
+    std::int64_t rows_in_groups = 0;
+    for (const RowGroup& g : groups_) rows_in_groups += g.hi - g.lo;
 
     const Params p{w_.data(), b_};
-    auto run_chunk = [&](std::int64_t c) {
-      const std::int64_t lo = c * plan.rows_per_chunk;
-      const std::int64_t hi = std::min(m, lo + plan.rows_per_chunk);
-      double* out = partials_.data() + static_cast<std::size_t>(c) * width;
+    auto run_group = [&](std::int64_t g) {
+      const RowGroup& group = groups_[static_cast<std::size_t>(g)];
+      double* out = partials_.data() + static_cast<std::size_t>(g) * width;
+      std::fill(out, out + width, 0.0);
       if (weighted) {
-        weighted_kernel_(X_, y_, weights_, p, rows, first + lo, first + hi, out);
+        weighted_kernel_(X_, y_, weights_, p, group.rows, group.lo, group.hi, out);
       } else {
-        kernel_(X_, y_, p, rows, first + lo, first + hi, out);
+        kernel_(X_, y_, p, group.rows, group.lo, group.hi, out);
       }
-      out[width - 1] = static_cast<double>(hi - lo);
+      out[width - 1] = static_cast<double>(group.hi - group.lo);
     };
-    if (plan.chunks == 1 || threads_ == 1) {
+    // A shuffled batch holds a few rows of each shard: the kernels' own look-ahead stops at
+    // the end of a group, so here a cursor asks for rows kLookAhead ahead across groups.
+    const bool gathered = ordered && rows_in_groups <= kSmallGroup * count;
+    auto run_groups = [&](std::int64_t first, std::int64_t last) {
+      if (!gathered) {
+        for (std::int64_t g = first; g < last; ++g) run_group(g);
+        return;
+      }
+      // (In the loop itself: GCC drops the prefetches of a helper it deems pure.)
+      const std::int64_t x_size = dtype_size(X_.dtype), y_size = dtype_size(y_.dtype);
+      const std::int64_t w_size = dtype_size(weights_.dtype), row_bytes = X_.cols * x_size;
+      const bool row_major = X_.layout == Layout::row_major;
+      const auto* x0 = static_cast<const char*>(X_.data);
+      const auto* y0 = static_cast<const char*>(y_.data);
+      const auto* w0 = static_cast<const char*>(weights_.data);
+      std::int64_t cg = first, pos = last > first ? groups_[static_cast<std::size_t>(first)].lo : 0, pending = 0;
+      for (std::int64_t g = first; g < last; ++g) {
+        const std::int64_t size = groups_[static_cast<std::size_t>(g)].hi - groups_[static_cast<std::size_t>(g)].lo;
+        while (pending < size + kLookAhead && cg < last) {
+          const RowGroup& at = groups_[static_cast<std::size_t>(cg)];
+          if (pos == at.hi) {
+            if (++cg < last) pos = groups_[static_cast<std::size_t>(cg)].lo;
+            continue;
+          }
+          const std::int64_t i = at.rows[pos++];
+          ++pending;
+          if (row_major)
+            for (std::int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(x0 + i * X_.stride * x_size + b);
+          __builtin_prefetch(y0 + i * y_.stride * y_size);
+          if (weighted) __builtin_prefetch(w0 + i * weights_.stride * w_size);
+        }
+        run_group(g);
+        pending -= size;
+      }
+    };
+    const int teams =
+        count <= 1 || rows_in_groups * X_.cols < kParallelElements ? 1 : static_cast<int>(std::min<std::int64_t>(threads_, count));
+    if (teams == 1) {
       // Small batches: no parallel region at all (its start-up costs more than the work).
-      for (std::int64_t c = 0; c < plan.chunks; ++c) run_chunk(c);
+      run_groups(0, count);
     } else {
+      // Each thread a contiguous run of groups (a group's bits never depend on which).
 #if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads_)
+#pragma omp parallel for schedule(static, 1) num_threads(teams)
 #endif
-      for (std::int64_t c = 0; c < plan.chunks; ++c) run_chunk(c);
+      for (int t = 0; t < teams; ++t) run_groups(count * t / teams, count * (t + 1) / teams);
     }
-
-    // The chunk partials combined in a fixed order (chunk 0, 1, 2, ... in one process) by
-    // the seam of backend/reduction.hpp, then divided by the total weight.
-    const std::size_t d = gw_.size();
-    totals_.assign(width, 0.0);
-    reduction_.combine(partials_.data(), plan.chunks, width, totals_.data());
-    std::copy(totals_.begin(), totals_.begin() + static_cast<std::ptrdiff_t>(d), gw_.begin());
-    const double sse = totals_[d], sum_r = totals_[d + 1], sum_w = weighted ? totals_[d + 2] : 0.0;
-    // The weights' total plays the row count's part; with unit weights it is the row count,
-    // exact (integers below 2^53): m in one process.
-    const double total = weighted ? sum_w : totals_[width - 1];
-    if (weighted && total == 0.0) {
-      // Every weight in the batch is zero: no data, so no loss and no step.
-      std::fill(gw_.begin(), gw_.end(), 0.0);
-      gb_ = 0.0;
-      loss_ = 0.0;
-      return;
-    }
-    const double inv_m = 1.0 / total;
-    for (double& g : gw_) g *= 2.0 * inv_m;
-    gb_ = 2.0 * inv_m * sum_r;
-    loss_ = sse * inv_m;
-    running_sse_ += sse;
-    running_rows_ += total;
+    finish_pass(count, width, weighted);
   }
 
   void step(const StepRule& rule) override {
@@ -155,10 +174,61 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // Passes of fewer elements run on one thread.
+  static constexpr std::int64_t kParallelElements = 16384;
+
+  // Rows asked for ahead of the one being summed, in a pass over gathered rows whose groups
+  // hold at most kSmallGroup rows on average.
+  static constexpr std::int64_t kLookAhead = 16;
+  static constexpr std::int64_t kSmallGroup = 64;
+
+  /// The groups of this process's rows among positions [begin, end) of the pass: chunks of
+  /// rows [begin, end) of the fit in the natural order, else shards of the row order
+  /// (backend/chunk_plan.hpp).
+  void local_groups(std::int64_t begin, std::int64_t end, bool ordered) {
+    groups_.clear();
+    const std::int64_t m = X_.rows;
+    if (ordered) {
+      cut_into_shards(order_.data(), begin, end, first_, m, total_, plan_.rows_per_shard, scratch_, groups_);
+    } else {
+      cut_into_chunks(std::clamp<std::int64_t>(begin - first_, 0, m), std::clamp<std::int64_t>(end - first_, 0, m),
+                      first_, plan_.chunk.rows_per_chunk, groups_);
+    }
+  }
+
+  /// The groups' partials combined in chunk order (backend/reduction.hpp), then divided
+  /// by the total weight, or the total row count unweighted.
+  void finish_pass(std::int64_t count, std::size_t width, bool weighted) {
+    const std::size_t d = gw_.size();
+    totals_.assign(width, 0.0);
+    reduction_.combine(partials_.data(), count, width, totals_.data());
+    std::copy(totals_.begin(), totals_.begin() + static_cast<std::ptrdiff_t>(d), gw_.begin());
+    const double sse = totals_[d], sum_r = totals_[d + 1], sum_w = weighted ? totals_[d + 2] : 0.0;
+    // The weights' total plays the row count's part; with unit weights it is the row count,
+    // exact (integers below 2^53).
+    const double total = weighted ? sum_w : totals_[width - 1];
+    if (total == 0.0) {
+      // No rows, or every weight in the batch zero: no data, so no loss and no step.
+      std::fill(gw_.begin(), gw_.end(), 0.0);
+      gb_ = 0.0;
+      loss_ = 0.0;
+      return;
+    }
+    const double inv_m = 1.0 / total;
+    for (double& g : gw_) g *= 2.0 * inv_m;
+    gb_ = 2.0 * inv_m * sum_r;
+    loss_ = sse * inv_m;
+    running_sse_ += sse;
+    running_rows_ += total;
+  }
+
   MatrixView X_;
   VectorView y_;
   VectorView weights_;  // data == nullptr: unweighted
   int threads_;
+  std::int64_t first_;  // local row 0 is row first_ of the fit
+  std::int64_t total_;  // rows of the fit, over every process
+  DataPlan plan_;       // chunks and shards of the fit's rows
   Reduction& reduction_;
   std::vector<double> w_;
   double b_ = 0.0;
@@ -170,7 +240,9 @@ class CpuBackend final : public Backend {
   double running_sse_ = 0.0;
   double running_rows_ = 0.0;  // rows, or the weights' total: exact for integer counts < 2^53
   std::vector<std::int64_t> order_;
-  std::vector<double> partials_;  // chunks x width, chunk order
+  std::vector<RowGroup> groups_;  // of the current pass, chunk (shard) order
+  std::vector<std::int64_t> scratch_;  // local rows of shards this process holds in part
+  std::vector<double> partials_;  // groups x width, chunk order
   std::vector<double> totals_;    // width
   FusedChunkFn kernel_ = best_fused_chunk();
   WeightedChunkFn weighted_kernel_ = best_weighted_chunk();
@@ -180,8 +252,8 @@ class CpuBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,
                                           const VectorView& weights, std::int32_t threads,
-                                          Reduction& reduction) {
-  return std::make_unique<CpuBackend>(X, y, weights, threads, reduction);
+                                          const RowShare& share) {
+  return std::make_unique<CpuBackend>(X, y, weights, threads, share);
 }
 
 std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView& y,

@@ -132,30 +132,34 @@ std::string options_signature(const FitOptions& o) {
   return s;
 }
 
-std::uint64_t data_fingerprint(const MatrixView& X, const VectorView& y, const VectorView& weights) {
+std::uint64_t data_fingerprint(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                               const RowShare& share, const Team& team) {
   const bool weighted = weights.data != nullptr;
-  const std::int64_t n = X.rows, d = X.cols;
-  // Fixed chunks (a function of the shape only), each hashed in row order from a seed of
-  // its own, the chunk hashes combined in chunk order: the same value for any thread count.
-  const ChunkPlan plan = plan_chunks(n, d + 2);
-  std::vector<std::uint64_t> chunk(static_cast<std::size_t>(plan.chunks));
+  const std::int64_t n = share.total < 0 ? X.rows : share.total, d = X.cols;
+  // The chunks of the data plan (a function of the shape only), each hashed in row order
+  // from a seed of its own, the chunk hashes combined in chunk order: the same value for
+  // any thread count, and for any number of processes that hold whole chunks.
+  const ChunkPlan plan = plan_chunks(n, d);
+  std::vector<RowGroup> groups;
+  cut_into_chunks(0, X.rows, share.first, plan.rows_per_chunk, groups);
+  std::vector<std::uint64_t> local(groups.size());
 #pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < plan.chunks; ++c) {
-    std::uint64_t h = round64(kPrime3, static_cast<std::uint64_t>(c));
-    const std::int64_t hi = std::min(n, (c + 1) * plan.rows_per_chunk);
-    for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i) {
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto c = static_cast<std::uint64_t>((groups[g].lo + share.first) / plan.rows_per_chunk);
+    std::uint64_t h = round64(kPrime3, c);
+    for (std::int64_t i = groups[g].lo; i < groups[g].hi; ++i) {
       for (std::int64_t k = 0; k < d; ++k) h = round64(h, bits(value_at(X, i, k)));
       h = round64(h, bits(value_at(y, i)));
       if (weighted) h = round64(h, bits(value_at(weights, i)));
     }
-    chunk[static_cast<std::size_t>(c)] = h;
+    local[g] = h;
   }
   std::uint64_t h = kPrime1;
   for (const std::int64_t v : {n, d, static_cast<std::int64_t>(X.dtype), static_cast<std::int64_t>(y.dtype),
                                static_cast<std::int64_t>(weighted),
                                static_cast<std::int64_t>(weighted ? weights.dtype : DType::float64)})
     h = round64(h, static_cast<std::uint64_t>(v));
-  for (const std::uint64_t c : chunk) h = round64(h, c);
+  for (const std::uint64_t c : team.gather_words(local)) h = round64(h, c);
   return avalanche(h);
 }
 
@@ -261,10 +265,16 @@ void check_resume(const TrainingState& s, const FitOptions& o, std::int64_t rows
 }
 
 void check_split_weights(const VectorView& w, const std::int64_t* order, std::int64_t n, std::int64_t held,
-                         double fraction) {
+                         double fraction, std::int64_t first, const Team& team) {
   if (w.data == nullptr) return;
-  double train = 0.0, heldout = 0.0;
-  for (std::int64_t p = 0; p < n; ++p) (p < n - held ? train : heldout) += value_at(w, order[p]);
+  // Only whether each side's total is > 0 matters, not its rounding.
+  std::vector<double> sums(2, 0.0);  // training, held-out
+  for (std::int64_t p = 0; p < n; ++p) {
+    const std::int64_t i = order[p] - first;
+    if (i >= 0 && i < w.size) sums[p < n - held ? 0 : 1] += value_at(w, i);
+  }
+  sums = team.sum(sums);
+  const double train = sums[0], heldout = sums[1];
   auto refuse = [&](const char* side, std::int64_t rows) {
     throw InvalidArgument("validation fraction " + g6(fraction) + ": the sample weights of the " + side + " rows (" +
                           std::to_string(rows) + " of " + std::to_string(n) +

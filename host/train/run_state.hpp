@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/team.hpp"
 #include "steepest/data.hpp"
 #include "steepest/options.hpp"
 #include "steepest/state.hpp"
@@ -21,9 +22,11 @@ std::string options_signature(const FitOptions& o);
 /// each value read as float64 (value_at), in row order: X's row, y, the weight (when
 /// given).  The identity is the values, not the layout: a column-major or padded view of
 /// the same numbers hashes alike, while a float32 copy of float64 data (other values) or
-/// other sample weights do not.  One parallel pass (fixed chunks hashed by 64-bit word
-/// mixing, combined in chunk order), the same value for any thread count.
-std::uint64_t data_fingerprint(const MatrixView& X, const VectorView& y, const VectorView& weights);
+/// other sample weights do not.  One parallel pass (the chunks of the data plan hashed by
+/// 64-bit word mixing, combined in chunk order), the same value for any thread count, and
+/// for any number of processes holding whole chunks (X: rows share.first.. of share.total).
+std::uint64_t data_fingerprint(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                               const RowShare& share = {}, const Team& team = Team());
 
 /// Throws InvalidArgument naming the field (by its checkpoint key) when \p s is not a state
 /// any fit can have written, whatever the data: negative counts, vector lengths other than
@@ -41,8 +44,9 @@ void check_resume(const TrainingState& s, const FitOptions& o, std::int64_t rows
 /// FitOptions::validation_fraction with sample weights: InvalidArgument naming the fraction
 /// and the side when the weights of the training rows (order[0, n - held)) or of the
 /// held-out rows (the rest) sum to zero.
+/// Across processes: w follows this process's rows, rows first.. of the fit.
 void check_split_weights(const VectorView& w, const std::int64_t* order, std::int64_t n, std::int64_t held,
-                         double fraction);
+                         double fraction, std::int64_t first = 0, const Team& team = Team());
 
 /// Rows held out for FitOptions::validation_fraction: round(fraction n), at least 1 when the
 /// fraction is > 0, and at most n - 1.

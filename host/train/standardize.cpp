@@ -21,37 +21,47 @@
 namespace steepest::detail {
 namespace {
 
+/// Where the rows are: this process's rows among the fit's, and the processes.
+struct Rows {
+  const RowShare& share;
+  const Team& team;
+  std::int64_t total(const MatrixView& X) const { return share.total < 0 ? X.rows : share.total; }
+};
+
 /// Per-chunk column folds of f(i, k) over the rows with \p op (from 0), combined with \p op
-/// in chunk order (the same bits for any thread count).
+/// in chunk order: the chunks of the data plan, so the same bits for any thread count and
+/// any number of processes holding whole chunks.
 template <class F, class Op>
-std::vector<double> column_fold(const MatrixView& X, F f, Op op) {
+std::vector<double> column_fold(const MatrixView& X, const Rows& where, F f, Op op) {
   const auto d = static_cast<std::size_t>(X.cols);
-  const ChunkPlan plan = plan_chunks(X.rows, X.cols);
-  std::vector<double> partial(static_cast<std::size_t>(plan.chunks) * d, 0.0);
+  const ChunkPlan plan = plan_chunks(where.total(X), X.cols);
+  std::vector<RowGroup> groups;
+  cut_into_chunks(0, X.rows, where.share.first, plan.rows_per_chunk, groups);
+  std::vector<double> partial(groups.size() * d, 0.0);
 #pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < plan.chunks; ++c) {
-    double* out = partial.data() + static_cast<std::size_t>(c) * d;
-    const std::int64_t hi = std::min(X.rows, (c + 1) * plan.rows_per_chunk);
-    for (std::int64_t i = c * plan.rows_per_chunk; i < hi; ++i)
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    double* out = partial.data() + g * d;
+    for (std::int64_t i = groups[g].lo; i < groups[g].hi; ++i)
       for (std::size_t k = 0; k < d; ++k) out[k] = op(out[k], f(i, k));
   }
+  const std::vector<double> all = where.team.gather_rows(partial.data(), static_cast<std::int64_t>(groups.size()), d);
   std::vector<double> total(d, 0.0);
-  for (std::int64_t c = 0; c < plan.chunks; ++c)
-    for (std::size_t k = 0; k < d; ++k) total[k] = op(total[k], partial[static_cast<std::size_t>(c) * d + k]);
+  for (std::size_t at = 0; at < all.size(); at += d)
+    for (std::size_t k = 0; k < d; ++k) total[k] = op(total[k], all[at + k]);
   return total;
 }
 
 template <class F>
-std::vector<double> column_sums(const MatrixView& X, F f) {
-  return column_fold(X, f, [](double a, double b) { return a + b; });
+std::vector<double> column_sums(const MatrixView& X, const Rows& where, F f) {
+  return column_fold(X, where, f, [](double a, double b) { return a + b; });
 }
 
 /// The binary exponent e_k of each column with max |x_ik| < 2^e_k (0 for an all-zero
 /// column): the moments are taken of u = x 2^-e, |u| < 1, so that squares neither overflow
 /// (|x| ~ 1e200) nor underflow (|x| ~ 1e-300).  A power of two scales exactly.
-std::vector<int> column_exponents(const MatrixView& X) {
+std::vector<int> column_exponents(const MatrixView& X, const Rows& where) {
   const std::vector<double> largest = column_fold(
-      X, [&](std::int64_t i, std::size_t k) { return std::fabs(value_at(X, i, static_cast<std::int64_t>(k))); },
+      X, where, [&](std::int64_t i, std::size_t k) { return std::fabs(value_at(X, i, static_cast<std::int64_t>(k))); },
       [](double a, double b) { return std::max(a, b); });
   const auto d = static_cast<std::size_t>(X.cols);
   std::vector<int> e(d, 0);
@@ -90,11 +100,12 @@ std::vector<T> standardized_copy(const MatrixView& X, const ColumnScaling& cs) {
 
 }  // namespace
 
-ColumnScaling column_scaling(const MatrixView& X, bool center) {
-  const auto n = static_cast<double>(X.rows);
+ColumnScaling column_scaling(const MatrixView& X, bool center, const RowShare& share, const Team& team) {
+  const Rows where{share, team};
+  const auto n = static_cast<double>(where.total(X));
   const auto d = static_cast<std::size_t>(X.cols);
   ColumnScaling cs;
-  cs.exponent = column_exponents(X);
+  cs.exponent = column_exponents(X, where);
   const std::vector<int>& e = cs.exponent;
   auto u = [&](std::int64_t i, std::size_t k) { return std::ldexp(value_at(X, i, static_cast<std::int64_t>(k)), -e[k]); };
   cs.mean.assign(d, 0.0);
@@ -102,7 +113,7 @@ ColumnScaling column_scaling(const MatrixView& X, bool center) {
   cs.constant.assign(d, 0);
   if (!center) {
     // Root mean square: zero only for an all-zero column, which gets scale 1 and weight 0.
-    const std::vector<double> sq = column_sums(X, [&](std::int64_t i, std::size_t k) { return u(i, k) * u(i, k); });
+    const std::vector<double> sq = column_sums(X, where, [&](std::int64_t i, std::size_t k) { return u(i, k) * u(i, k); });
     for (std::size_t k = 0; k < d; ++k) {
       const double rms = std::sqrt(sq[k] / n);
       if (rms == 0.0)  // not for NaN: non-finite data must reach the fit, which refuses it
@@ -115,11 +126,15 @@ ColumnScaling column_scaling(const MatrixView& X, bool center) {
   // The mean as first value + mean of the differences from it: a constant column gets its
   // value back exactly (a plain sum / n of ten cells of 0.1 does not).
   std::vector<double> first(d);
-  for (std::size_t k = 0; k < d; ++k) first[k] = u(0, k);
-  std::vector<double> mean_u = column_sums(X, [&](std::int64_t i, std::size_t k) { return u(i, k) - first[k]; });
+  if (X.rows > 0)
+    for (std::size_t k = 0; k < d; ++k) first[k] = u(0, k);
+  // Across processes: the first row of the fit, that of the first process with rows.
+  const std::vector<double> firsts = team.gather_rows(first.data(), X.rows > 0 ? 1 : 0, d);
+  std::copy(firsts.begin(), firsts.begin() + static_cast<std::ptrdiff_t>(d), first.begin());
+  std::vector<double> mean_u = column_sums(X, where, [&](std::int64_t i, std::size_t k) { return u(i, k) - first[k]; });
   for (std::size_t k = 0; k < d; ++k) mean_u[k] = first[k] + mean_u[k] / n;
   // Two passes (sum of squared deviations), not E[x^2] - E[x]^2, which cancels badly.
-  const std::vector<double> ss = column_sums(X, [&](std::int64_t i, std::size_t k) {
+  const std::vector<double> ss = column_sums(X, where, [&](std::int64_t i, std::size_t k) {
     const double dev = u(i, k) - mean_u[k];
     return dev * dev;
   });
@@ -148,8 +163,8 @@ void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<
 }
 
 FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                           const FitOptions& options) {
-  const ColumnScaling cs = column_scaling(X, options.fit_intercept);
+                           const FitOptions& options, Team& team) {
+  const ColumnScaling cs = column_scaling(X, options.fit_intercept, team.share(X.rows), team);
   const std::vector<double>& mean = cs.mean;
   const std::vector<double>& scale = cs.scale;
   const auto d = static_cast<std::size_t>(X.cols);
@@ -206,7 +221,7 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const Vecto
       options.on_step(mapped);
     };
   }
-  FitResult res = fit_unscaled(Z, y, sample_weight, o);
+  FitResult res = fit_unscaled(Z, y, sample_weight, o, team);
   std::vector<double> w;
   double b = 0.0;
   to_original(res.weights, res.bias, w, b);

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "backend/team.hpp"
 #include "steepest/data.hpp"
 #include "steepest/options.hpp"
 #include "steepest/result.hpp"
@@ -25,7 +26,9 @@ struct ColumnScaling {
 /// mean 0 and the root mean square sqrt(mean x^2).  Computed on the columns scaled by a
 /// power of two (no overflow or underflow of the squares for any finite data), in a fixed
 /// chunk order, so the result is the same for any thread count.
-ColumnScaling column_scaling(const MatrixView& X, bool center);
+/// Across processes X holds rows share.first.. of the fit and the moments are those of all
+/// of them (the same bits as one process when each holds whole chunks of the data plan).
+ColumnScaling column_scaling(const MatrixView& X, bool center, const RowShare& share = {}, const Team& team = Team());
 
 /// column_scaling's moments; \p constant (when given) flags the constant columns.
 void column_moments(const MatrixView& X, bool center, std::vector<double>& mean, std::vector<double>& scale,
@@ -37,6 +40,6 @@ void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<
 /// copy of X (same storage type), then fit_unscaled on it; weights, bias, warm start and the per-epoch reports are
 /// mapped between the two parametrisations: w_k = w'_k / s_k, b = b' - sum_k w'_k mu_k / s_k.
 FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                           const FitOptions& options);
+                           const FitOptions& options, Team& team);
 
 }  // namespace steepest::detail

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "backend/chunk_plan.hpp"
 #include "backend/select.hpp"
 #include "steepest/error.hpp"
 #include "train/divergence.hpp"
@@ -39,9 +40,9 @@ StepRule step_rule_of(const FitOptions& o) {
 // training rows gives the same gradient, and the same order keeps the bits identical to
 // batch_size == 0.
 Trainer::Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                 const FitOptions& options)
-    : X_(X), y_(y), sample_weight_(sample_weight), opt_(options), resume_(options.resume.get()),
-      start_(std::chrono::steady_clock::now()), n_(X.rows), held_(heldout_count(n_, options.validation_fraction)),
+                 const FitOptions& options, Team& team)
+    : X_(X), y_(y), sample_weight_(sample_weight), opt_(options), team_(team), share_(team.share(X.rows)),
+      resume_(options.resume.get()), start_(std::chrono::steady_clock::now()), n_(share_.total), held_(heldout_count(n_, options.validation_fraction)),
       n_train_(n_ - held_), full_batch_(options.batch_size == 0 || options.batch_size >= n_train_),
       shuffle_(!full_batch_ && options.shuffle), ordered_(shuffle_ || held_ > 0),
       d_(static_cast<std::size_t>(X.cols)), w_(d_), step_w_(options.on_step ? d_ : 0) {}
@@ -66,10 +67,10 @@ FitResult Trainer::run() {
 
 void Trainer::set_up() {
   SelectedBackend selected =
-      select_backend(opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_);
+      select_backend(opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_, share_);
   backend_ = std::move(selected.backend);
   source_ = std::make_unique<ResidualPasses>(*backend_, n_train_, held_ > 0);
-  fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_) : 0;
+  fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_, share_, team_) : 0;
   if (resume_) check_resume(*resume_, opt_, n_, X_.cols, fingerprint_);
 
   res_.backend = backend_->name();
@@ -93,8 +94,12 @@ void Trainer::split_rows() {
   order_.resize(ordered_ ? static_cast<std::size_t>(n_) : 0);
   if (held_ == 0) return;
   heldout_split(opt_.seed, n_, held_, order_.data());
-  check_split_weights(sample_weight_, order_.data(), n_, held_, opt_.validation_fraction);
-  if (shuffle_) train_rows_.assign(order_.begin(), order_.begin() + n_train_);
+  // Each part in row order, so grouped by shard (a backend's contract,
+  // backend/chunk_plan.hpp), streaming through X rather than jumping across it.
+  std::sort(order_.begin(), order_.begin() + n_train_);
+  std::sort(order_.begin() + n_train_, order_.end());
+  check_split_weights(sample_weight_, order_.data(), n_, held_, opt_.validation_fraction, share_.first, team_);
+  if (shuffle_) split_ = order_;  // each epoch shuffles its training part afresh
   backend_->set_row_order(order_.data());
 }
 
@@ -117,7 +122,7 @@ double Trainer::auto_learning_rate() {
   if (!why.empty()) throw InvalidArgument("lr auto: " + why);
   const double L_batch =
       full_batch_ ? res_.curvature
-                  : batch_curvature(res_.curvature, max_row_curvature(X_, opt_.fit_intercept) + 2.0 * opt_.l2,
+                  : batch_curvature(res_.curvature, team_.max(max_row_curvature(X_, opt_.fit_intercept)) + 2.0 * opt_.l2,
                                     n_train_, opt_.batch_size);
   const std::string why_batch = unusable_curvature(opt_, L_batch);
   if (!why_batch.empty()) throw InvalidArgument("lr auto: " + why_batch);
@@ -149,7 +154,6 @@ void Trainer::restore(const TrainingState& s) {
                     " checkpoint: correct, but not bitwise the run that was never interrupted.";
   backend_->set_parameters(s.weights.data(), s.bias);
   backend_->set_optimizer_state(s.optimizer_state.data());
-  if (s.epoch >= 1) set_epoch_order(s.epoch);
 }
 
 /// loss_history[0]: the MSE at the initial parameters; its gradient drives the first
@@ -223,6 +227,7 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
     }
   }
   // The running loss first: the held-out pass adds to its sums.
+  restore_split_order();
   loss_ = opt_.history == HistoryMode::running_average ? backend_->running_loss() : source_->training_loss();
   heldout_ = source_->heldout_loss();
   return true;
@@ -314,6 +319,7 @@ FitResult Trainer::finish() {
   const bool exact_last = full_batch_ || opt_.history == HistoryMode::exact;
   if (diverged || !exact_last || mid_epoch_stop_) {
     backend_->set_parameters(res_.weights.data(), res_.bias);
+    restore_split_order();
     heldout_ = source_->heldout_loss();
     res_.final_mse = source_->training_loss();
   } else {
@@ -333,10 +339,24 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
   if (held_ == 0) {
     epoch_permutation(opt_.seed, epoch - 1, order_.data(), n_);
   } else {
-    std::copy(train_rows_.begin(), train_rows_.end(), order_.begin());
+    std::copy(split_.begin(), split_.begin() + n_train_, order_.begin());
     epoch_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_);
   }
+  // The batches are the permutation's slices; each is then ordered by shard of the data
+  // plan, as the backends' passes over the row order need (backend/chunk_plan.hpp).
+  group_batches_by_shard(order_.data(), n_train_, opt_.batch_size, n_, plan_data(n_, X_.cols).rows_per_shard,
+                         sort_scratch_, sort_counts_);
   backend_->set_row_order(order_.data());
+  epoch_order_set_ = held_ > 0;
+}
+
+/// Passes over all training rows (or all held-out rows) visit them in the split's order,
+/// ascending, whatever the epoch's: after a shuffled epoch with rows held out, the split's
+/// order goes back to the backend first.
+void Trainer::restore_split_order() {
+  if (!epoch_order_set_) return;
+  backend_->set_row_order(split_.data());
+  epoch_order_set_ = false;
 }
 
 /// One update with the gradient of the last pass; Adam's bias corrections 1 - beta^t are
@@ -395,7 +415,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
 /// differ (a full-batch step uses it next).
 void Trainer::cross_check() {
   validator_->check(*backend_);
-  if (held_ > 0 && full_batch_) source_->training_loss();
+  if (held_ > 0 && full_batch_) source_->training_loss();  // (full batch: the split order)
 }
 
 /// The penalty part of the objective: l2 |w|^2 + l1 |w|_1.
@@ -409,13 +429,13 @@ double Trainer::penalty(const std::vector<double>& w) const {
   return opt_.l2 * sq + opt_.l1 * ab;
 }
 
-bool Trainer::stop_requested() const {
-  return opt_.stop_requested != nullptr && opt_.stop_requested->load();
-}
+/// Across processes, whether any process's flag was set at the last pass (every process
+/// gets the same answer after the same step).
+bool Trainer::stop_requested() const { return team_.stop_seen(); }
 
 FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                       const FitOptions& options) {
-  return Trainer(X, y, sample_weight, options).run();
+                       const FitOptions& options, Team& team) {
+  return Trainer(X, y, sample_weight, options, team).run();
 }
 
 }  // namespace steepest::detail

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/team.hpp"
 #include "steepest/data.hpp"
 #include "steepest/options.hpp"
 #include "steepest/result.hpp"
@@ -24,10 +25,13 @@
 namespace steepest::detail {
 
 /// One fit on the data as given (FitOptions::standardize is handled around it, in
-/// train/standardize.cpp).  The arguments are validated by fit(); run() once.
+/// train/standardize.cpp).  The arguments are validated by fit(); run() once.  Across
+/// processes (\p team), X holds this process's rows and everything else (row orders,
+/// positions, n) counts the rows of the whole fit; every process runs the same steps.
 class Trainer {
  public:
-  Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, const FitOptions& options);
+  Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, const FitOptions& options,
+          Team& team);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -55,6 +59,7 @@ class Trainer {
   FitResult finish();
   // Pieces.
   void set_epoch_order(std::int64_t epoch);
+  void restore_split_order();
   void step();
   void report_step(std::int64_t epoch, std::int64_t step_in_epoch, double batch_loss);
   void checkpoint(std::int64_t epochs_done, std::int64_t batch);
@@ -67,6 +72,8 @@ class Trainer {
   const VectorView& y_;
   const VectorView& sample_weight_;
   const FitOptions& opt_;
+  Team& team_;
+  RowShare share_;  // this process's rows among the fit's
   const TrainingState* resume_;
   std::chrono::steady_clock::time_point start_;
   std::int64_t n_, held_, n_train_;  // rows [0, n_train) of the row order train, the rest are held out
@@ -78,7 +85,8 @@ class Trainer {
   std::unique_ptr<GradientSource> source_;
   std::unique_ptr<Validator> validator_;
   std::uint64_t fingerprint_ = 0;
-  std::vector<std::int64_t> order_, train_rows_;
+  std::vector<std::int64_t> order_, split_, sort_scratch_, sort_counts_;  // split_: shuffled with rows held out
+  bool epoch_order_set_ = false;  // the backend holds an epoch's order, not the split's
   StepRule rule_;
 
   // The state that moves: rates, stopping rules, the latest losses, the result so far.
@@ -91,8 +99,8 @@ class Trainer {
   FitResult res_;
 };
 
-/// Trainer(X, y, sample_weight, options).run().
+/// Trainer(X, y, sample_weight, options, team).run().
 FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                       const FitOptions& options);
+                       const FitOptions& options, Team& team);
 
 }  // namespace steepest::detail

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "steepest/communicator.hpp"
 #include "steepest/state.hpp"
 
 namespace steepest {
@@ -170,12 +171,23 @@ struct FitOptions {
   /// passes the state to on_checkpoint and returns with StopReason::interrupted.  A signal
   /// handler may set it (std::atomic<bool> is lock-free on every supported platform).
   const std::atomic<bool>* stop_requested = nullptr;
+  /// A fit across processes (steepest/mpi.hpp): each process passes its own rows, and the
+  /// rows of the fit are process 0's, then process 1's, ...  Every process returns the same
+  /// FitResult.  When every process holds whole chunks of the data plan (as the CLI splits
+  /// a file) the result has the bits of one process holding all the rows; for any other
+  /// split it is deterministic for that split.  Callbacks run on every process; only
+  /// stop_requested needs to be set on one (it is shared after every step).  Null: this
+  /// process alone.
+  std::shared_ptr<const Communicator> communicator = nullptr;
 };
 
 /// \brief Options of evaluate(): only the device matters.
 struct EvaluateOptions {
   Device device = Device::automatic;
   std::int32_t threads = 0;  ///< CPU threads, 0 = OpenMP default; bounded as FitOptions::threads
+  /// Rows spread over processes, as FitOptions::communicator: every process gets the
+  /// evaluation of all of them.
+  std::shared_ptr<const Communicator> communicator = nullptr;
 };
 
 }  // namespace steepest

@@ -2,6 +2,7 @@
 /// \brief Everything in the steepest C++ API.
 #pragma once
 
+#include "steepest/communicator.hpp"
 #include "steepest/data.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"

@@ -1,0 +1,149 @@
+#include "backend/team.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "steepest/error.hpp"
+
+namespace steepest::detail {
+
+/// The Reduction of a team: every process's group rows, plus its stop flag, gathered in
+/// rank order (the groups of process r precede those of r + 1, as their chunks do) and
+/// added in that order.
+class Team::Carrier final : public Reduction {
+ public:
+  explicit Carrier(const Team& team) : team_(team) {}
+  void combine(const double* partials, std::int64_t chunks, std::size_t width, double* total) override {
+    send_.assign(partials, partials + static_cast<std::size_t>(chunks) * width);
+    send_.push_back(team_.stop_ != nullptr && team_.stop_->load() ? 1.0 : 0.0);
+    const std::vector<double> all =
+        team_.gather_rows(send_.data(), static_cast<std::int64_t>(send_.size()), 1, &counts_);
+    // all = rank 0's rows and flag, rank 1's, ...: the sizes say where each ends.
+    std::size_t at = 0;
+    stop_ = false;
+    for (const std::int64_t count : counts_) {
+      const std::size_t rows = (static_cast<std::size_t>(count) - 1) / width;
+      for (std::size_t c = 0; c < rows; ++c, at += width)
+        for (std::size_t k = 0; k < width; ++k) total[k] += all[at + k];
+      stop_ = stop_ || all[at] != 0.0;
+      ++at;
+    }
+  }
+  bool stop_ = false;
+
+ private:
+  const Team& team_;
+  std::vector<double> send_;
+  std::vector<std::int64_t> counts_;  // doubles from each rank in the last gather
+};
+
+Team::Team(std::shared_ptr<const Communicator> comm, const std::atomic<bool>* stop)
+    : comm_(std::move(comm)), stop_(stop), carrier_(comm_ ? std::make_unique<Carrier>(*this) : nullptr) {}
+
+Team::~Team() = default;
+
+std::vector<std::int64_t> Team::gather(std::int64_t v) const {
+  if (alone()) return {v};
+  std::vector<std::int64_t> all(static_cast<std::size_t>(size()));
+  comm_->allgather(&v, sizeof v, all.data());
+  return all;
+}
+
+std::int64_t Team::sum(std::int64_t v) const {
+  std::int64_t s = 0;
+  for (const std::int64_t x : gather(v)) s += x;
+  return s;
+}
+
+double Team::max(double v) const {
+  if (alone()) return v;
+  std::vector<double> all(static_cast<std::size_t>(size()));
+  comm_->allgather(&v, sizeof v, all.data());
+  double m = all[0];
+  for (const double x : all) m = std::max(m, x);  // NaN on rank 0 stays NaN, as alone
+  return m;
+}
+
+std::vector<double> Team::sum(const std::vector<double>& v) const {
+  if (alone()) return v;
+  const std::vector<double> all = gather_rows(v.data(), 1, v.size());
+  std::vector<double> total(v.size(), 0.0);
+  for (std::size_t at = 0; at < all.size(); at += v.size())
+    for (std::size_t k = 0; k < v.size(); ++k) total[k] += all[at + k];
+  return total;
+}
+
+std::vector<double> Team::gather_rows(const double* rows, std::int64_t count, std::size_t width,
+                                      std::vector<std::int64_t>* sizes) const {
+  const auto n = static_cast<std::size_t>(count) * width;
+  if (alone()) return std::vector<double>(rows, rows + n);
+  const std::vector<std::int64_t> counts = gather(static_cast<std::int64_t>(n));
+  std::vector<std::size_t> bytes(counts.size());
+  std::size_t all = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    bytes[r] = static_cast<std::size_t>(counts[r]) * sizeof(double);
+    all += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<double> out(all);
+  comm_->allgatherv(rows, out.data(), bytes);
+  if (sizes != nullptr) *sizes = counts;
+  return out;
+}
+
+std::vector<std::uint64_t> Team::gather_words(const std::vector<std::uint64_t>& words) const {
+  if (alone()) return words;
+  const std::vector<std::int64_t> counts = gather(static_cast<std::int64_t>(words.size()));
+  std::vector<std::size_t> bytes(counts.size());
+  std::size_t all = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    bytes[r] = static_cast<std::size_t>(counts[r]) * sizeof(std::uint64_t);
+    all += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<std::uint64_t> out(all);
+  comm_->allgatherv(words.data(), out.data(), bytes);
+  return out;
+}
+
+void Team::agree(const std::string& error) const {
+  if (alone()) {
+    if (!error.empty()) throw InvalidArgument(error);
+    return;
+  }
+  const std::vector<std::int64_t> lengths = gather(error.empty() ? -1 : static_cast<std::int64_t>(error.size()));
+  const auto first = std::find_if(lengths.begin(), lengths.end(), [](std::int64_t l) { return l >= 0; });
+  if (first == lengths.end()) return;
+  std::vector<std::size_t> bytes(lengths.size());
+  std::size_t all = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) all += bytes[r] = static_cast<std::size_t>(std::max<std::int64_t>(0, lengths[r]));
+  std::string text(all, '\0');
+  comm_->allgatherv(error.data(), text.data(), bytes);
+  const auto r = static_cast<std::size_t>(first - lengths.begin());
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < r; ++k) at += bytes[k];
+  const std::string message = text.substr(at, bytes[r]);
+  throw InvalidArgument(size() > 1 ? "rank " + std::to_string(r) + ": " + message : message);
+}
+
+RowShare Team::share(std::int64_t local_rows) {
+  const std::vector<std::int64_t> rows = gather(local_rows);
+  RowShare s;
+  s.total = 0;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (static_cast<int>(r) < rank()) s.first += rows[r];
+    s.total += rows[r];
+  }
+  s.reduction = carrier_.get();  // null alone: the backend's own local_reduction()
+  return s;
+}
+
+Reduction& Team::reduction() noexcept {
+  if (carrier_) return *carrier_;
+  return local_reduction();
+}
+
+bool Team::stop_seen() const noexcept {
+  if (carrier_) return carrier_->stop_;
+  return stop_ != nullptr && stop_->load();
+}
+
+}  // namespace steepest::detail

@@ -1,0 +1,93 @@
+// The Communicator of an MPI communicator (include/steepest/mpi.hpp): the only code that
+// calls MPI.  Every call checks its return code; with MPI's default error handler
+// (MPI_ERRORS_ARE_FATAL) a failed peer ends the job instead of leaving the others waiting.
+#include <climits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "steepest/error.hpp"
+#include "steepest/mpi.hpp"
+
+namespace steepest {
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(rc, text, &length);
+  throw std::runtime_error(std::string("MPI_") + what + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+int as_int(std::size_t bytes) {
+  if (bytes > static_cast<std::size_t>(INT_MAX))
+    throw std::runtime_error("steepest: an MPI message of " + std::to_string(bytes) + " bytes exceeds INT_MAX");
+  return static_cast<int>(bytes);
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  explicit MpiCommunicator(MPI_Comm comm) {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) throw InvalidArgument("mpi_communicator: MPI_Init has not been called");
+    check(MPI_Comm_dup(comm, &comm_), "Comm_dup");
+    check(MPI_Comm_rank(comm_, &rank_), "Comm_rank");
+    check(MPI_Comm_size(comm_, &size_), "Comm_size");
+    MPI_Comm node;
+    check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "Comm_split_type");
+    check(MPI_Comm_rank(node, &node_rank_), "Comm_rank");
+    MPI_Comm_free(&node);
+  }
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  int rank() const noexcept override { return rank_; }
+  int size() const noexcept override { return size_; }
+  int node_rank() const noexcept override { return node_rank_; }
+
+  void allgather(const void* send, std::size_t bytes, void* recv) const override {
+    check(MPI_Allgather(send, as_int(bytes), MPI_BYTE, recv, as_int(bytes), MPI_BYTE, comm_), "Allgather");
+  }
+
+  void allgatherv(const void* send, void* recv, const std::vector<std::size_t>& counts) const override {
+    std::vector<int> sizes(counts.size()), displacements(counts.size());
+    std::size_t at = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      sizes[r] = as_int(counts[r]);
+      displacements[r] = as_int(at);
+      at += counts[r];
+    }
+    check(MPI_Allgatherv(send, sizes[static_cast<std::size_t>(rank_)], MPI_BYTE, recv, sizes.data(),
+                         displacements.data(), MPI_BYTE, comm_),
+          "Allgatherv");
+  }
+
+  std::string library() const override {
+    char text[MPI_MAX_LIBRARY_VERSION_STRING];
+    int length = 0;
+    MPI_Get_library_version(text, &length);
+    std::string s(text, static_cast<std::size_t>(length));
+    // Open MPI: "Open MPI v4.1.4, package: ..., ident: ..., repo rev: ..., ..."; keep the name.
+    const std::size_t cut = s.find_first_of(",\n");
+    return cut == std::string::npos ? s : s.substr(0, cut);
+  }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1, node_rank_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<const Communicator> mpi_communicator(MPI_Comm comm) {
+  return std::make_shared<MpiCommunicator>(comm);
+}
+
+}  // namespace steepest
