@@ -2,17 +2,20 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/ranks.hpp"
 
 namespace steepest::cli {
 namespace {
 
 int run_info() {
+  if (Ranks::rank() != 0) return kOk;  // one report for the job
   const BuildInfo b = build_info();
   std::printf("steepest %s\n", b.version.c_str());
   std::printf("cuda backend   %s%s\n", b.cuda_compiled ? "compiled" : "not compiled",
               b.cuda_compiled ? (" (architectures " + b.cuda_architectures + ")").c_str() : "");
   std::printf("openmp         %s, %d threads\n", b.openmp ? "yes" : "no", b.cpu_threads);
   std::printf("cpu kernels    %s\n", b.cpu_kernels.c_str());
+  std::printf("mpi            %s\n", Ranks::describe().c_str());
   const auto devices = cuda_devices();
   if (devices.empty()) {
     std::printf("cuda devices   none (%s)\n", cuda_unavailable_reason().c_str());

@@ -11,6 +11,7 @@
 #include "cli/checkpoint_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_file.hpp"
+#include "cli/ranks.hpp"
 #include "io/atomic_file.hpp"
 #include "io/synthetic.hpp"
 
@@ -50,6 +51,8 @@ struct TrainArgs {
   std::string resume;
   bool quiet = false;
   bool validate = false;
+  /// Across MPI ranks only rank 0 writes files and prints; the others run the same fit.
+  bool writer = true;
   bool trace_steps = false;
   /// Set while running: why the last checkpoint (or the trace written with it) failed,
   /// empty when it was written; and whether any output could not be written.
@@ -361,6 +364,7 @@ FitResult train(const MatrixView& X, const VectorView& y, const VectorView& samp
     // A checkpoint that cannot be written (a full disk, its directory gone) must not end a
     // long fit and lose its model: warn once, go on, and say when checkpoints work again.
     a.fit.on_checkpoint = [&a, &trace, &source, cols = X.cols](const TrainingState& s) {
+      if (!a.writer) return;  // set on every rank all the same: its data hash is collective
       try {
         io::write_file_atomically(a.checkpoint, checkpoint_json(s, source));
         trace.write(s.learning_rate, s.loss_history.front(), cols);  // in step with the checkpoint
@@ -391,7 +395,7 @@ FitResult train(const MatrixView& X, const VectorView& y, const VectorView& samp
 /// Print the summary, write the outputs, map the result to an exit code.
 int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
   if (r.stop_reason == StopReason::diverged) {
-    std::cerr << "steepest: " << r.message << "\nNo model written. Try a smaller --lr.\n";
+    if (a.writer) std::cerr << "steepest: " << r.message << "\nNo model written. Try a smaller --lr.\n";
     return kDiverged;
   }
   if (!a.output.empty()) attempt(a, [&] { io::write_file_atomically(a.output, model_json(r, ctx)); });
@@ -425,11 +429,13 @@ int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
                   v.tolerance, v.passed ? "ok" : "FAILED");
   }
   if (!v.passed) {
-    std::cerr << "steepest: validation failed: the " << r.backend
+    if (a.writer)
+      std::cerr << "steepest: validation failed: the " << r.backend
               << " backend deviates from the CPU reference beyond the tolerance\n";
     return kValidationFailed;
   }
   if (r.stop_reason == StopReason::interrupted) {
+    if (!a.writer) return g_signal == SIGTERM ? kTerminated : kInterrupted;
     std::fprintf(stderr, "steepest: stopped by %s after %lld epochs%s; ",
                  g_signal == SIGTERM ? "SIGTERM" : "SIGINT", static_cast<long long>(r.epochs_run),
                  r.epochs_run < a.fit.epochs ? " and part of the next" : "");
@@ -459,11 +465,27 @@ struct DemoArgs : TrainArgs {
 };
 
 int run_fit(FitArgs& a) {
-  finish_options(a, input_files(a.in));
-  const Loaded data = load_data(a.in, Expect{});
+  // Across MPI ranks: the same options everywhere (agreed), each rank its own rows, one fit.
+  const detail::Team team(Ranks::communicator());
+  std::string error;
+  try {
+    finish_options(a, input_files(a.in));
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  team.agree(error);
+  const Loaded data = load_own_rows(a.in, Expect{}, team);
+  a.fit.communicator = Ranks::communicator();
+  if (Ranks::rank() != 0) {
+    a.writer = false;
+    a.quiet = true;
+    a.output.clear();
+    a.history.clear();
+    a.trace.clear();
+  }
   const FitResult r = train(data.X, data.y, data.weights, a, data.source);
   return report(r, a, {&a.fit, a.history_mode, a.schedule, data.feature_names, data.target_name, data.source,
-                     data.weight_name, data.columns});
+                     data.weight_name, data.columns, Ranks::size()});
 }
 
 int run_demo(DemoArgs& a) {

@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/ranks.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -96,19 +97,24 @@ int parse_and_run(int argc, char** argv) {
     return code == 0 ? kOk : kBadInput;
   }
   if (!action) return kFailure;
+  // Across MPI ranks the library's errors are every rank's (they are agreed, or follow from
+  // numbers every rank shares): rank 0 says it once.  Any other failure is this rank's
+  // alone, and the others would wait for it forever: it ends the job.
+  const bool say = Ranks::rank() == 0;
   try {
     return action();
   } catch (const io::WriteError& e) {  // the work was done; an output could not be written
     std::cerr << "steepest: error: " << e.what() << "\n";
     return kFailure;
   } catch (const InvalidArgument& e) {
-    std::cerr << "steepest: error: " << e.what() << "\n";
+    if (say) std::cerr << "steepest: error: " << e.what() << "\n";
     return kBadInput;
   } catch (const DeviceUnavailable& e) {
-    std::cerr << "steepest: error: " << e.what() << "\n";
+    if (say) std::cerr << "steepest: error: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {
     std::cerr << "steepest: error: " << e.what() << "\n";
+    if (Ranks::size() > 1) Ranks::abort(kFailure);
     return kFailure;
   }
 }
@@ -167,8 +173,11 @@ std::vector<io::NamedPath> input_files(const DataArgs& a) {
 
 int run(int argc, char** argv) {
   keep_standard_streams_open();
+  Ranks::start(&argc, &argv);  // before our handlers: MPI may install its own
   install_signal_handlers();
-  return finish_stdout(parse_and_run(argc, argv));
+  const int code = finish_stdout(parse_and_run(argc, argv));
+  Ranks::stop();
+  return code;
 }
 
 }  // namespace steepest::cli

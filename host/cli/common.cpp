@@ -10,6 +10,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "backend/chunk_plan.hpp"
 #include "io/text.hpp"
 #include "steepest/error.hpp"
 
@@ -359,6 +360,115 @@ void Progress::update(std::int64_t done, std::int64_t total, const std::string& 
   std::fprintf(stderr, "\r%s %lld/%lld  %.3g %s/s  eta %.0fs %s   ", unit_, static_cast<long long>(done),
                static_cast<long long>(total), rate, unit_, eta, extra.c_str());
   shown_ = true;
+}
+
+namespace {
+
+MatrixView rows_of(const MatrixView& X, std::int64_t lo, std::int64_t hi) {
+  MatrixView v = X;
+  v.rows = hi - lo;
+  if (hi > lo) v.data = static_cast<const char*>(X.data) + X.offset(lo, 0) * dtype_size(X.dtype);
+  return v;
+}
+
+VectorView rows_of(const VectorView& y, std::int64_t lo, std::int64_t hi) {
+  if (y.data == nullptr) return y;
+  VectorView v = y;
+  v.size = hi - lo;
+  if (hi > lo) v.data = static_cast<const char*>(y.data) + lo * y.stride * dtype_size(y.dtype);
+  return v;
+}
+
+/// Runs \p step on every process; a failure anywhere is every process's InvalidArgument.
+template <class F>
+void agreed(const detail::Team& team, F&& step) {
+  std::string error;
+  try {
+    step();
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  team.agree(error);
+}
+
+/// A CSV file read by every process in part: count the rows of my byte range, agree who
+/// takes which rows (whole shards), find where those start, parse them.
+void load_csv_rows(const DataArgs& a, const Expect& expect, const detail::Team& team, Loaded& out) {
+  io::CsvOptions opt = csv_options(a);
+  opt.weight = a.weight_column;
+  io::CsvPart part;
+  agreed(team, [&] {
+    if (expect.columns) choose_model_columns(a.path, expect, opt);
+    else choose_legacy_columns(a.path, expect, opt);
+    part = io::scan_csv_part(a.path, opt, team.rank(), team.size());
+  });
+  const std::vector<std::int64_t> rows = team.gather(part.rows), lines = team.gather(part.lines);
+  std::int64_t n = 0;
+  std::vector<std::int64_t> first_row, first_line;  // of each part
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    first_row.push_back(n);
+    first_line.push_back(r == 0 ? part.body_first_line : first_line[r - 1] + lines[r - 1]);
+    n += rows[r];
+  }
+  if (n == 0) throw InvalidArgument(a.path + ": has a header but no data rows");
+  // Where each process's rows start: found by the process whose part holds that row.
+  const int size = team.size();
+  std::vector<std::uint64_t> starts(2 * static_cast<std::size_t>(size + 1), 0);  // (offset + 1, line) per edge
+  agreed(team, [&] {
+    for (int r = 0; r <= size; ++r) {
+      const std::int64_t row = detail::rank_rows(n, part.cols, size, std::min(r, size - 1)).first;
+      const std::int64_t edge = r == size ? n : row;
+      const auto mine = static_cast<std::size_t>(team.rank());
+      if (edge < first_row[mine] || edge >= first_row[mine] + rows[mine]) continue;
+      const auto [offset, line] = io::locate_csv_row(a.path, opt, part, edge - first_row[mine]);
+      starts[2 * static_cast<std::size_t>(r)] = offset + 1;
+      starts[2 * static_cast<std::size_t>(r) + 1] = static_cast<std::uint64_t>(first_line[mine] + line);
+    }
+  });
+  const std::vector<std::uint64_t> all = team.gather_words(starts);
+  std::vector<std::uint64_t> edge(starts.size(), 0);
+  for (std::size_t at = 0; at < all.size(); ++at) edge[at % starts.size()] = std::max(edge[at % starts.size()], all[at]);
+  // An edge no part holds (the end of the file, or rows past the last) is the file's end.
+  const auto me = static_cast<std::size_t>(team.rank());
+  const std::uint64_t file_end = team.gather_words({part.end}).back();
+  const std::uint64_t begin = edge[2 * me] != 0 ? edge[2 * me] - 1 : file_end;
+  const std::uint64_t end = edge[2 * me + 2] != 0 ? edge[2 * me + 2] - 1 : file_end;
+  agreed(team, [&] {
+    out.csv = io::read_csv_slice(a.path, opt, begin, end, static_cast<std::int64_t>(edge[2 * me + 1]));
+  });
+  out.X = out.csv.x_view();
+  if (opt.has_target) out.y = out.csv.y_view();
+  for (const auto& name : out.csv.feature_names) out.feature_names.push_back(io::utf8_safe(name));
+  out.target_name = io::utf8_safe(out.csv.target_name);
+  out.weights = out.csv.w_view();
+  out.weight_name = io::utf8_safe(out.csv.weight_name);
+  out.columns = out.csv.layout;
+}
+
+}  // namespace
+
+Loaded load_own_rows(const DataArgs& a, const Expect& expect, const detail::Team& team) {
+  if (team.alone()) return load_data(a, expect);
+  const bool npy = !a.x_path.empty() || (!a.path.empty() && is_npy_file(a.path));
+  if (npy) {
+    // Mapped whole, but only this process's rows are ever touched.
+    Loaded out;
+    agreed(team, [&] { out = load_data(a, expect); });
+    const auto [lo, hi] = detail::rank_rows(out.X.rows, out.X.cols, team.size(), team.rank());
+    out.X = rows_of(out.X, lo, hi);
+    out.y = rows_of(out.y, lo, hi);
+    out.weights = rows_of(out.weights, lo, hi);
+    return out;
+  }
+  // The same arguments on every process: these refusals need no agreement.
+  if (a.path.empty()) throw InvalidArgument("no data: give a DATA file (or --x and --y)");
+  if (!a.weight_file.empty())
+    throw InvalidArgument("--weight-file with CSV data is not supported across MPI ranks yet; give the weights "
+                          "as a --weight-column, or the data as .npy");
+  Loaded out;
+  load_csv_rows(a, expect, team, out);
+  out.source = a.path;
+  return out;
 }
 
 }  // namespace steepest::cli

@@ -10,6 +10,7 @@
 
 #include "io/csv.hpp"
 #include "io/npy.hpp"
+#include "backend/team.hpp"
 #include "steepest/steepest.hpp"
 
 namespace steepest::cli {
@@ -71,6 +72,14 @@ struct Expect {
 };
 
 Loaded load_data(const DataArgs& a, const Expect& expect);
+
+/// load_data() for a run across the processes of \p team: each takes the rows
+/// detail::rank_rows() gives it (whole shards of the data plan, so the fit has the bits of
+/// one process) and reads no others: a .npy is mapped and only its rows touched; a CSV file
+/// is cut into byte ranges, each process counts the rows of its own range, and then parses
+/// exactly its rows.  A failure on any process is every process's error (the lowest
+/// rank's message).  Alone, load_data().
+Loaded load_own_rows(const DataArgs& a, const Expect& expect, const detail::Team& team);
 
 /// Whether \p s ends with \p suffix.
 bool ends_with(const std::string& s, const std::string& suffix);

@@ -89,6 +89,7 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["loss_history"] = r.loss_history;
   j["backend"] = r.backend;
   j["device"] = r.device_name;
+  j["ranks"] = ctx.ranks;
   j["wall_seconds"] = r.wall_seconds;
   j["setup_seconds"] = r.setup_seconds;
   j["data"] = io::utf8_safe(ctx.data);

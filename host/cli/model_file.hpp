@@ -31,6 +31,7 @@ struct ModelContext {
   std::string data;
   std::string sample_weight;  ///< the weight column or file; empty when unweighted
   std::optional<io::ColumnLayout> columns = std::nullopt;  ///< Loaded::columns
+  int ranks = 1;  ///< MPI ranks the fit ran on
 };
 
 /// The model file text (JSON): weights, bias, epochs_run, stop_reason, final_mse,

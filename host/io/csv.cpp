@@ -441,20 +441,22 @@ CsvDataset describe_dataset(const Head& head, const Columns& cols, const std::st
 
 /// Cuts the body, text[body_begin..], into chunks at line starts: ~4 MiB at least per thread
 /// unless \p threads says how many.  Never none: an empty body is one empty chunk.
-std::vector<Chunk> cut_body(std::string_view text, std::size_t body_begin, int threads) {
-  const std::size_t body_size = text.size() - body_begin;
+std::vector<Chunk> cut_body(std::string_view text, std::size_t body_begin, int threads,
+                            std::size_t body_end = std::string_view::npos) {
+  if (body_end == std::string_view::npos) body_end = text.size();
+  const std::size_t body_size = body_end - body_begin;
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   const std::size_t want = threads > 0 ? static_cast<std::size_t>(threads) : hw;
   const std::size_t nchunks =
       threads > 0 ? want : std::max<std::size_t>(1, std::min(want, body_size / (4u << 20) + 1));
   std::vector<Chunk> chunks;
   std::size_t at = body_begin;
-  for (std::size_t c = 0; c < nchunks && at < text.size(); ++c) {
-    std::size_t end = c + 1 == nchunks ? text.size() : body_begin + body_size * (c + 1) / nchunks;
+  for (std::size_t c = 0; c < nchunks && at < body_end; ++c) {
+    std::size_t end = c + 1 == nchunks ? body_end : body_begin + body_size * (c + 1) / nchunks;
     if (end < at) end = at;
-    if (end < text.size()) {
+    if (end < body_end) {
       const std::size_t nl = text.find('\n', end == 0 ? 0 : end - 1);
-      end = nl == std::string_view::npos ? text.size() : nl + 1;
+      end = nl == std::string_view::npos || nl >= body_end ? body_end : nl + 1;
     }
     Chunk& ch = chunks.emplace_back();
     ch.begin = at;
@@ -463,7 +465,7 @@ std::vector<Chunk> cut_body(std::string_view text, std::size_t body_begin, int t
   }
   if (chunks.empty()) {
     Chunk& only = chunks.emplace_back();
-    only.begin = only.end = text.size();
+    only.begin = only.end = body_end;
   }
   return chunks;
 }
@@ -579,6 +581,84 @@ CsvDataset read_csv(const std::string& path, const CsvOptions& opt) {
 
 CsvHead read_csv_head(const std::string& path, const CsvOptions& opt) {
   return with_mapped_file(path, [&](std::string_view text) { return parse_csv_head(text, path, opt); });
+}
+
+// --- one part of a file, for a read shared by several processes ------------------------------
+
+namespace {
+
+/// Where the body starts: after the header line, or at the first data line.
+std::pair<std::size_t, std::int64_t> body_start(std::string_view text, const Head& head) {
+  return head.header ? std::make_pair(std::min(text.size(), head.end + 1), head.line + 1)
+                     : std::make_pair(head.begin, head.line);
+}
+
+}  // namespace
+
+CsvPart scan_csv_part(const std::string& path, const CsvOptions& opt, int part, int parts) {
+  return with_mapped_file(path, [&](std::string_view whole) {
+    const std::size_t bom = whole.size() - without_bom(whole).size();
+    const std::string_view text = without_bom(whole);
+    const Head head = find_head(text, path, opt);
+    const Columns cols = pick_columns(head, path, opt);
+    if (cols.features.empty()) throw InvalidArgument(path + ": no feature columns");
+    const auto [body_begin, body_line] = body_start(text, head);
+    // The same cut in every process: `parts` pieces of the body at line starts.
+    std::vector<Chunk> pieces = cut_body(text, body_begin, parts);
+    while (static_cast<int>(pieces.size()) < parts) {  // a body shorter than `parts` lines
+      Chunk& empty = pieces.emplace_back();
+      empty.begin = empty.end = text.size();
+    }
+    Chunk& mine = pieces[static_cast<std::size_t>(part)];
+    for_each_line(text, mine.begin, mine.end, [&](std::string_view line) {
+      ++mine.lines;
+      if (!is_blank_line(line, opt.delimiter)) ++mine.rows;
+    });
+    CsvPart out;
+    out.cols = static_cast<std::int64_t>(cols.features.size());
+    out.begin = mine.begin + bom;
+    out.end = mine.end + bom;
+    out.rows = mine.rows;
+    out.lines = mine.lines;
+    out.body_first_line = body_line;
+    return out;
+  });
+}
+
+std::pair<std::uint64_t, std::int64_t> locate_csv_row(const std::string& path, const CsvOptions& opt,
+                                                      const CsvPart& part, std::int64_t k) {
+  return with_mapped_file(path, [&](std::string_view text) {
+    std::int64_t row = 0, line = 0;
+    std::size_t at = static_cast<std::size_t>(part.begin);
+    while (at < part.end) {
+      const std::size_t nl = text.find('\n', at);
+      const std::size_t stop = nl == std::string_view::npos ? text.size() : nl;
+      if (!is_blank_line(text.substr(at, stop - at), opt.delimiter)) {
+        if (row == k) return std::make_pair(static_cast<std::uint64_t>(at), line);
+        ++row;
+      }
+      ++line;
+      at = stop + 1;
+    }
+    throw InvalidArgument(path + ": row " + std::to_string(k) + " is beyond this part of the file");
+  });
+}
+
+CsvDataset read_csv_slice(const std::string& path, const CsvOptions& opt, std::uint64_t begin, std::uint64_t end,
+                          std::int64_t first_line) {
+  return with_mapped_file(path, [&](std::string_view whole) {
+    const std::size_t bom = whole.size() - without_bom(whole).size();
+    const std::string_view text = without_bom(whole);
+    const Head head = find_head(text, path, opt);
+    const Columns cols = pick_columns(head, path, opt);
+    Layout lay;
+    CsvDataset ds = describe_dataset(head, cols, path, opt.dtype, lay);
+    const std::size_t from = static_cast<std::size_t>(begin) - bom, to = static_cast<std::size_t>(end) - bom;
+    std::vector<Chunk> chunks = cut_body(text, from, opt.threads, to);
+    ds.rows = number_chunks(text, chunks, opt.delimiter, first_line);
+    fill_dataset(text, chunks, lay, cols, path, opt, ds);
+    return ds;
+  });
 }
 
 }  // namespace steepest::io

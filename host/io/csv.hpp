@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "steepest/data.hpp"
@@ -103,6 +104,29 @@ struct CsvHead {
 };
 CsvHead read_csv_head(const std::string& path, const CsvOptions& options = {});
 CsvHead parse_csv_head(std::string_view text, const std::string& path, const CsvOptions& options = {});
+
+/// A read shared by several processes, each parsing only its own rows.  The body (after
+/// the header) is cut at line starts into \p parts byte ranges, the same cut in every
+/// process; scan_csv_part() maps the file, reads the first line and counts the rows of part
+/// \p part (reading only that part).  The processes then agree on who takes which rows,
+/// find where those start (locate_csv_row, by the part holding them) and each parses its
+/// byte range with read_csv_slice().
+struct CsvPart {
+  std::int64_t cols = 0;          ///< feature columns, from the first line and the options
+  std::uint64_t begin = 0, end = 0;  ///< the part's bytes in the file
+  std::int64_t rows = 0, lines = 0;  ///< its data rows and physical lines
+  std::int64_t body_first_line = 1;  ///< the file's line number of the body's first line
+};
+CsvPart scan_csv_part(const std::string& path, const CsvOptions& options, int part, int parts);
+/// The byte offset of the \p k-th data row (0-based) of \p part and the number of lines
+/// before it within the part.
+std::pair<std::uint64_t, std::int64_t> locate_csv_row(const std::string& path, const CsvOptions& options,
+                                                      const CsvPart& part, std::int64_t k);
+/// The rows in bytes [begin, end) of the file (at line starts; \p first_line numbers the
+/// first of them in messages), with the columns the first line and the options give.  No
+/// rows is not an error here.
+CsvDataset read_csv_slice(const std::string& path, const CsvOptions& options, std::uint64_t begin, std::uint64_t end,
+                          std::int64_t first_line);
 
 /// Parse CSV text already in memory; \p path is used in messages only.
 CsvDataset parse_csv(std::string_view text, const std::string& path,
