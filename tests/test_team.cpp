@@ -315,6 +315,23 @@ TEST(AcrossRanksSplits, EvaluateSeesEveryRanksRows) {
   });
 }
 
+TEST(AcrossRanksSplits, ScoreSeesEveryRanksRows) {
+  Distributed data(30000, 2, 6);
+  const std::vector<double> w = {0.3, -0.2};
+  const auto X = steepest::make_matrix_view(data.p.X.data(), data.p.n, 2);
+  const auto one = steepest::score(X, steepest::make_vector_view(data.p.y.data(), data.p.n), w, 0.1);
+  run_ranks(4, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+    const auto [lo, hi] = rank_rows(data.p.n, 2, 4, rank);
+    steepest::EvaluateOptions eo;
+    eo.communicator = comm;
+    const auto m = steepest::score(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
+                                   steepest::make_vector_view(data.p.y.data() + lo, hi - lo), {}, w, 0.1, eo);
+    EXPECT_TRUE(same_bits(m.mse, one.mse));
+    EXPECT_TRUE(same_bits(m.mae, one.mae));
+    EXPECT_TRUE(same_bits(m.r2, one.r2));
+  });
+}
+
 TEST(AcrossRanksSplits, ABadValueOnOneRankFailsEveryRankAlike) {
   Distributed data(9000, 2, 1);
   data.sw.assign(static_cast<std::size_t>(data.p.n), 1.0);

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_file.hpp"
+#include "cli/ranks.hpp"
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
 
@@ -30,6 +31,8 @@ Expect expectation(const Model& m, bool need_target) {
 }
 
 int run_predict(ModelArgs& a) {
+  if (Ranks::size() > 1)
+    throw InvalidArgument("predict runs in one process (its output is one file of every row): run it without mpirun");
   if (!a.output.empty()) io::check_writable(a.output, "--output");
   auto inputs = input_files(a.in);
   inputs.push_back({"MODEL", a.model});
@@ -58,10 +61,23 @@ int run_predict(ModelArgs& a) {
 }
 
 int run_evaluate(ModelArgs& a) {
-  const Model m = read_model(a.model);
-  const Loaded data = load_data(a.in, expectation(m, true));
-  const Metrics s = score(data.X, data.y, data.weights, m.weights, m.bias);
-  std::printf("rows  %lld\n", static_cast<long long>(data.X.rows));
+  // Across MPI ranks: each rank reads its own rows, and rank 0 reports on all of them.
+  const detail::Team team(Ranks::communicator());
+  Model m;
+  std::string error;
+  try {
+    m = read_model(a.model);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  team.agree(error);
+  const Loaded data = load_own_rows(a.in, expectation(m, true), team);
+  EvaluateOptions options;
+  options.communicator = Ranks::communicator();
+  const Metrics s = score(data.X, data.y, data.weights, m.weights, m.bias, options);
+  const std::int64_t rows = team.sum(data.X.rows);
+  if (Ranks::rank() != 0) return kOk;
+  std::printf("rows  %lld\n", static_cast<long long>(rows));
   if (data.weights.data != nullptr) std::printf("sample weights  %s (metrics weighted)\n", data.weight_name.c_str());
   std::printf("mse   %.10g\nrmse  %.10g\nmae   %.10g\nr2    %.10g\n", s.mse, s.rmse, s.mae, s.r2);
   return kOk;

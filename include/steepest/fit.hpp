@@ -75,5 +75,9 @@ Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double
 /// definitions).  Unit weights give the unweighted bits.
 Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
               const std::vector<double>& weights, double bias);
+/// \brief score() of rows spread over processes (options.communicator, as for fit();
+/// device and threads are not used): every process gets the metrics of all the rows.
+Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+              const std::vector<double>& weights, double bias, const EvaluateOptions& options);
 
 }  // namespace steepest
