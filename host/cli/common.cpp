@@ -274,6 +274,8 @@ void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files, bool allo
   cmd.add_option("--features", a.features,
                  "CSV feature columns, comma-separated names or indices (default: all but the target)");
   cmd.add_option("--delimiter", a.delimiter, "CSV field delimiter: one character, or 'tab'")->capture_default_str();
+  cmd.add_option("--dataset", a.dataset, "HDF5 input: the 2-D dataset of the features (and the target, by --target)");
+  cmd.add_option("--y-dataset", a.y_dataset, "HDF5 input: the dataset of the targets (1-D, or one column)");
   cmd.add_option("--dtype", a.dtype, "CSV storage in memory: float64, or float32 for half the memory (.npy keeps its type)")
       ->capture_default_str()->check(CLI::IsMember({"float64", "float32"}));
   if (allow_weights) {
@@ -288,12 +290,92 @@ void add_data_options(CLI::App& cmd, DataArgs& a, bool allow_xy_files, bool allo
   cmd.add_flag("--no-header", a.no_header, "The first CSV line is data (default: detected)")->excludes(h);
 }
 
+namespace {
+
+/// Columns \p keep of \p in, packed (row-major, in the stored type).
+io::H5Rows pack_columns(const io::H5Rows& in, const std::vector<std::int64_t>& keep) {
+  io::H5Rows out;
+  out.rows = in.rows;
+  out.cols = static_cast<std::int64_t>(keep.size());
+  out.dtype = in.dtype;
+  auto copy = [&](const auto& from, auto& to) {
+    to.resize(static_cast<std::size_t>(out.rows * out.cols));
+    for (std::int64_t i = 0; i < out.rows; ++i)
+      for (std::size_t k = 0; k < keep.size(); ++k)
+        to[static_cast<std::size_t>(i * out.cols) + k] = from[static_cast<std::size_t>(i * in.cols + keep[k])];
+  };
+  if (in.dtype == DType::float32) copy(in.f32, out.f32);
+  else copy(in.f64, out.f64);
+  return out;
+}
+
+MatrixView view_of(const io::H5Rows& m) {
+  return m.dtype == DType::float32 ? make_matrix_view(m.f32.data(), m.rows, m.cols)
+                                   : make_matrix_view(m.f64.data(), m.rows, m.cols);
+}
+
+/// Rows [lo, hi) of HDF5 input (hi < 0: to the end): --dataset holds the features, and the
+/// target unless --y-dataset names it (column --target, by default the last).
+Loaded load_h5(const DataArgs& a, const Expect& expect, std::int64_t lo, std::int64_t hi) {
+  if (!a.features.empty() || !a.weight_column.empty() || !a.weight_file.empty())
+    throw InvalidArgument("--features, --weight-column and --weight-file do not apply to HDF5 input yet");
+  const auto [rows, cols] = io::h5_shape(a.path, a.dataset);
+  if (hi < 0) hi = rows;
+  Loaded out;
+  const io::H5Rows all = io::read_h5_rows(a.path, a.dataset, lo, hi);
+  io::ColumnLayout layout{false, cols, -1, {}};
+  const bool separate_y = !a.y_dataset.empty();
+  bool has_target = !separate_y && (expect.target || !a.target.empty() ||
+                                    (expect.target_optional && expect.features > 0 && cols == expect.features + 1));
+  if (has_target) {
+    std::int64_t t = cols - 1;
+    if (!a.target.empty()) {
+      const auto [end, ec] = std::from_chars(a.target.data(), a.target.data() + a.target.size(), t);
+      if (ec != std::errc() || end != a.target.data() + a.target.size())
+        throw InvalidArgument("--target for an HDF5 dataset must be a column index, got " + io::quoted(a.target));
+      if (t < 0) t += cols;
+    }
+    if (t < 0 || t >= cols || cols < 2)
+      throw InvalidArgument(a.path + ": dataset " + io::quoted(a.dataset) + " has " + std::to_string(cols) +
+                            " columns: no target column " + (a.target.empty() ? "besides the features" : a.target));
+    layout.target = t;
+    out.h5_y = pack_columns(all, {t});
+  }
+  for (std::int64_t c = 0; c < cols; ++c)
+    if (c != layout.target) layout.features.push_back(c);
+  out.h5_x = pack_columns(all, layout.features);
+  if (separate_y) {
+    const auto [y_rows, y_cols] = io::h5_shape(a.path, a.y_dataset);
+    if (y_rows != rows || y_cols != 1)
+      throw InvalidArgument(a.path + ": --y-dataset " + io::quoted(a.y_dataset) + " is " + std::to_string(y_rows) +
+                            " x " + std::to_string(y_cols) + "; it must be one value for each of the " +
+                            std::to_string(rows) + " rows of " + io::quoted(a.dataset));
+    out.h5_y = io::read_h5_rows(a.path, a.y_dataset, lo, hi);
+  }
+  out.X = view_of(out.h5_x);
+  if (has_target || separate_y) {
+    const MatrixView y = view_of(out.h5_y);
+    out.y = y.dtype == DType::float32 ? make_vector_view(out.h5_y.f32.data(), y.rows)
+                                      : make_vector_view(out.h5_y.f64.data(), y.rows);
+    out.target_name = separate_y ? a.y_dataset : "y";
+  }
+  out.columns = layout;
+  out.feature_names = numbered(out.X.cols);
+  out.source = a.path;
+  return out;
+}
+
+}  // namespace
+
 Loaded load_data(const DataArgs& a, const Expect& expect) {
   if (a.path.empty() && a.x_path.empty()) throw InvalidArgument("no data: give a DATA file (or --x and --y)");
   if (!a.x_path.empty() && a.y_path.empty() && expect.target)
     throw InvalidArgument("--x needs --y (the targets) here");
   const bool npy = !a.x_path.empty() || is_npy_file(a.path);
-  Loaded out = npy ? load_npy(a, expect) : load_csv(a, expect);
+  const bool h5 = !npy && io::is_hdf5_file(a.path);
+  if (!h5 && (!a.dataset.empty() || !a.y_dataset.empty()))
+    throw InvalidArgument("--dataset and --y-dataset apply to HDF5 input only");
+  Loaded out = npy ? load_npy(a, expect) : h5 ? load_h5(a, expect, 0, -1) : load_csv(a, expect);
   out.source = a.path.empty() ? a.x_path : a.path;
   if (!a.weight_file.empty()) load_weight_file(a.weight_file, out.X.rows, out);
   if (expect.target && out.y.data == nullptr) throw InvalidArgument(out.source + ": no target column");
@@ -458,6 +540,16 @@ Loaded load_own_rows(const DataArgs& a, const Expect& expect, const detail::Team
     out.X = rows_of(out.X, lo, hi);
     out.y = rows_of(out.y, lo, hi);
     out.weights = rows_of(out.weights, lo, hi);
+    return out;
+  }
+  if (io::is_hdf5_file(a.path)) {
+    // Each process reads the hyperslab of its own rows.
+    std::pair<std::int64_t, std::int64_t> shape{0, 0};
+    agreed(team, [&] { shape = io::h5_shape(a.path, a.dataset); });
+    const std::int64_t features = a.y_dataset.empty() && shape.second > 1 ? shape.second - 1 : shape.second;
+    const auto [lo, hi] = detail::rank_rows(shape.first, features, team.size(), team.rank());
+    Loaded out;
+    agreed(team, [&] { out = load_h5(a, expect, lo, hi); });
     return out;
   }
   // The same arguments on every process: these refusals need no agreement.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/csv.hpp"
+#include "io/hdf5.hpp"
 #include "io/npy.hpp"
 #include "backend/team.hpp"
 #include "steepest/steepest.hpp"
@@ -32,6 +33,8 @@ struct DataArgs {
   std::string dtype = "float64";
   std::string weight_column;  ///< --weight-column: a CSV column of sample weights
   std::string weight_file;    ///< --weight-file: sample weights, one per row (.npy or text)
+  std::string dataset;        ///< --dataset: the HDF5 dataset of the features (and target)
+  std::string y_dataset;      ///< --y-dataset: the HDF5 dataset of the targets
   bool header = false;
   bool no_header = false;
 };
@@ -54,6 +57,7 @@ struct Loaded {
   std::optional<io::ColumnLayout> columns;
   io::CsvDataset csv, weight_csv;
   io::NpyArray x_npy, y_npy, w_npy;
+  io::H5Rows h5_x, h5_y;  ///< HDF5 input: the features and the target, packed
 };
 
 /// What the caller knows about the columns (predict/evaluate pass the model's).
