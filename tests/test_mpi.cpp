@@ -190,7 +190,8 @@ TEST_F(Mpi, EvaluateReportsOnEveryRanksRowsOnce) {
   }
   const Result predict = run({"predict", out_ + "/m.json", csv_}, mpirun(2));
   EXPECT_EQ(predict.code, 2) << predict;
-  EXPECT_TRUE(contains(predict.err, "without mpirun")) << predict;
+  EXPECT_TRUE(contains(predict.err, "run predict in one process")) << predict;
+  EXPECT_EQ(predict.err.find("steepest: error"), predict.err.rfind("steepest: error")) << predict;
 }
 
 TEST_F(Mpi, InfoNamesTheLibraryAndTheRanks) {

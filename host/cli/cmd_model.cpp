@@ -31,8 +31,6 @@ Expect expectation(const Model& m, bool need_target) {
 }
 
 int run_predict(ModelArgs& a) {
-  if (Ranks::size() > 1)
-    throw InvalidArgument("predict runs in one process (its output is one file of every row): run it without mpirun");
   if (!a.output.empty()) io::check_writable(a.output, "--output");
   auto inputs = input_files(a.in);
   inputs.push_back({"MODEL", a.model});

@@ -97,6 +97,12 @@ int parse_and_run(int argc, char** argv) {
     return code == 0 ? kOk : kBadInput;
   }
   if (!action) return kFailure;
+  if (Ranks::size() > 1 && !app.got_subcommand("fit") && !app.got_subcommand("evaluate") && !app.got_subcommand("info")) {
+    if (Ranks::rank() == 0)
+      std::cerr << "steepest: error: under mpirun steepest runs fit, evaluate and info; run "
+                << app.get_subcommands().front()->get_name() << " in one process\n";
+    return kBadInput;
+  }
   // Across MPI ranks the library's errors are every rank's (they are agreed, or follow from
   // numbers every rank shares): rank 0 says it once.  Any other failure is this rank's
   // alone, and the others would wait for it forever: it ends the job.
