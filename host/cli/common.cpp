@@ -150,20 +150,25 @@ void choose_legacy_columns(const std::string& path, const Expect& expect, io::Cs
   }
 }
 
+/// The views, names and columns of a parsed CSV dataset, which \p out then owns.
+void take_csv(io::CsvDataset ds, bool has_target, Loaded& out) {
+  out.csv = std::move(ds);
+  out.X = out.csv.x_view();
+  if (has_target) out.y = out.csv.y_view();
+  for (const auto& n : out.csv.feature_names) out.feature_names.push_back(io::utf8_safe(n));
+  out.target_name = io::utf8_safe(out.csv.target_name);
+  out.weights = out.csv.w_view();
+  out.weight_name = io::utf8_safe(out.csv.weight_name);
+  out.columns = out.csv.layout;
+}
+
 Loaded load_csv(const DataArgs& a, const Expect& expect) {
   io::CsvOptions opt = csv_options(a);
   opt.weight = a.weight_column;
   if (expect.columns) choose_model_columns(a.path, expect, opt);
   else choose_legacy_columns(a.path, expect, opt);
   Loaded out;
-  out.csv = io::read_csv(a.path, opt);
-  out.X = out.csv.x_view();
-  if (opt.has_target) out.y = out.csv.y_view();
-  for (const auto& n : out.csv.feature_names) out.feature_names.push_back(io::utf8_safe(n));
-  out.target_name = io::utf8_safe(out.csv.target_name);
-  out.weights = out.csv.w_view();
-  out.weight_name = io::utf8_safe(out.csv.weight_name);
-  out.columns = out.csv.layout;
+  take_csv(io::read_csv(a.path, opt), opt.has_target, out);
   return out;
 }
 
@@ -516,15 +521,9 @@ void load_csv_rows(const DataArgs& a, const Expect& expect, const detail::Team& 
   const std::uint64_t begin = edge[2 * me] != 0 ? edge[2 * me] - 1 : file_end;
   const std::uint64_t end = edge[2 * me + 2] != 0 ? edge[2 * me + 2] - 1 : file_end;
   agreed(team, [&] {
-    out.csv = io::read_csv_slice(a.path, opt, begin, end, static_cast<std::int64_t>(edge[2 * me + 1]));
+    take_csv(io::read_csv_slice(a.path, opt, begin, end, static_cast<std::int64_t>(edge[2 * me + 1])),
+             opt.has_target, out);
   });
-  out.X = out.csv.x_view();
-  if (opt.has_target) out.y = out.csv.y_view();
-  for (const auto& name : out.csv.feature_names) out.feature_names.push_back(io::utf8_safe(name));
-  out.target_name = io::utf8_safe(out.csv.target_name);
-  out.weights = out.csv.w_view();
-  out.weight_name = io::utf8_safe(out.csv.weight_name);
-  out.columns = out.csv.layout;
 }
 
 }  // namespace
