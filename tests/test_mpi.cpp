@@ -1,8 +1,8 @@
 // The CLI under mpirun (built with MPI only): the files of a fit on 1, 2, 3 and 4 ranks are
 // those of the plain binary, byte for byte (but for the "ranks" it records, the thread count
 // in its device name and the timings); a bad row on one rank fails every rank; a fit stopped
-// by SIGTERM resumes on another rank count with the bits of a run never stopped; a rank
-// killed with -9 ends the job instead of hanging it.
+// by SIGTERM to one of its ranks resumes on another rank count with the bits of a run never
+// stopped; a rank killed with -9 ends the job instead of hanging it.
 //
 // Runs mpirun with --oversubscribe (more ranks than this machine's cores) and the two
 // OMPI_ALLOW_RUN_AS_ROOT variables (CI runs as root).
@@ -127,8 +127,8 @@ TEST_F(Mpi, ABadRowOnOneRankFailsEveryRankOnce) {
   EXPECT_FALSE(fs::exists(out_ + "/m.json"));
 }
 
-TEST_F(Mpi, SigtermThenResumeOnAnotherRankCountHasTheBitsOfOneRun) {
-  const std::vector<std::string> fit = {"fit", npy_, "-q", "--epochs", "400", "--lr", "0.02", "--batch-size", "500",
+TEST_F(Mpi, SigtermToOneRankThenResumeOnAnotherRankCountHasTheBitsOfOneRun) {
+  const std::vector<std::string> fit = {"fit", npy_, "-q", "--epochs", "300", "--lr", "0.01", "--batch-size", "500",
                                         "--optimizer", "nesterov"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = fit;
@@ -136,18 +136,22 @@ TEST_F(Mpi, SigtermThenResumeOnAnotherRankCountHasTheBitsOfOneRun) {
     return a;
   };
   ASSERT_EQ(run(with({"-o", out_ + "/whole.json", "--history", out_ + "/whole.csv"})).code, 0);
-  // Three ranks, stopped by SIGTERM sent to mpirun (which forwards it to every rank) once
-  // the first checkpoint exists.
+  // Three ranks; once the first checkpoint exists, SIGTERM to one rank only (as a
+  // scheduler's signal might reach one task first): the stop flag travels with the
+  // reduction, so every rank stops after the same step and rank 0 writes the checkpoint.
+  // (mpirun forwards a SIGTERM sent to it as well, but Open MPI's follows it with SIGKILL
+  // after odls_base_sigkill_timeout, 1 s by default, which a loaded machine may not beat.)
   const std::string ck = out_ + "/ck.json";
   std::string cmd = mpirun(3) + " " + quote(STEEPEST_CLI_PATH);
   for (const auto& a : with({"--checkpoint", ck, "--checkpoint-every", "1", "-o", out_ + "/cut.json"}))
     cmd += " " + quote(a);
   const std::string script = "(" + cmd + " >/dev/null 2>" + quote(dir_ + "/cut.err") +
-                             " & pid=$!; for i in $(seq 600); do [ -f " + quote(ck) +
-                             " ] && break; sleep 0.05; done; sleep 0.2; kill -TERM $pid; wait $pid)";
+                             " & pid=$!; for i in $(seq 3000); do [ -f " + quote(ck) +
+                             " ] && break; sleep 0.01; done; kill -TERM $(pgrep -P $(pgrep -P $pid) | tail -1); "
+                             "wait $pid)";
   std::system(script.c_str());
   const std::string err = read_all(dir_ + "/cut.err");
-  ASSERT_TRUE(contains(err, "stopped by SIGTERM")) << err;
+  ASSERT_TRUE(contains(err, "stopped by ")) << err;
   ASSERT_TRUE(fs::exists(ck)) << err;
   // Resumed on two ranks.
   const Result r = run(with({"--checkpoint", ck, "--resume", ck, "-o", out_ + "/resumed.json", "--history",
@@ -164,10 +168,10 @@ TEST_F(Mpi, ARankKilledEndsTheJob) {
   for (const auto& a : std::vector<std::string>{"fit", npy_, "-q", "--epochs", "1000000", "--batch-size", "100",
                                                 "--checkpoint", started, "--checkpoint-every", "1"})
     cmd += " " + quote(a);
-  // Kill one rank (a child of mpirun) once the fit runs; mpirun must then end the job, well
-  // before `timeout` (120 s) would.
+  // Kill one rank (a child of mpirun, itself the child of `timeout`) once the fit runs;
+  // mpirun must then end the job, well before `timeout` (120 s) would.
   const std::string script = "(" + cmd + " >/dev/null 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
-                             quote(started) + " ] && break; sleep 0.05; done; kill -9 $(pgrep -P $pid | head -1); " +
+                             quote(started) + " ] && break; sleep 0.05; done; kill -9 $(pgrep -P $(pgrep -P $pid) | tail -1); " +
                              "start=$(date +%s); wait $pid; rc=$?; echo $rc $(( $(date +%s) - start )) > " +
                              quote(dir_ + "/ended") + ")";
   std::system(script.c_str());

@@ -24,6 +24,7 @@ State& state() {
   return s;
 }
 
+#if defined(STEEPEST_HAVE_MPI)
 bool launched_by_mpi() {
   const char* forced = std::getenv("STEEPEST_MPI");
   if (forced != nullptr && std::strcmp(forced, "0") == 0) return false;
@@ -31,6 +32,7 @@ bool launched_by_mpi() {
     if (std::getenv(v) != nullptr) return true;
   return false;
 }
+#endif
 
 }  // namespace
 

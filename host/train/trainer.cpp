@@ -42,7 +42,8 @@ StepRule step_rule_of(const FitOptions& o) {
 Trainer::Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                  const FitOptions& options, Team& team)
     : X_(X), y_(y), sample_weight_(sample_weight), opt_(options), team_(team), share_(team.share(X.rows)),
-      resume_(options.resume.get()), start_(std::chrono::steady_clock::now()), n_(share_.total), held_(heldout_count(n_, options.validation_fraction)),
+      resume_(options.resume.get()), start_(std::chrono::steady_clock::now()), n_(share_.total),
+      held_(heldout_count(n_, options.validation_fraction)),
       n_train_(n_ - held_), full_batch_(options.batch_size == 0 || options.batch_size >= n_train_),
       shuffle_(!full_batch_ && options.shuffle), ordered_(shuffle_ || held_ > 0),
       d_(static_cast<std::size_t>(X.cols)), w_(d_), step_w_(options.on_step ? d_ : 0) {}
@@ -227,8 +228,12 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
     }
   }
   // The running loss first: the held-out pass adds to its sums.
-  restore_split_order();
-  loss_ = opt_.history == HistoryMode::running_average ? backend_->running_loss() : source_->training_loss();
+  if (opt_.history == HistoryMode::running_average) {
+    loss_ = backend_->running_loss();
+  } else {
+    restore_split_order();
+    loss_ = source_->training_loss();
+  }
   heldout_ = source_->heldout_loss();
   return true;
 }
@@ -415,7 +420,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
 /// differ (a full-batch step uses it next).
 void Trainer::cross_check() {
   validator_->check(*backend_);
-  if (held_ > 0 && full_batch_) source_->training_loss();  // (full batch: the split order)
+  if (held_ > 0 && full_batch_) source_->training_loss();
 }
 
 /// The penalty part of the objective: l2 |w|^2 + l1 |w|_1.
