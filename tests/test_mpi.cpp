@@ -102,6 +102,13 @@ TEST_F(Mpi, WeightsHeldOutRowsAndEarlyStoppingAreByteIdentical) {
                               "--validation-fraction", "0.2", "--tol", "1e-4", "--n-iter-no-change", "3"});
 }
 
+TEST_F(Mpi, AWeightFileBesideCsvIsByteIdentical) {
+  std::string weights = "w\n";
+  for (int i = 0; i < 20000; ++i) weights += std::to_string(1 + i % 3) + "\n";
+  expect_identical(csv_, {"--epochs", "3", "--lr", "0.05", "--batch-size", "700", "--weight-file",
+                          csv("w.txt", weights)});
+}
+
 TEST_F(Mpi, StandardizeAndLrAutoWithBatchesAreByteIdentical) {
   expect_identical(npy_, {"--epochs", "3", "--lr", "auto", "--standardize", "--batch-size", "1000"});
 }

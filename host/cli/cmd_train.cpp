@@ -515,7 +515,8 @@ int run_demo(DemoArgs& a) {
 
 void add_fit_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<FitArgs>();
-  auto* cmd = app.add_subcommand("fit", "Fit a model to data (CSV with the target last, or .npy)");
+  auto* cmd = app.add_subcommand(
+      "fit", "Fit a model to data (CSV with the target last, .npy, or HDF5); under mpirun, across the ranks");
   add_data_options(*cmd, a->in, /*allow_xy_files=*/true, /*allow_weights=*/true);
   add_training_options(*cmd, *a);
   cmd->callback([&action, a] { action = [a] { return run_fit(*a); }; });

@@ -479,8 +479,9 @@ void agreed(const detail::Team& team, F&& step) {
 }
 
 /// A CSV file read by every process in part: count the rows of my byte range, agree who
-/// takes which rows (whole shards), find where those start, parse them.
-void load_csv_rows(const DataArgs& a, const Expect& expect, const detail::Team& team, Loaded& out) {
+/// takes which rows (whole shards), find where those start, parse them.  Returns the rows
+/// of the whole file.
+std::int64_t load_csv_rows(const DataArgs& a, const Expect& expect, const detail::Team& team, Loaded& out) {
   io::CsvOptions opt = csv_options(a);
   opt.weight = a.weight_column;
   io::CsvPart part;
@@ -524,6 +525,7 @@ void load_csv_rows(const DataArgs& a, const Expect& expect, const detail::Team& 
     take_csv(io::read_csv_slice(a.path, opt, begin, end, static_cast<std::int64_t>(edge[2 * me + 1])),
              opt.has_target, out);
   });
+  return n;
 }
 
 }  // namespace
@@ -553,11 +555,14 @@ Loaded load_own_rows(const DataArgs& a, const Expect& expect, const detail::Team
   }
   // The same arguments on every process: these refusals need no agreement.
   if (a.path.empty()) throw InvalidArgument("no data: give a DATA file (or --x and --y)");
-  if (!a.weight_file.empty())
-    throw InvalidArgument("--weight-file with CSV data is not supported across MPI ranks yet; give the weights "
-                          "as a --weight-column, or the data as .npy");
   Loaded out;
-  load_csv_rows(a, expect, team, out);
+  const std::int64_t n = load_csv_rows(a, expect, team, out);
+  if (!a.weight_file.empty()) {
+    // One weight per row of the whole file (a .npy is mapped: only this rank's are read).
+    agreed(team, [&] { load_weight_file(a.weight_file, n, out); });
+    const std::int64_t first = detail::rank_rows(n, out.X.cols, team.size(), team.rank()).first;
+    out.weights = rows_of(out.weights, first, first + out.X.rows);
+  }
   out.source = a.path;
   return out;
 }
