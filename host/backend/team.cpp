@@ -73,35 +73,37 @@ std::vector<double> Team::sum(const std::vector<double>& v) const {
   return total;
 }
 
-std::vector<double> Team::gather_rows(const double* rows, std::int64_t count, std::size_t width,
-                                      std::vector<std::int64_t>* sizes) const {
-  const auto n = static_cast<std::size_t>(count) * width;
-  if (alone()) return std::vector<double>(rows, rows + n);
-  const std::vector<std::int64_t> counts = gather(static_cast<std::int64_t>(n));
+namespace {
+
+/// Every rank's \p count items, concatenated in rank order; \p sizes gets each rank's count.
+template <class T>
+std::vector<T> gather_all(const Team& team, const Communicator& comm, const T* items, std::size_t count,
+                          std::vector<std::int64_t>* sizes) {
+  const std::vector<std::int64_t> counts = team.gather(static_cast<std::int64_t>(count));
   std::vector<std::size_t> bytes(counts.size());
   std::size_t all = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
-    bytes[r] = static_cast<std::size_t>(counts[r]) * sizeof(double);
+    bytes[r] = static_cast<std::size_t>(counts[r]) * sizeof(T);
     all += static_cast<std::size_t>(counts[r]);
   }
-  std::vector<double> out(all);
-  comm_->allgatherv(rows, out.data(), bytes);
+  std::vector<T> out(all);
+  comm.allgatherv(items, out.data(), bytes);
   if (sizes != nullptr) *sizes = counts;
   return out;
 }
 
+}  // namespace
+
+std::vector<double> Team::gather_rows(const double* rows, std::int64_t count, std::size_t width,
+                                      std::vector<std::int64_t>* sizes) const {
+  const auto n = static_cast<std::size_t>(count) * width;
+  if (alone()) return std::vector<double>(rows, rows + n);
+  return gather_all(*this, *comm_, rows, n, sizes);
+}
+
 std::vector<std::uint64_t> Team::gather_words(const std::vector<std::uint64_t>& words) const {
   if (alone()) return words;
-  const std::vector<std::int64_t> counts = gather(static_cast<std::int64_t>(words.size()));
-  std::vector<std::size_t> bytes(counts.size());
-  std::size_t all = 0;
-  for (std::size_t r = 0; r < counts.size(); ++r) {
-    bytes[r] = static_cast<std::size_t>(counts[r]) * sizeof(std::uint64_t);
-    all += static_cast<std::size_t>(counts[r]);
-  }
-  std::vector<std::uint64_t> out(all);
-  comm_->allgatherv(words.data(), out.data(), bytes);
-  return out;
+  return gather_all(*this, *comm_, words.data(), words.size(), nullptr);
 }
 
 void Team::agree(const std::string& error) const {
