@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/gram.hpp"
 #include "backend/reduction.hpp"
 #include "steepest/data.hpp"
 #include "train/step_rule.hpp"
@@ -60,6 +61,15 @@ class Backend {
     rule.update_bias = update_bias;
     step(rule);
   }
+
+  /// The Gram sums (backend/gram.hpp) of the rows at positions begin..end, taken as
+  /// compute() takes them, with the shift \p shift (d + 1 values), through the backend's
+  /// Reduction: \p totals (gram_width(cols()) values) is the same on every process.  Leaves
+  /// the parameters, the gradient and the running sums as they were.  Deterministic for a
+  /// given backend and data plan (the CPU's: for any thread count and any processes holding
+  /// whole shards); the CPU and CUDA backends may differ in the last bits.
+  virtual void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift,
+                         double* totals) = 0;
 
   /// MSE of the last compute().
   virtual double loss() = 0;

@@ -51,6 +51,21 @@ enum class Optimizer : std::int32_t {
   adam = 3,      ///< Adam (Kingma & Ba) with bias correction; t counts steps from 1
 };
 
+/// How a full-batch fit gets its losses and gradients.
+enum class Solver : std::int32_t {
+  /// gram when the fit is full batch, d <= 512 and epochs > d (one Gram pass then costs less
+  /// than the epochs' residual passes), else residual.
+  automatic = 0,
+  /// One fused pass over the rows per epoch: r = X w + b - y, X^T r, sum r^2.
+  residual = 1,
+  /// One pass forms the shifted Gram sums of [X y] (sum w z z^T, sum w z, sum w: everything
+  /// the MSE and its gradient need); every epoch then costs O(d^2) and no pass over the data.
+  /// The same iterates as residual up to rounding.  Full batch only and d <= 512
+  /// (InvalidArgument otherwise).  final_mse is still one exact residual pass at the end:
+  /// the loss from the sums cancels when the MSE is tiny against the variance of y.
+  gram = 2,
+};
+
 /// Progress of a fit, passed to FitOptions::on_epoch after every epoch.
 struct EpochReport {
   std::int64_t epoch = 0;       ///< epochs completed so far (1-based)
@@ -141,6 +156,7 @@ struct FitOptions {
   /// Learn the intercept b.  When false, b stays at init_bias (normally 0).
   bool fit_intercept = true;
   Device device = Device::automatic;
+  Solver solver = Solver::automatic;
   HistoryMode history = HistoryMode::exact;
   /// CPU threads; 0 means the OpenMP default.  Never changes a result bit.  At most 4 x the
   /// hardware threads (but 64 is always allowed) and never more than 1024: more is refused

@@ -64,6 +64,11 @@ struct FitResult {
   std::int64_t heldout_rows = 0;
   std::string backend;     ///< "cpu" or "cuda"
   std::string device_name; ///< e.g. "CPU (2 threads)" or "NVIDIA H100 80GB HBM3"
+  /// What gave the full-batch losses and gradients: "residual" (a pass per epoch) or
+  /// "gram" (one pass for the Gram sums; FitOptions::solver).
+  std::string solver;
+  /// Seconds of the Gram pass (the sums of the training and held-out rows); 0 for residual.
+  double gram_seconds = 0.0;
   double wall_seconds = 0.0;
   /// The part of wall_seconds spent before the first epoch: choosing the backend (a CUDA
   /// context), moving the data to it, lr auto's estimate and the initial loss pass.
