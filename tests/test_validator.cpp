@@ -25,6 +25,9 @@ class Perturbed final : public Backend {
   void reserve_row_order() override { inner_->reserve_row_order(); }
   void set_row_order(const std::int64_t* o) override { inner_->set_row_order(o); }
   void compute(std::int64_t lo, std::int64_t hi, bool ordered) override { inner_->compute(lo, hi, ordered); }
+  void gram_sums(std::int64_t lo, std::int64_t hi, bool ordered, const double* shift, double* totals) override {
+    inner_->gram_sums(lo, hi, ordered, shift, totals);
+  }
   void step(const steepest::detail::StepRule& rule) override { inner_->step(rule); }
   double loss() override { return inner_->loss() * (1.0 + loss_error_); }
   void gradient(double* gw, double* gb) override {

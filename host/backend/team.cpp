@@ -148,4 +148,11 @@ bool Team::stop_seen() const noexcept {
   return stop_ != nullptr && stop_->load();
 }
 
+bool Team::any_stop() const {
+  const bool mine = stop_ != nullptr && stop_->load();
+  if (!comm_) return mine;
+  const std::vector<std::int64_t> flags = gather(mine ? 1 : 0);
+  return std::any_of(flags.begin(), flags.end(), [](std::int64_t f) { return f != 0; });
+}
+
 }  // namespace steepest::detail

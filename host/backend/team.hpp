@@ -56,6 +56,9 @@ class Team {
   /// so every process sees the same answer after the same pass); the flag itself when
   /// alone.
   bool stop_seen() const noexcept;
+  /// Whether any process's stop flag is set now: a collective of its own, for fits that
+  /// make no pass between their checks (Gram mode).
+  bool any_stop() const;
 
  private:
   class Carrier;

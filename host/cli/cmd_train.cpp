@@ -42,6 +42,7 @@ struct TrainArgs {
   std::string schedule = "constant";
   std::string optimizer = "gd";
   std::string device = "auto";
+  std::string solver = "auto";
   std::string history_mode = "exact";
   std::string init_weights;
   std::string output;
@@ -121,6 +122,11 @@ void add_start_options(CLI::App& cmd, TrainArgs& a) {
 void add_run_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--device", a.device, "auto (GPU if usable, else CPU), cpu or cuda")
       ->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd.add_option("--solver", a.solver,
+                 "Full-batch losses and gradients: residual (a pass over the data per epoch), gram (one "
+                 "pass for the Gram sums, then O(d^2) per epoch; full batch, d <= 512) or auto (gram "
+                 "when full batch, d <= 512 and epochs > d)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "residual", "gram"}));
   cmd.add_option("--history-mode", a.history_mode,
                  "Mini-batch loss history: exact (one extra pass per epoch) or running (free)")
       ->capture_default_str()->check(CLI::IsMember({"exact", "running"}));
@@ -189,6 +195,7 @@ void finish_options(TrainArgs& a, const std::vector<io::NamedPath>& inputs) {
                    : a.schedule == "adaptive"    ? Schedule::adaptive
                                                  : Schedule::constant;
   a.fit.device = a.device == "cpu" ? Device::cpu : a.device == "cuda" ? Device::cuda : Device::automatic;
+  a.fit.solver = a.solver == "gram" ? Solver::gram : a.solver == "residual" ? Solver::residual : Solver::automatic;
   a.fit.history = a.history_mode == "running" ? HistoryMode::running_average : HistoryMode::exact;
   a.fit.init_weights = a.init_weights.empty() ? std::vector<double>{} : parse_numbers(a.init_weights, "--init-weights");
   if (!a.validate) a.fit.validate_every = 0;
@@ -402,6 +409,10 @@ int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
   if (!a.history.empty()) attempt(a, [&] { io::write_file_atomically(a.history, history_csv(r)); });
   if (!a.quiet) {
     std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
+    if (r.solver == "gram")
+      std::printf("solver       gram (one pass for the Gram sums: %.3f s)\n", r.gram_seconds);
+    else
+      std::printf("solver       residual\n");
     if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
     if (a.fit.auto_learning_rate)  // %g: std::to_string prints 1e300 with 301 digits and 1e-9 as 0
       std::printf("rate         %.6g (auto: 1/L, L = %.6g)\n", r.learning_rate, r.curvature);

@@ -89,6 +89,8 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["loss_history"] = r.loss_history;
   j["backend"] = r.backend;
   j["device"] = r.device_name;
+  j["solver"] = r.solver;
+  if (r.solver == "gram") j["gram_seconds"] = r.gram_seconds;
   j["ranks"] = ctx.ranks;
   j["wall_seconds"] = r.wall_seconds;
   j["setup_seconds"] = r.setup_seconds;

@@ -139,6 +139,35 @@ class CpuBackend final : public Backend {
     finish_pass(count, width, weighted);
   }
 
+  /// One row of sums per shard (its groups summed in order by one thread), combined by the
+  /// Reduction in shard order: at most 64 rows of gram_width(d), whatever the chunk count.
+  void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift, double* totals) override {
+    const std::size_t width = gram_width(X_.cols);
+    local_groups(begin, end, ordered);
+    std::vector<std::size_t> runs;  // runs[s]..runs[s + 1]: the groups of the s-th shard
+    std::int64_t last_shard = -1;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      const RowGroup& group = groups_[g];
+      const std::int64_t row = group.rows != nullptr ? group.rows[group.lo] : group.lo;
+      const std::int64_t shard = (row + first_) / plan_.rows_per_shard;
+      if (shard != last_shard) runs.push_back(g);
+      last_shard = shard;
+    }
+    runs.push_back(groups_.size());
+    const auto shards = static_cast<std::int64_t>(runs.size()) - 1;
+    std::vector<double> rows(static_cast<std::size_t>(shards) * width, 0.0);
+    const GramChunkFn kernel = best_gram_chunk();
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_) if (shards > 1)
+#endif
+    for (std::int64_t s = 0; s < shards; ++s)
+      for (std::size_t g = runs[static_cast<std::size_t>(s)]; g < runs[static_cast<std::size_t>(s) + 1]; ++g)
+        kernel(X_, y_, weights_, shift, groups_[g].rows, groups_[g].lo, groups_[g].hi,
+               rows.data() + static_cast<std::size_t>(s) * width);
+    std::fill(totals, totals + width, 0.0);
+    reduction_.combine(rows.data(), shards, width, totals);
+  }
+
   void step(const StepRule& rule) override {
     for (std::size_t k = 0; k < w_.size(); ++k) apply_step_rule(rule, false, w_[k], gw_[k], s1_[k], s2_[k]);
     if (rule.update_bias) apply_step_rule(rule, true, b_, gb_, s1_.back(), s2_.back());

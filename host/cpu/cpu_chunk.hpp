@@ -31,8 +31,16 @@ using WeightedChunkFn = void (*)(const MatrixView& X, const VectorView& y,
                                  const VectorView& weights, Params p, const std::int64_t* rows,
                                  std::int64_t lo, std::int64_t hi, double* out);
 
+/// Add the Gram sums (backend/gram.hpp) of positions lo..hi, shifted by \p shift (d + 1
+/// values), to out (gram_width(d) values); \p weights.data == nullptr: unweighted.
+using GramChunkFn = void (*)(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                             const double* shift, const std::int64_t* rows, std::int64_t lo,
+                             std::int64_t hi, double* out);
+
 /// The kernels compiled for the x86-64 baseline (SSE2) and, where the compiler can, AVX2.
 namespace baseline {
+void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
+                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
 void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
                  std::int64_t lo, std::int64_t hi, double* out);
 void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
@@ -40,6 +48,8 @@ void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& 
                     double* out);
 }
 namespace avx2 {
+void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
+                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
 void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
                  std::int64_t lo, std::int64_t hi, double* out);
 void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
@@ -52,6 +62,7 @@ void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& 
 /// their vector reductions group the sums differently.
 FusedChunkFn best_fused_chunk() noexcept;
 WeightedChunkFn best_weighted_chunk() noexcept;
+GramChunkFn best_gram_chunk() noexcept;
 const char* best_fused_chunk_name() noexcept;
 
 }  // namespace steepest::detail

@@ -32,6 +32,10 @@ void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& 
                     double* out) {
   baseline::weighted_chunk(X, y, weights, p, rows, lo, hi, out);
 }
+void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
+                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
+  baseline::gram_chunk(X, y, weights, shift, rows, lo, hi, out);
+}
 }  // namespace avx2
 #endif
 
@@ -43,6 +47,11 @@ FusedChunkFn best_fused_chunk() noexcept {
 WeightedChunkFn best_weighted_chunk() noexcept {
   static const WeightedChunkFn fn =
       has_avx2() ? &avx2::weighted_chunk : &baseline::weighted_chunk;
+  return fn;
+}
+
+GramChunkFn best_gram_chunk() noexcept {
+  static const GramChunkFn fn = has_avx2() ? &avx2::gram_chunk : &baseline::gram_chunk;
   return fn;
 }
 

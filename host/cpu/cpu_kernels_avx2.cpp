@@ -2,3 +2,4 @@
 // only when the CPU reports AVX2 (host/cpu/cpu_dispatch.cpp).
 #define STEEPEST_CPU_ISA avx2
 #include "cpu/cpu_kernels.hpp"
+#include "cpu/cpu_gram.hpp"

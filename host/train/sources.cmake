@@ -3,6 +3,7 @@
 # Included by the top-level CMakeLists.txt into steepest_lib; sets STEEPEST_TRAIN_SOURCES.
 set(STEEPEST_TRAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/divergence.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gram_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/permutation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/run_state.cpp
   ${CMAKE_CURRENT_LIST_DIR}/standardize.cpp

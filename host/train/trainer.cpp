@@ -7,7 +7,9 @@
 #include "backend/chunk_plan.hpp"
 #include "backend/select.hpp"
 #include "steepest/error.hpp"
+#include "backend/view_access.hpp"
 #include "train/divergence.hpp"
+#include "train/gram_backend.hpp"
 #include "train/permutation.hpp"
 #include "train/run_state.hpp"
 #include "train/step_size.hpp"
@@ -67,10 +69,10 @@ FitResult Trainer::run() {
 // ---- set-up ---------------------------------------------------------------------------
 
 void Trainer::set_up() {
+  gram_ = use_gram();
   SelectedBackend selected =
       select_backend(opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_, share_);
   backend_ = std::move(selected.backend);
-  source_ = std::make_unique<ResidualPasses>(*backend_, n_train_, held_ > 0);
   fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_, share_, team_) : 0;
   if (resume_) check_resume(*resume_, opt_, n_, X_.cols, fingerprint_);
 
@@ -78,7 +80,10 @@ void Trainer::set_up() {
   res_.device_name = backend_->device_name();
   res_.message = selected.note;
   res_.heldout_rows = held_;
+  res_.solver = gram_ ? "gram" : "residual";
   split_rows();
+  if (gram_) form_gram();
+  source_ = std::make_unique<ResidualPasses>(*backend_, n_train_, held_ > 0);
   if (resume_)
     restore(*resume_);
   else
@@ -102,6 +107,61 @@ void Trainer::split_rows() {
   check_split_weights(sample_weight_, order_.data(), n_, held_, opt_.validation_fraction, share_.first, team_);
   if (shuffle_) split_ = order_;  // each epoch shuffles its training part afresh
   backend_->set_row_order(order_.data());
+}
+
+/// FitOptions::solver: gram needs a full-batch fit of at most kGramMaxFeatures features;
+/// automatic takes it when the epochs outnumber the features (its one pass costs a few
+/// residual passes for small d, and about d / 8 of them on a CPU at its multiply-add peak).
+bool Trainer::use_gram() const {
+  const std::int64_t d = X_.cols;
+  if (opt_.solver == Solver::gram) {
+    if (!full_batch_)
+      throw InvalidArgument("solver gram runs full-batch fits only: batch_size " + std::to_string(opt_.batch_size) +
+                            " is below the " + std::to_string(n_train_) +
+                            " training rows (use batch_size 0, or solver residual)");
+    if (d > kGramMaxFeatures)
+      throw InvalidArgument("solver gram takes at most " + std::to_string(kGramMaxFeatures) + " features; this fit has " +
+                            std::to_string(d) + " (use solver residual)");
+    return true;
+  }
+  return opt_.solver == Solver::automatic && full_batch_ && d <= kGramMaxFeatures && opt_.epochs > d;
+}
+
+/// Gram mode: one pass of the data backend for the sums of the training rows (and one for
+/// the held-out rows), then a GramBackend over them runs the epochs; the data backend stays
+/// for the final exact pass.
+void Trainer::form_gram() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<double> shift = gram_shift();
+  const std::size_t width = gram_width(X_.cols);
+  std::vector<double> train(width), held(width, 0.0), all(width);
+  backend_->gram_sums(0, n_train_, held_ > 0, shift.data(), train.data());
+  if (held_ > 0) backend_->gram_sums(n_train_, n_, true, shift.data(), held.data());
+  for (std::size_t k = 0; k < width; ++k) all[k] = train[k] + held[k];
+  data_ = std::move(backend_);
+  backend_ = make_gram_backend(*data_, n_train_, gram_moments(train.data(), shift.data(), X_.cols),
+                               gram_moments(held.data(), shift.data(), X_.cols),
+                               gram_moments(all.data(), shift.data(), X_.cols));
+  res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The Gram sums' shift: the mean of the fit's first chunk of rows (x and y), from the
+/// process holding row 0 — near the data's mean, so that the co-moments lose a digit or so
+/// to cancellation (backend/gram.hpp), where the unshifted sums can lose them all.
+std::vector<double> Trainer::gram_shift() const {
+  const std::size_t m = d_ + 1;
+  std::vector<double> shift(m, 0.0);
+  const bool mine = share_.first == 0 && X_.rows > 0;
+  if (mine) {
+    const std::int64_t rows = std::min(X_.rows, plan_chunks(n_, X_.cols).rows_per_chunk);
+    const auto inv = 1.0 / static_cast<double>(rows);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      for (std::size_t k = 0; k < d_; ++k) shift[k] += value_at(X_, i, static_cast<std::int64_t>(k)) * inv;
+      shift[d_] += value_at(y_, i) * inv;
+    }
+  }
+  const std::vector<double> first = team_.gather_rows(shift.data(), mine ? 1 : 0, m);
+  return std::vector<double>(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(m));
 }
 
 void Trainer::start_fresh() {
@@ -169,7 +229,7 @@ void Trainer::first_passes() {
                           format_loss(std::isfinite(loss_) ? heldout_ : loss_) +
                           ": X or y holds non-finite values, or values so large that their "
                           "squares overflow float64");
-  validator_ = std::make_unique<Validator>(X_, y_, opt_, *backend_, sample_weight_);
+  validator_ = std::make_unique<Validator>(X_, y_, opt_, gram_ ? *data_ : *backend_, sample_weight_);
   if (validator_->due(0)) cross_check();
   data_loss_ = loss_;
   if (resume_) return;
@@ -322,7 +382,12 @@ FitResult Trainer::finish() {
   if (!diverged && !mid_epoch_stop_) checkpoint(res_.epochs_run, 0);
   if (mid_epoch_stop_) backend_->get_parameters(res_.weights.data(), &res_.bias);
   const bool exact_last = full_batch_ || opt_.history == HistoryMode::exact;
-  if (diverged || !exact_last || mid_epoch_stop_) {
+  if (gram_) {  // the Gram loss cancels when the MSE is tiny: one exact pass, always
+    data_->set_parameters(res_.weights.data(), res_.bias);
+    ResidualPasses exact(*data_, n_train_, held_ > 0);
+    heldout_ = exact.heldout_loss();
+    res_.final_mse = exact.training_loss();
+  } else if (diverged || !exact_last || mid_epoch_stop_) {
     backend_->set_parameters(res_.weights.data(), res_.bias);
     restore_split_order();
     heldout_ = source_->heldout_loss();
@@ -419,6 +484,12 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
 /// replaces the gradient: the training one is restored when a held-out part makes them
 /// differ (a full-batch step uses it next).
 void Trainer::cross_check() {
+  if (gram_) {  // the data backend's pass at the Gram fit's parameters
+    backend_->get_parameters(w_.data(), &b_);
+    data_->set_parameters(w_.data(), b_);
+    validator_->check(*data_);
+    return;
+  }
   validator_->check(*backend_);
   if (held_ > 0 && full_batch_) source_->training_loss();
 }
@@ -435,8 +506,13 @@ double Trainer::penalty(const std::vector<double>& w) const {
 }
 
 /// Across processes, whether any process's flag was set at the last pass (every process
-/// gets the same answer after the same step).
-bool Trainer::stop_requested() const { return team_.stop_seen(); }
+/// gets the same answer after the same step).  A Gram fit makes no pass per epoch: its
+/// processes exchange their flags every kGramStopPoll epochs instead.
+bool Trainer::stop_requested() {
+  constexpr std::int64_t kGramStopPoll = 64;
+  if (!gram_ || team_.alone()) return team_.stop_seen();
+  return ++stop_polls_ % kGramStopPoll == 0 && team_.any_stop();
+}
 
 FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                        const FitOptions& options, Team& team) {

@@ -46,6 +46,9 @@ class Trainer {
   double auto_learning_rate();
   void restore(const TrainingState& s);
   void first_passes();
+  bool use_gram() const;
+  void form_gram();
+  std::vector<double> gram_shift() const;
   // One epoch, in the order run() calls them.
   void set_epoch_rate(std::int64_t epoch);
   bool train_epoch(std::int64_t epoch);
@@ -65,7 +68,7 @@ class Trainer {
   void checkpoint(std::int64_t epochs_done, std::int64_t batch);
   void cross_check();
   double penalty(const std::vector<double>& w) const;
-  bool stop_requested() const;
+  bool stop_requested();
 
   // The run: data, options and the shape of the split (fixed at construction).
   const MatrixView& X_;
@@ -80,8 +83,12 @@ class Trainer {
   bool full_batch_, shuffle_, ordered_;
   std::size_t d_;
 
-  // What runs the passes.
+  // What runs the passes: backend_ runs the epochs; in Gram mode it is the GramBackend and
+  // data_ the backend holding the data (for the Gram pass and the final exact pass).
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Backend> data_;
+  bool gram_ = false;
+  std::int64_t stop_polls_ = 0;
   std::unique_ptr<GradientSource> source_;
   std::unique_ptr<Validator> validator_;
   std::uint64_t fingerprint_ = 0;

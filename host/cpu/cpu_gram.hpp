@@ -1,0 +1,168 @@
+// Internal: the CPU Gram kernel (backend/gram.hpp): the shifted sums S2 = sum w z z^T,
+// S1 = sum w z, W, rows of one group of rows.  Included once per instruction set, beside
+// cpu_kernels.hpp, by host/cpu/cpu_kernels_<isa>.cpp (STEEPEST_CPU_ISA is the namespace).
+//
+// Rows go through in tiles of kGramTile: each tile is copied as float64 columns of shifted
+// values, z_k = x_k - s_k (y is column d), and (weighted) a second copy times w.  Then every
+// pair (j, k), j <= k, of the packed triangle takes the tile's dot product of column j of
+// the weighted copy with column k, in blocks of 2 x 4 pairs whose 8 vector accumulators
+// stay in registers (6 loads for 8 multiply-adds of 4 rows each).  A pair's tile sum is its
+// 4 lanes added as (l0 + l1) + (l2 + l3), then added to out: the order of every sum is
+// fixed by the group's rows alone, never by the thread count.
+#ifndef STEEPEST_CPU_ISA
+#error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_gram.hpp"
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "backend/gram.hpp"
+#include "steepest/data.hpp"
+
+namespace steepest::detail::STEEPEST_CPU_ISA {
+
+constexpr std::int64_t kGramTile = 64;  // rows per tile: a multiple of the 4 lanes
+
+/// Four float64 lanes (GCC lowers them to what the instruction set has: two SSE2 halves in
+/// the baseline build, one AVX register in the AVX2 one).
+using Lanes = double __attribute__((vector_size(32)));
+
+inline double lane_sum(Lanes v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+
+/// The packed tile of a group: column k of the tile at z + k * kGramTile (m = d + 1
+/// columns, then 4 zero columns, so that the blocks of 2 x 4 pairs never test bounds); zw
+/// the same times the weights (zw == z unweighted).
+struct GramTile {
+  std::int64_t m = 0, columns = 0;
+  std::vector<double> z, zw;
+  explicit GramTile(std::int64_t d, bool weighted)
+      : m(d + 1), columns(d + 5),
+        z(static_cast<std::size_t>(columns * kGramTile), 0.0),
+        zw(weighted ? z.size() : 0, 0.0) {}
+  double* col(std::int64_t k) { return z.data() + k * kGramTile; }
+  double* wcol(std::int64_t k) { return (zw.empty() ? z.data() : zw.data()) + k * kGramTile; }
+};
+
+/// Adds the tile's pair sums to the packed triangle at \p s2 (rows past the group's end
+/// are zeros: they add nothing).
+inline void gram_tile_pairs(GramTile& t, std::int64_t d, double* s2) {
+  const std::int64_t m = t.m;
+  for (std::int64_t j = 0; j < m; j += 2) {
+    const double* a0 = t.wcol(j);
+    const double* a1 = t.wcol(j + 1);
+    for (std::int64_t k = j; k < m; k += 4) {
+      const double* b0 = t.col(k);
+      const double* b1 = t.col(k + 1);
+      const double* b2 = t.col(k + 2);
+      const double* b3 = t.col(k + 3);
+      Lanes acc[2][4] = {};
+      for (std::int64_t r = 0; r < kGramTile; r += 4) {
+        Lanes x0, x1, y0, y1, y2, y3;
+        __builtin_memcpy(&x0, a0 + r, sizeof(Lanes));
+        __builtin_memcpy(&x1, a1 + r, sizeof(Lanes));
+        __builtin_memcpy(&y0, b0 + r, sizeof(Lanes));
+        __builtin_memcpy(&y1, b1 + r, sizeof(Lanes));
+        __builtin_memcpy(&y2, b2 + r, sizeof(Lanes));
+        __builtin_memcpy(&y3, b3 + r, sizeof(Lanes));
+        acc[0][0] += x0 * y0;
+        acc[0][1] += x0 * y1;
+        acc[0][2] += x0 * y2;
+        acc[0][3] += x0 * y3;
+        acc[1][0] += x1 * y0;
+        acc[1][1] += x1 * y1;
+        acc[1][2] += x1 * y2;
+        acc[1][3] += x1 * y3;
+      }
+      for (std::int64_t a = 0; a < 2; ++a)
+        for (std::int64_t b = 0; b < 4; ++b) {
+          const std::int64_t jj = j + a, kk = k + b;
+          if (jj <= kk && kk < m) s2[gram_index(d, jj, kk)] += lane_sum(acc[a][b]);
+        }
+    }
+  }
+}
+
+/// Fills the tile with positions t0..t0+len of the group (shifted, and weighted), zeroing
+/// the rest; adds sum w to \p sum_w.
+template <class TX, class TY, class TW>
+void gram_fill_tile(GramTile& t, const MatrixView& X, const VectorView& y, const TW* w, std::int64_t w_stride,
+                    const double* shift, const std::int64_t* rows, std::int64_t t0, std::int64_t len,
+                    double& sum_w) {
+  const auto* x = static_cast<const TX*>(X.data);
+  const auto* yv = static_cast<const TY*>(y.data);
+  const std::int64_t d = t.m - 1;
+  const bool row_major = X.layout == Layout::row_major;
+  for (std::int64_t r = 0; r < len; ++r) {
+    const std::int64_t i = rows != nullptr ? rows[t0 + r] : t0 + r;
+    if (row_major) {
+      const TX* xi = x + i * X.stride;
+      for (std::int64_t k = 0; k < d; ++k) t.z[static_cast<std::size_t>(k * kGramTile + r)] = static_cast<double>(xi[k]) - shift[k];
+    } else {
+      for (std::int64_t k = 0; k < d; ++k)
+        t.z[static_cast<std::size_t>(k * kGramTile + r)] = static_cast<double>(x[k * X.stride + i]) - shift[k];
+    }
+    t.z[static_cast<std::size_t>(d * kGramTile + r)] = static_cast<double>(yv[i * y.stride]) - shift[d];
+    if (w != nullptr) {
+      const double wi = static_cast<double>(w[i * w_stride]);
+      sum_w += wi;
+      for (std::int64_t k = 0; k <= d; ++k)
+        t.zw[static_cast<std::size_t>(k * kGramTile + r)] = wi * t.z[static_cast<std::size_t>(k * kGramTile + r)];
+    }
+  }
+  if (len < kGramTile)
+    for (std::int64_t k = 0; k <= d; ++k) {
+      std::fill(t.col(k) + len, t.col(k) + kGramTile, 0.0);
+      if (w != nullptr) std::fill(t.wcol(k) + len, t.wcol(k) + kGramTile, 0.0);
+    }
+}
+
+template <class TX, class TY, class TW>
+void gram_typed(const MatrixView& X, const VectorView& y, const TW* w, std::int64_t w_stride, const double* shift,
+                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
+  const std::int64_t d = X.cols;
+  thread_local std::vector<GramTile> tile;  // one per thread, reused across groups
+  if (tile.empty() || tile[0].m != d + 1 || tile[0].zw.empty() != (w == nullptr)) {
+    tile.clear();
+    tile.emplace_back(d, w != nullptr);
+  }
+  GramTile& t = tile[0];
+  double sum_w = 0.0;
+  double* s1 = out + gram_s1(d);
+  for (std::int64_t t0 = lo; t0 < hi; t0 += kGramTile) {
+    const std::int64_t len = std::min(kGramTile, hi - t0);
+    gram_fill_tile<TX, TY, TW>(t, X, y, w, w_stride, shift, rows, t0, len, sum_w);
+    gram_tile_pairs(t, d, out);
+    for (std::int64_t k = 0; k <= d; ++k) {
+      const double* c = t.wcol(k);
+      double s = 0.0;
+      for (std::int64_t r = 0; r < kGramTile; ++r) s += c[r];
+      s1[k] += s;
+    }
+  }
+  const auto count = static_cast<double>(hi - lo);
+  out[gram_weight(d)] += w != nullptr ? sum_w : count;
+  out[gram_rows(d)] += count;
+}
+
+template <class TW>
+void gram_dtypes(const MatrixView& X, const VectorView& y, const TW* w, std::int64_t w_stride, const double* shift,
+                 const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
+  const bool xf = X.dtype == DType::float32, yf = y.dtype == DType::float32;
+  if (xf && yf) gram_typed<float, float>(X, y, w, w_stride, shift, rows, lo, hi, out);
+  else if (xf) gram_typed<float, double>(X, y, w, w_stride, shift, rows, lo, hi, out);
+  else if (yf) gram_typed<double, float>(X, y, w, w_stride, shift, rows, lo, hi, out);
+  else gram_typed<double, double>(X, y, w, w_stride, shift, rows, lo, hi, out);
+}
+
+void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
+                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
+  if (weights.data == nullptr)
+    gram_dtypes<double>(X, y, nullptr, 0, shift, rows, lo, hi, out);
+  else if (weights.dtype == DType::float32)
+    gram_dtypes(X, y, static_cast<const float*>(weights.data), weights.stride, shift, rows, lo, hi, out);
+  else
+    gram_dtypes(X, y, static_cast<const double*>(weights.data), weights.stride, shift, rows, lo, hi, out);
+}
+
+}  // namespace steepest::detail::STEEPEST_CPU_ISA
