@@ -1,15 +1,34 @@
 // CPU benchmarks: one fused loss+gradient pass (evaluate) against a read-only pass over the
-// same bytes (the ceiling), on random data larger than the caches.
+// same bytes (the ceiling), on random data larger than the caches; the Gram pass
+// (Backend::gram_sums) against that read ceiling and a float64 FMA peak probe; and a fit of
+// 1000 epochs with each solver against one fused pass (bench/README.md, "Gram pass").
 //   build/bench/bench_cpu --benchmark_counters_tabular=true
+//   build/bench/bench_cpu --benchmark_filter='Gram|FmaPeak|Solver'
 #include <benchmark/benchmark.h>
 
+#include <array>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
+#include <memory>
+#include <string>
 #include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define STEEPEST_BENCH_X86 1
+#endif
 
 #include "backend/backend.hpp"
 #include "backend/device_probe.hpp"
+#include "backend/gram.hpp"
+#include "backend/view_access.hpp"
 #include "io/synthetic.hpp"
+#include "steepest/fit.hpp"
 
 namespace {
 
@@ -97,6 +116,314 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_FusedPass)->Apply(shapes)->UseRealTime();
 BENCHMARK(BM_ReadCeiling)->Apply(shapes)->UseManualTime()->Iterations(3);
+
+// ---- Gram pass ------------------------------------------------------------------------
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+int bench_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();  // what make_cpu_backend(..., 0) and the read probe use
+#else
+  return 1;
+#endif
+}
+
+/// The last case built, kept for the next benchmark of the same shape (building 256 MB of
+/// data takes longer than the passes timed on it).
+const Case& cached_case(std::int64_t n, std::int64_t d, bool f32, steepest::Layout layout) {
+  static std::unique_ptr<Case> kept;
+  static std::array<std::int64_t, 4> key{};
+  const std::array<std::int64_t, 4> want{n, d, f32 ? 1 : 0, static_cast<std::int64_t>(layout)};
+  if (!kept || key != want) {
+    kept.reset();  // free the old one first
+    kept = std::make_unique<Case>(make_case(n, d, f32, layout));
+    key = want;
+  }
+  return *kept;
+}
+
+/// A shift as the trainer takes it: the mean of [x y] over the first rows (at most 1024).
+std::vector<double> first_rows_mean(const Case& c) {
+  const std::int64_t d = c.X.cols, m = std::min<std::int64_t>(c.X.rows, 1024);
+  std::vector<double> s(static_cast<std::size_t>(d + 1), 0.0);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t k = 0; k < d; ++k) s[static_cast<std::size_t>(k)] += steepest::detail::value_at(c.X, i, k);
+    s[static_cast<std::size_t>(d)] += steepest::detail::value_at(c.y, i);
+  }
+  for (double& v : s) v /= static_cast<double>(m);
+  return s;
+}
+
+constexpr int kChains = 12;  // independent accumulators: > FMA latency x FMAs issued per cycle
+
+#if defined(STEEPEST_BENCH_X86)
+/// \p iters rounds of kChains independent 4-wide float64 FMA chains held in registers
+/// (vfmadd231pd ymm): 4 kChains iters multiply-adds.  a = a m + c stays finite (-> c/(1-m)).
+__attribute__((target("avx2,fma"))) double fma_chains_avx2(std::int64_t iters) {
+  const __m256d m = _mm256_set1_pd(0.999999), c = _mm256_set1_pd(1e-6);
+  __m256d a[kChains];
+  for (int k = 0; k < kChains; ++k) a[k] = _mm256_set1_pd(1.0 + k);
+  for (std::int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int k = 0; k < kChains; ++k) a[k] = _mm256_fmadd_pd(a[k], m, c);
+  }
+  __m256d t = a[0];
+  for (int k = 1; k < kChains; ++k) t = _mm256_add_pd(t, a[k]);
+  alignas(32) double out[4];
+  _mm256_store_pd(out, t);
+  return out[0] + out[1] + out[2] + out[3];
+}
+#endif
+
+/// The same arithmetic without AVX2 (whatever the compiler makes of it): 4 kChains values.
+double fma_chains_generic(std::int64_t iters) {
+  double a[4 * kChains];
+  for (int k = 0; k < 4 * kChains; ++k) a[k] = 1.0 + k;
+  for (std::int64_t i = 0; i < iters; ++i) {
+#pragma omp simd
+    for (int k = 0; k < 4 * kChains; ++k) a[k] = a[k] * 0.999999 + 1e-6;
+  }
+  double t = 0;
+  for (double v : a) t += v;
+  return t;
+}
+
+bool have_avx2_fma() {
+#if defined(STEEPEST_BENCH_X86)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+/// One timing of \p iters rounds on every thread: float64 multiply-adds per second.
+double fma_rate_once(std::int64_t iters, int threads) {
+  const bool avx2 = have_avx2_fma();
+  double sink = 0;
+  const auto t = Clock::now();
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+#endif
+  {
+#if defined(STEEPEST_BENCH_X86)
+    sink += avx2 ? fma_chains_avx2(iters) : fma_chains_generic(iters);
+#else
+    sink += fma_chains_generic(iters);
+#endif
+  }
+  const double s = seconds_since(t);
+  benchmark::DoNotOptimize(sink);
+  (void)avx2;
+  return 4.0 * kChains * static_cast<double>(iters) * threads / s;
+}
+
+/// The float64 FMA peak of this machine with the benches' thread count: best of 5 after a
+/// warm-up, measured once per run.
+double fma_peak_per_s() {
+  static const double peak = [] {
+    const int threads = bench_threads();
+    const std::int64_t iters = std::int64_t{1} << 24;  // ~0.8e9 multiply-adds a thread
+    double best = 0;
+    for (int rep = 0; rep < 6; ++rep) {
+      const double r = fma_rate_once(iters, threads);
+      if (rep > 0) best = std::max(best, r);
+    }
+    return best;
+  }();
+  return peak;
+}
+
+// The FMA peak probe on its own, as a row of the report (FMA_per_s).
+void BM_FmaPeak(benchmark::State& state) {
+  const int threads = bench_threads();
+  const std::int64_t iters = std::int64_t{1} << 24;
+  fma_rate_once(iters, threads);  // warm-up
+  for (auto _ : state) {
+    const double r = fma_rate_once(iters, threads);
+    state.SetIterationTime(4.0 * kChains * static_cast<double>(iters) * threads / r);
+  }
+  state.counters["FMA_per_s"] = benchmark::Counter(4.0 * kChains * static_cast<double>(iters) * threads,
+                                                   benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = threads;
+  state.SetLabel(have_avx2_fma() ? "avx2 vfmadd231pd" : "generic (no AVX2+FMA)");
+}
+
+/// The label of a Gram pass: its target and whether this run met it.
+std::string gram_target(std::int64_t d, double pct_read, double pct_fma) {
+  char buf[96];
+  if (d <= 4)
+    std::snprintf(buf, sizeof buf, "target >= 80%% of read ceiling: %s", pct_read >= 80 ? "met" : "MISSED");
+  else if (d >= 16)
+    std::snprintf(buf, sizeof buf, "target >= 50%% of FMA peak: %s", pct_fma >= 50 ? "met" : "MISSED");
+  else
+    std::snprintf(buf, sizeof buf, "no target (between the bounds)");
+  return buf;
+}
+
+// One Gram pass over every row (float32, row-major); args: rows, cols.  Counters: bytes/s of
+// X and y read, float64 multiply-adds per second ((d+1)(d+2)/2 a row: S2's packed triangle),
+// and both as % of the read ceiling and of the FMA peak, measured in this run.
+void BM_GramPass(benchmark::State& state) {
+  const Case& c = cached_case(state.range(0), state.range(1), true, steepest::Layout::row_major);
+  const std::int64_t n = c.X.rows, d = c.X.cols;
+  auto be = steepest::detail::make_cpu_backend(c.X, c.y, 0);
+  const std::vector<double> shift = first_rows_mean(c);
+  std::vector<double> totals(steepest::detail::gram_width(d));
+  be->gram_sums(0, n, false, shift.data(), totals.data());  // warm-up
+  double seconds = 0;
+  for (auto _ : state) {
+    const auto t = Clock::now();
+    be->gram_sums(0, n, false, shift.data(), totals.data());
+    benchmark::DoNotOptimize(totals.data());
+    seconds += seconds_since(t);
+  }
+  const auto iters = static_cast<double>(state.iterations());
+  const double bytes = static_cast<double>(bytes_of(c));
+  const double fmas = static_cast<double>(n) * static_cast<double>(steepest::detail::gram_packed(d));
+  state.SetBytesProcessed(state.iterations() * bytes_of(c));
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["FMA_per_s"] = benchmark::Counter(fmas, benchmark::Counter::kIsIterationInvariantRate);
+  const std::int64_t x_bytes = n * d * steepest::dtype_size(c.X.dtype);
+  const double pct_read = 100.0 * bytes * iters / seconds / 1e9 / ceiling_gbs(c.X.data, x_bytes);
+  const double pct_fma = 100.0 * fmas * iters / seconds / fma_peak_per_s();
+  state.counters["pct_read_ceiling"] = pct_read;
+  state.counters["pct_fma_peak"] = pct_fma;
+  state.SetLabel(gram_target(d, pct_read, pct_fma));
+}
+
+void gram_shapes(benchmark::internal::Benchmark* b) {
+  // X + y = 2^26 float32 values (256 MB): X between 128 and 252 MB.
+  for (std::int64_t d : {1, 2, 4, 8, 16, 32, 64}) b->Args({(std::int64_t{1} << 26) / (d + 1), d});
+  b->ArgNames({"rows", "d"})->Unit(benchmark::kMillisecond);
+}
+
+BENCHMARK(BM_FmaPeak)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GramPass)->Apply(gram_shapes)->UseRealTime();
+
+// ---- A fit with each solver against one fused pass -------------------------------------
+
+constexpr std::int64_t kSolverRows = 2'000'000, kSolverCols = 16, kSolverEpochs = 1000;
+
+/// Best times of this run: one fused pass, and a fit of kSolverEpochs with each solver.
+struct SolverTimes {
+  double pass_s = 0, gram_fit_s = 0, residual_fit_s = 0;
+};
+SolverTimes& solver_times() {
+  static SolverTimes t;
+  return t;
+}
+
+const Case& solver_case() { return cached_case(kSolverRows, kSolverCols, true, steepest::Layout::row_major); }
+
+/// One fused pass over every row of \p be, timed.
+double time_one_pass(steepest::detail::Backend& be) {
+  const auto t = Clock::now();
+  be.compute(0, be.rows(), false);
+  benchmark::DoNotOptimize(be.loss());
+  return seconds_since(t);
+}
+
+/// Best of 5 fused passes after a warm-up (for a ratio when BM_SolverPass was filtered out).
+double best_pass_seconds(const Case& c) {
+  auto be = steepest::detail::make_cpu_backend(c.X, c.y, 0);
+  std::vector<double> w(static_cast<std::size_t>(c.X.cols), 0.1);
+  be->set_parameters(w.data(), 0.0);
+  time_one_pass(*be);
+  double best = 1e300;
+  for (int rep = 0; rep < 5; ++rep) best = std::min(best, time_one_pass(*be));
+  return best;
+}
+
+/// A full-batch fit of kSolverEpochs epochs with \p solver on the CPU, wall seconds.
+double time_fit(const Case& c, steepest::Solver solver, steepest::FitResult* out = nullptr) {
+  steepest::FitOptions o;
+  o.device = steepest::Device::cpu;
+  o.solver = solver;
+  o.epochs = kSolverEpochs;
+  o.learning_rate = 0.5;  // features in [-1, 1): below 2/L
+  const auto t = Clock::now();
+  steepest::FitResult r = steepest::fit(c.X, c.y, o);
+  const double s = seconds_since(t);
+  if (out != nullptr) *out = std::move(r);
+  return s;
+}
+
+// One fused residual pass (compute(0, n, false)) over 2e6 x 16 float32, row-major.
+void BM_SolverPass(benchmark::State& state) {
+  const Case& c = solver_case();
+  auto be = steepest::detail::make_cpu_backend(c.X, c.y, 0);
+  std::vector<double> w(static_cast<std::size_t>(c.X.cols), 0.1);
+  be->set_parameters(w.data(), 0.0);
+  time_one_pass(*be);  // warm-up
+  double best = 1e300;
+  for (auto _ : state) best = std::min(best, time_one_pass(*be));
+  solver_times().pass_s = best;
+  state.SetBytesProcessed(state.iterations() * bytes_of(c));
+  state.counters["best_ms"] = 1e3 * best;
+}
+
+/// Why the fit \p r does not count (empty when it does): another solver, or cut short.
+std::string fit_problem(const steepest::FitResult& r, const char* solver) {
+  if (r.solver != solver) return "fit ran solver '" + r.solver + "', not " + solver;
+  if (r.epochs_run != kSolverEpochs) return "fit stopped after " + std::to_string(r.epochs_run) + " epochs: " + r.message;
+  return "";
+}
+
+// A fit of 1000 epochs, full batch, solver gram (arg 2) or residual (1), same data.  Gram:
+// reports (gram fit) / (one fused pass), target <= 2.5; residual: (residual fit) / (gram
+// fit), target >= 100; each against the other measured in this run.
+void BM_SolverFit(benchmark::State& state) {
+  const bool gram = state.range(0) == static_cast<std::int64_t>(steepest::Solver::gram);
+  const Case& c = solver_case();
+  steepest::FitResult r;
+  double best = 1e300;
+  for (auto _ : state) {
+    const double s = time_fit(c, gram ? steepest::Solver::gram : steepest::Solver::residual, &r);
+    state.SetIterationTime(s);
+    best = std::min(best, s);
+  }
+  const std::string problem = fit_problem(r, gram ? "gram" : "residual");
+  if (!problem.empty()) {
+    state.SkipWithError(problem.c_str());
+    return;
+  }
+  SolverTimes& t = solver_times();
+  (gram ? t.gram_fit_s : t.residual_fit_s) = best;
+  state.counters["best_ms"] = 1e3 * best;
+  state.counters["final_mse"] = r.final_mse;
+  char label[96];
+  if (gram) {
+    if (t.pass_s == 0) t.pass_s = best_pass_seconds(c);
+    const double ratio = best / t.pass_s;
+    state.counters["gram_pass_ms"] = 1e3 * r.gram_seconds;
+    state.counters["fit_over_pass"] = ratio;
+    std::snprintf(label, sizeof label, "target gram fit / fused pass <= 2.5: %s", ratio <= 2.5 ? "met" : "MISSED");
+  } else {
+    if (t.gram_fit_s == 0) t.gram_fit_s = time_fit(c, steepest::Solver::gram);
+    const double ratio = best / t.gram_fit_s;
+    state.counters["residual_over_gram"] = ratio;
+    std::snprintf(label, sizeof label, "target residual fit / gram fit >= 100: %s", ratio >= 100 ? "met" : "MISSED");
+  }
+  state.SetLabel(label);
+}
+
+BENCHMARK(BM_SolverPass)->UseRealTime()->Unit(benchmark::kMillisecond);
+// Gram first (best of 3), then residual (once: ~1000 passes).
+BENCHMARK(BM_SolverFit)
+    ->ArgName("solver")
+    ->Arg(static_cast<std::int64_t>(steepest::Solver::gram))
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SolverFit)
+    ->ArgName("solver")
+    ->Arg(static_cast<std::int64_t>(steepest::Solver::residual))
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

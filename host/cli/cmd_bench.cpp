@@ -1,7 +1,9 @@
 // `steepest bench`: CPU against GPU on generated data, one command.  For each backend: the
 // fused loss+gradient pass (GB/s, rows/s, fraction of that device's measured ceiling), the
 // time of a full-batch and a mini-batch epoch, and the time to bring the MSE within 1e-6
-// (relative) of the least-squares optimum.  Everything is measured in this one run.
+// (relative) of the least-squares optimum; the Gram pass (Backend::gram_sums: seconds, GB/s,
+// float64 multiply-adds per second) and a full-batch fit of --solver-epochs epochs with each
+// solver (residual, gram), with their ratio.  Everything is measured in this one run.
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/backend.hpp"
+#include "backend/gram.hpp"
+#include "backend/view_access.hpp"
 #include "cli/commands.hpp"
 #include "backend/device_probe.hpp"
 #include "io/atomic_file.hpp"
@@ -29,6 +33,7 @@ struct BenchArgs {
   std::int64_t epochs = 10;
   std::int64_t batch = 1024;
   std::int64_t tts_epochs = 300;
+  std::int64_t solver_epochs = 100;
   int threads = 0;
   std::string json;
   bool quiet = false;
@@ -40,6 +45,12 @@ struct Measured {
   double full_epoch_s = 0, mini_epoch_s = 0;
   double tts_full_s = -1, tts_mini_s = -1;  // -1: not reached
   std::int64_t tts_full_epochs = 0, tts_mini_epochs = 0;
+  // The Gram pass, and a fit of --solver-epochs with each solver (wall seconds, incl.
+  // set-up); -1: not measured (--solver-epochs 0), see gram_error when it failed.
+  double gram_pass_s = -1, gram_gbs = 0, gram_gfmas = 0;
+  double fit_residual_s = -1, fit_gram_s = -1, fit_gram_pass_s = 0;
+  double fit_residual_mse = 0, fit_gram_mse = 0;
+  std::string gram_error;
 };
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -90,6 +101,79 @@ std::pair<double, std::int64_t> time_to_solution(const MatrixView& X, const Vect
   return {reached ? s : -1.0, epochs};
 }
 
+/// The shift of a Gram pass as the trainer takes it: the mean of [x y] over the first rows.
+std::vector<double> first_rows_mean(const MatrixView& X, const VectorView& y) {
+  const std::int64_t d = X.cols, m = std::min<std::int64_t>(X.rows, 1024);
+  std::vector<double> s(static_cast<std::size_t>(d + 1), 0.0);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t k = 0; k < d; ++k) s[static_cast<std::size_t>(k)] += detail::value_at(X, i, k);
+    s[static_cast<std::size_t>(d)] += detail::value_at(y, i);
+  }
+  for (double& v : s) v /= static_cast<double>(m);
+  return s;
+}
+
+/// Best time of one Gram pass over all rows (after a warm-up; the totals come back to the
+/// host, so each call is complete when it returns), at least 0.25 s of repetitions.
+double time_gram_pass(detail::Backend& be, const std::vector<double>& shift) {
+  std::vector<double> totals(detail::gram_width(be.cols()));
+  be.gram_sums(0, be.rows(), false, shift.data(), totals.data());
+  double best = 1e300, total = 0;
+  for (int rep = 0; rep < 50 && (rep < 3 || total < 0.25); ++rep) {
+    const auto t = Clock::now();
+    be.gram_sums(0, be.rows(), false, shift.data(), totals.data());
+    const double s = seconds_since(t);
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+/// A full-batch fit of \p o.epochs with \p solver: wall seconds (incl. set-up) into \p s;
+/// a note into \p note when it ran another solver or stopped early (the time then says little).
+FitResult timed_fit(const MatrixView& X, const VectorView& y, FitOptions o, Solver solver, double& s,
+                    std::string& note) {
+  const char* name = solver == Solver::gram ? "gram" : "residual";
+  o.solver = solver;
+  o.on_epoch = nullptr;
+  const auto t = Clock::now();
+  FitResult r = fit(X, y, o);
+  s = seconds_since(t);
+  if (r.solver != name && note.empty()) note = std::string("the ") + name + " fit ran solver '" + r.solver + "'";
+  if (r.epochs_run != o.epochs && note.empty())
+    note = std::string("the ") + name + " fit stopped after " + std::to_string(r.epochs_run) + " epochs: " + r.message;
+  return r;
+}
+
+/// The Gram pass of \p gpu's backend and a fit of a.solver_epochs with each solver, into \p m.
+/// What keeps the Gram solver from running (d > 512, a backend without it, an error of the
+/// pass or the fits) goes to m.gram_error, and the bench reports the rest.
+void measure_gram(bool gpu, const MatrixView& X, const VectorView& y, const BenchArgs& a, double bytes,
+                  const FitOptions& base, Measured& m) {
+  if (a.solver_epochs == 0) return;
+  if (a.spec.cols > detail::kGramMaxFeatures) {
+    m.gram_error = "d > " + std::to_string(detail::kGramMaxFeatures) + ": no Gram solver";
+    return;
+  }
+  try {
+    {
+      auto be = gpu ? detail::make_cuda_backend(X, y) : detail::make_cpu_backend(X, y, a.threads);
+      m.gram_pass_s = time_gram_pass(*be, first_rows_mean(X, y));
+    }
+    m.gram_gbs = bytes / m.gram_pass_s / 1e9;
+    m.gram_gfmas = static_cast<double>(a.spec.rows) * static_cast<double>(detail::gram_packed(a.spec.cols)) /
+                   m.gram_pass_s / 1e9;
+    FitOptions o = base;
+    o.epochs = a.solver_epochs;
+    const FitResult g = timed_fit(X, y, o, Solver::gram, m.fit_gram_s, m.gram_error);
+    m.fit_gram_pass_s = g.gram_seconds;
+    m.fit_gram_mse = g.final_mse;
+    m.fit_residual_mse = timed_fit(X, y, o, Solver::residual, m.fit_residual_s, m.gram_error).final_mse;
+  } catch (const Error& e) {  // InvalidArgument, DeviceUnavailable, CudaError: noted, not fatal
+    m.gram_error = e.what();
+  }
+}
+
 std::string machine_name() {
   std::ifstream cpu("/proc/cpuinfo");
   for (std::string line; std::getline(cpu, line);)
@@ -131,7 +215,30 @@ Measured measure(bool gpu, const MatrixView& X, const VectorView& y, const Bench
     mb.history = HistoryMode::exact;
     std::tie(m.tts_mini_s, m.tts_mini_epochs) = time_to_solution(X, y, mb, optimum);
   }
+  measure_gram(gpu, X, y, a, bytes, o, m);
   return m;
+}
+
+/// The Gram pass and the fits with each solver of every result (nothing with --solver-epochs 0).
+void print_gram(const std::vector<Measured>& results, const BenchArgs& a) {
+  if (a.solver_epochs == 0) return;
+  std::printf("\ngram pass (S2, S1 of [X y] in float64, %lld multiply-adds a row) and a full-batch fit of %lld epochs "
+              "with each solver (wall, incl. set-up):\n",
+              static_cast<long long>(detail::gram_packed(a.spec.cols)), static_cast<long long>(a.solver_epochs));
+  std::printf("%-5s %10s %8s %8s %12s %12s %14s\n", "", "gram ms", "GB/s", "GFMA/s", "residual s", "gram s",
+              "residual/gram");
+  for (const auto& m : results) {
+    if (m.gram_pass_s < 0) {
+      std::printf("%-5s not measured: %s\n", m.backend.c_str(), m.gram_error.c_str());
+      continue;
+    }
+    std::printf("%-5s %10.3f %8.2f %8.2f", m.backend.c_str(), 1e3 * m.gram_pass_s, m.gram_gbs, m.gram_gfmas);
+    if (m.fit_gram_s > 0 && m.fit_residual_s > 0)
+      std::printf(" %12.3f %12.3f %13.1fx\n", m.fit_residual_s, m.fit_gram_s, m.fit_residual_s / m.fit_gram_s);
+    else
+      std::printf(" %12s %12s %14s\n", "-", "-", "-");
+    if (!m.gram_error.empty()) std::printf("      note: %s\n", m.gram_error.c_str());
+  }
 }
 
 /// The table of \p results (speed-up against the first) and, with \p tts, the times to solution.
@@ -169,14 +276,28 @@ void write_json(const std::vector<Measured>& results, const BenchArgs& a, double
   j["machine"] = {{"cpu", machine_name()}, {"host", host}, {"cpu_threads", build_info().cpu_threads}};
   j["steepest"] = {{"version", STEEPEST_VERSION_STRING}, {"commit", STEEPEST_GIT_COMMIT}};
   j["options"] = {{"rows", a.spec.rows}, {"features", a.spec.cols}, {"dtype", a.dtype}, {"epochs", a.epochs},
-                  {"batch_size", a.batch}, {"bytes", bytes}, {"optimum_mse", optimum}};
-  for (const auto& m : results)
-    j["results"].push_back({{"backend", m.backend}, {"device", m.device}, {"pass_seconds", m.pass_s},
-                            {"gb_per_s", m.gbs}, {"rows_per_s", m.rows_per_s}, {"ceiling_gb_per_s", m.ceiling_gbs},
-                            {"full_epoch_seconds", m.full_epoch_s}, {"minibatch_epoch_seconds", m.mini_epoch_s},
-                            {"tts_full_seconds", m.tts_full_s}, {"tts_full_epochs", m.tts_full_epochs},
-                            {"tts_minibatch_seconds", m.tts_mini_s}, {"tts_minibatch_epochs", m.tts_mini_epochs},
-                            {"speedup_vs_first", base.pass_s / m.pass_s}});
+                  {"batch_size", a.batch}, {"bytes", bytes}, {"optimum_mse", optimum},
+                  {"solver_epochs", a.solver_epochs}};
+  for (const auto& m : results) {
+    nlohmann::json r = {{"backend", m.backend}, {"device", m.device}, {"pass_seconds", m.pass_s},
+                        {"gb_per_s", m.gbs}, {"rows_per_s", m.rows_per_s}, {"ceiling_gb_per_s", m.ceiling_gbs},
+                        {"full_epoch_seconds", m.full_epoch_s}, {"minibatch_epoch_seconds", m.mini_epoch_s},
+                        {"tts_full_seconds", m.tts_full_s}, {"tts_full_epochs", m.tts_full_epochs},
+                        {"tts_minibatch_seconds", m.tts_mini_s}, {"tts_minibatch_epochs", m.tts_mini_epochs},
+                        {"speedup_vs_first", base.pass_s / m.pass_s}};
+    // The Gram pass and the fits with each solver: -1 seconds when not measured.
+    r["gram_pass_seconds"] = m.gram_pass_s;
+    r["gram_gb_per_s"] = m.gram_gbs;
+    r["gram_gfma_per_s"] = m.gram_gfmas;
+    r["fit_residual_seconds"] = m.fit_residual_s;
+    r["fit_gram_seconds"] = m.fit_gram_s;
+    r["fit_gram_pass_seconds"] = m.fit_gram_pass_s;
+    r["fit_residual_over_gram"] = m.fit_gram_s > 0 && m.fit_residual_s > 0 ? m.fit_residual_s / m.fit_gram_s : 0.0;
+    r["fit_residual_final_mse"] = m.fit_residual_mse;
+    r["fit_gram_final_mse"] = m.fit_gram_mse;
+    if (!m.gram_error.empty()) r["gram_error"] = m.gram_error;
+    j["results"].push_back(std::move(r));
+  }
   io::write_file_atomically(a.json, j.dump(2) + "\n");
 }
 
@@ -214,7 +335,10 @@ int run_bench(BenchArgs& a) {
     if (gpu ? !(want_cuda && detail::cuda_usable()) : !want_cpu) continue;
     results.push_back(measure(gpu, X, y, a, bytes, tts, optimum));
   }
-  if (!a.quiet) print_results(results, a, tts);
+  if (!a.quiet) {
+    print_results(results, a, tts);
+    print_gram(results, a);
+  }
   if (!a.json.empty()) write_json(results, a, bytes, optimum);
   return kOk;
 }
@@ -234,6 +358,9 @@ void add_bench_command(CLI::App& app, Action& action) {
   cmd->add_option("--epochs", a->epochs, "Epochs timed for the per-epoch figures")->capture_default_str()->check(integer_in(2, 1000000));
   cmd->add_option("--batch-size", a->batch, "Mini-batch size")->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd->add_option("--tts-epochs", a->tts_epochs, "Epoch cap for time to solution (0 = skip)")->capture_default_str()->check(integer_in(0, INT64_MAX));
+  cmd->add_option("--solver-epochs", a->solver_epochs,
+                  "Epochs of the full-batch fits timed with each solver, residual and gram (0 = skip the Gram part)")
+      ->capture_default_str()->check(integer_in(0, 1000000));
   cmd->add_option("--threads", a->threads, "CPU threads (0 = all)")->capture_default_str()->check(integer_in(0, INT32_MAX));
   cmd->add_option("--json", a->json, "Write the results as JSON (machine, device, commit, options)");
   cmd->add_flag("--quiet,-q", a->quiet, "Print nothing but errors");

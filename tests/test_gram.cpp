@@ -1,0 +1,1006 @@
+// Gram mode (FitOptions::solver, issue "Gram mode"): one pass forms the shifted Gram sums of
+// [X y] and every full-batch epoch then costs O(d^2) with no pass over the data.  The
+// contract tested here:
+//  * which solver runs (FitResult::solver): automatic picks gram for a full batch with
+//    d <= 512 and epochs > d, else residual, silently; an explicit gram is refused
+//    (InvalidArgument) for mini-batches and for d > 512;
+//  * gram follows residual's iterates up to rounding, alone and with every option;
+//  * final_mse stays one exact residual pass, also where the loss from the sums cancels;
+//  * gram's bits do not depend on the thread count, on a checkpoint and resume, or on the
+//    number of processes holding whole shards;
+//  * the CLI's `fit --solver residual|gram|auto` and model.json's "solver".
+// Nothing here measures or asserts speed.
+//
+// Tolerances, and why.  The numbers quoted were measured twice: with a float64 model of the
+// shifted-sums formulas (one sequential sum over the rows, the worse case), and with a
+// throwaway Gram source in a scratch copy of the library, which passed this file with the
+// worst deviation at 4% of the loss tolerance, 0.01% of the parameter tolerance and 0.6%
+// of the final_mse tolerance (36% on Pontius, see GramAgreesNist).
+//  * Loss history: |gram - residual| <= 1e-10 max(MSE, 1e-4 var(y)).  The loss from the sums
+//    is a difference of terms of the size of var(y) (the documented cancellation), so it
+//    carries an absolute error c eps var(y): c measured 3.7 on Norris, 5.1 on Pontius, 232
+//    on Longley and up to 70 on the planted problems.  1e-10 relative is therefore only
+//    honest where MSE >= 1e-4 var(y) (there c eps var(y) / MSE <= 2.2e-12 c); below it the
+//    bound at the threshold, 1e-14 var(y) = 45 eps var(y), applies.  (With 1e-6 var(y) as
+//    the threshold the model fails on Norris and Pontius: 1.3e-10 and 2.1e-10 relative.)
+//  * Parameters: |gram - residual| <= 1e-9 s, with s the size a parameter is measured
+//    against: for w_k, max(|w_k|, sd(y) / sd(x_k)) (the weight that moves predictions by
+//    one sd of y: rounding in the gradient moves w_k in those units, and a weight near 0
+//    has no size of its own); for b, max(|b|, sd(y) (1 + sum_k |mean_k| / sd(x_k))), since
+//    b = mean(y) - sum_k w_k mean_k carries every weight's error times its column's mean.
+//  * final_mse: within 1e-12 relative of a long-double MSE at the returned parameters: it
+//    is one float64 residual pass, whose rounding is ~eps per residual, not the cancellation
+//    (a problem whose residuals are themselves far below y says so where it is used).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "backend/chunk_plan.hpp"
+#include "io/csv.hpp"
+#include "reference.hpp"
+#include "steepest/steepest.hpp"
+#include "test_support.hpp"
+#include "thread_team.hpp"
+#include "train/run_state.hpp"
+
+#ifdef STEEPEST_CLI_PATH
+#include "cli_support.hpp"
+#endif
+
+namespace {
+
+using steepest::Device;
+using steepest::FitOptions;
+using steepest::FitResult;
+using steepest::Optimizer;
+using steepest::Schedule;
+using steepest::Solver;
+using steepest::StopReason;
+using steepest::TrainingState;
+using test_support::error_of;
+
+constexpr double kLossRel = 1e-10;      // loss histories, gram against residual
+constexpr double kLossFloor = 1e-4;     // ... relative to max(MSE, kLossFloor var(y))
+constexpr double kParamRel = 1e-9;      // weights and bias, against the scales above
+constexpr double kFinalMseRel = 1e-12;  // final_mse against long double at its parameters
+constexpr double kCurvatureRel = 1e-9;  // lr auto's curvature (and so the rate)
+
+// ---- data -------------------------------------------------------------------------------
+
+/// A problem as the fit sees it: float64 or float32 storage, optional sample weights.
+/// p holds the stored values as float64 (float32 values widened exactly), so that the
+/// long-double references see exactly what the fit sees.
+struct Dataset {
+  ref::Problem p;
+  bool f32 = false;
+  std::vector<float> x32, y32;
+  std::vector<double> sw;  // sample weights; empty: none
+
+  steepest::MatrixView X() const {
+    return f32 ? steepest::make_matrix_view(x32.data(), p.n, p.d) : steepest::make_matrix_view(p.X.data(), p.n, p.d);
+  }
+  steepest::VectorView y() const {
+    return f32 ? steepest::make_vector_view(y32.data(), p.n) : steepest::make_vector_view(p.y.data(), p.n);
+  }
+  steepest::VectorView weights() const {
+    return sw.empty() ? steepest::VectorView{} : steepest::make_vector_view(sw.data(), p.n);
+  }
+};
+
+Dataset from_problem(ref::Problem p, bool f32) {
+  Dataset d;
+  d.f32 = f32;
+  if (f32) {
+    for (double& v : p.X) {
+      d.x32.push_back(static_cast<float>(v));
+      v = static_cast<double>(d.x32.back());
+    }
+    for (double& v : p.y) {
+      d.y32.push_back(static_cast<float>(v));
+      v = static_cast<double>(d.y32.back());
+    }
+  }
+  d.p = std::move(p);
+  return d;
+}
+
+Dataset planted(std::int64_t n, std::int64_t d, unsigned seed, double noise = 0.05, bool f32 = false) {
+  return from_problem(ref::planted(n, d, seed, noise), f32);
+}
+
+/// x_ik uniform in [-1, 1), y = x . w + b + noise e (e standard normal), with the given w
+/// (zeros in it make an l1 fit's zero pattern robust).
+Dataset planted_with(std::int64_t n, const std::vector<double>& w, double b, double noise, unsigned seed) {
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::normal_distribution<double> e(0.0, 1.0);
+  ref::Problem p;
+  p.n = n;
+  p.d = static_cast<std::int64_t>(w.size());
+  p.w_true = w;
+  p.b_true = b;
+  for (std::int64_t i = 0; i < n; ++i) {
+    double yi = b;
+    for (const double wk : w) {
+      const double v = u(gen);
+      p.X.push_back(v);
+      yi += v * wk;
+    }
+    p.y.push_back(yi + noise * e(gen));
+  }
+  return from_problem(std::move(p), false);
+}
+
+/// Weights in [0, 2) with every 7th row 0: non-integer, and some rows left out.
+std::vector<double> sample_weights(std::int64_t n, unsigned seed) {
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> u(0.0, 2.0);
+  std::vector<double> w(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = i % 7 == 3 ? 0.0 : u(gen);
+  return w;
+}
+
+Dataset nist(const std::string& name) {
+  const auto ds = steepest::io::read_csv(std::string(STEEPEST_TEST_DATA_DIR) + "/nist-strd/" + name + ".csv");
+  ref::Problem p;
+  p.n = ds.rows;
+  p.d = ds.cols;
+  p.X = ds.X;
+  p.y = ds.y;
+  return from_problem(std::move(p), false);
+}
+
+// ---- references -------------------------------------------------------------------------
+
+/// The rows a fit trains on: all, or those validation_fraction does not hold out.
+std::vector<std::int64_t> training_rows(const Dataset& d, const FitOptions& o) {
+  if (o.validation_fraction <= 0.0) return {};
+  const std::int64_t held = steepest::detail::heldout_count(d.p.n, o.validation_fraction);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(d.p.n));
+  steepest::detail::heldout_split(o.seed, d.p.n, held, order.data());
+  order.resize(static_cast<std::size_t>(d.p.n - held));
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
+/// The (weighted) MSE over the training rows at (w, b), in long double.
+long double reference_mse(const Dataset& d, const FitOptions& o, const std::vector<double>& w, double b) {
+  const auto rows = training_rows(d, o);
+  if (d.sw.empty()) return ref::loss_grad(d.p, w, b, rows).mse;
+  return ref::weighted_loss_grad(d.p, w, b, d.sw, rows).lg.mse;
+}
+
+/// Weighted (or plain) moments of the data: the scales the tolerances are stated in.
+struct Moments {
+  double var_y = 0.0;
+  double sd_y = 0.0;
+  std::vector<double> mean_x, sd_x;
+};
+
+Moments moments(const Dataset& d) {
+  const auto n = static_cast<std::size_t>(d.p.n);
+  const auto dim = static_cast<std::size_t>(d.p.d);
+  long double W = 0, my = 0;
+  std::vector<long double> mx(dim, 0.0L);
+  for (std::size_t i = 0; i < n; ++i) {
+    const long double wi = d.sw.empty() ? 1.0L : d.sw[i];
+    W += wi;
+    my += wi * d.p.y[i];
+    for (std::size_t k = 0; k < dim; ++k) mx[k] += wi * d.p.X[i * dim + k];
+  }
+  my /= W;
+  for (auto& m : mx) m /= W;
+  long double vy = 0;
+  std::vector<long double> vx(dim, 0.0L);
+  for (std::size_t i = 0; i < n; ++i) {
+    const long double wi = d.sw.empty() ? 1.0L : d.sw[i];
+    vy += wi * (d.p.y[i] - my) * (d.p.y[i] - my);
+    for (std::size_t k = 0; k < dim; ++k) vx[k] += wi * (d.p.X[i * dim + k] - mx[k]) * (d.p.X[i * dim + k] - mx[k]);
+  }
+  Moments m;
+  m.var_y = static_cast<double>(vy / W);
+  m.sd_y = std::sqrt(m.var_y);
+  for (std::size_t k = 0; k < dim; ++k) {
+    m.mean_x.push_back(static_cast<double>(mx[k]));
+    m.sd_x.push_back(std::sqrt(static_cast<double>(vx[k] / W)));
+  }
+  return m;
+}
+
+// ---- comparisons ------------------------------------------------------------------------
+
+double rel(double a, double b) { return std::fabs(a - b) / std::fabs(b); }
+
+/// Two loss histories agree to kLossRel relative to max(MSE, kLossFloor var(y)) (see top).
+::testing::AssertionResult losses_agree(const std::vector<double>& residual, const std::vector<double>& gram,
+                                        double var_y) {
+  if (residual.size() != gram.size())
+    return ::testing::AssertionFailure() << "lengths " << residual.size() << " (residual) and " << gram.size()
+                                         << " (gram)";
+  for (std::size_t k = 0; k < residual.size(); ++k) {
+    const double scale = std::max(residual[k], kLossFloor * var_y);
+    if (!(std::fabs(gram[k] - residual[k]) <= kLossRel * scale))
+      return ::testing::AssertionFailure() << "epoch " << k << ": residual " << residual[k] << ", gram " << gram[k]
+                                           << ", deviation " << std::fabs(gram[k] - residual[k]) / scale
+                                           << " of max(MSE, " << kLossFloor << " var(y))";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+::testing::AssertionResult same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << "sizes " << a.size() << " and " << b.size();
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (!same_bits(a[k], b[k]))
+      return ::testing::AssertionFailure() << "entry " << k << ": " << a[k] << " vs " << b[k];
+  return ::testing::AssertionSuccess();
+}
+
+void expect_same_bits(const FitResult& a, const FitResult& b) {
+  EXPECT_TRUE(same_bits(a.weights, b.weights));
+  EXPECT_TRUE(same_bits(a.bias, b.bias)) << a.bias << " vs " << b.bias;
+  EXPECT_TRUE(same_bits(a.loss_history, b.loss_history));
+  EXPECT_TRUE(same_bits(a.heldout_loss_history, b.heldout_loss_history));
+  EXPECT_TRUE(same_bits(a.final_mse, b.final_mse)) << a.final_mse << " vs " << b.final_mse;
+  EXPECT_TRUE(same_bits(a.heldout_mse, b.heldout_mse)) << a.heldout_mse << " vs " << b.heldout_mse;
+  EXPECT_TRUE(same_bits(a.learning_rate, b.learning_rate));
+  EXPECT_TRUE(same_bits(a.final_learning_rate, b.final_learning_rate));
+  EXPECT_TRUE(same_bits(a.curvature, b.curvature));
+  EXPECT_EQ(a.epochs_run, b.epochs_run);
+  EXPECT_EQ(a.stop_reason, b.stop_reason);
+  EXPECT_EQ(a.solver, b.solver);
+}
+
+/// Parameters of two fits agree to kParamRel on the scales stated at the top.
+void expect_parameters_agree(const Dataset& d, const std::vector<double>& w_res, double b_res,
+                             const std::vector<double>& w_gram, double b_gram) {
+  const Moments m = moments(d);
+  ASSERT_EQ(w_res.size(), w_gram.size());
+  double spread = 0.0;  // sum_k |mean_k| / sd_k
+  for (std::size_t k = 0; k < w_res.size(); ++k) {
+    const double natural = m.sd_x[k] > 0.0 ? m.sd_y / m.sd_x[k] : 0.0;
+    const double s = std::max(std::fabs(w_res[k]), natural);
+    EXPECT_LE(std::fabs(w_gram[k] - w_res[k]), kParamRel * s)
+        << "w" << k << ": residual " << w_res[k] << ", gram " << w_gram[k] << " (scale " << s << ")";
+    if (m.sd_x[k] > 0.0) spread += std::fabs(m.mean_x[k]) / m.sd_x[k];
+  }
+  const double sb = std::max(std::fabs(b_res), m.sd_y * (1.0 + spread));
+  EXPECT_LE(std::fabs(b_gram - b_res), kParamRel * sb)
+      << "bias: residual " << b_res << ", gram " << b_gram << " (scale " << sb << ")";
+}
+
+/// final_mse is an exact pass at the returned parameters (kFinalMseRel of long double).
+void expect_exact_final_mse(const Dataset& d, const FitOptions& o, const FitResult& r,
+                            double tolerance = kFinalMseRel) {
+  const long double want = reference_mse(d, o, r.weights, r.bias);
+  EXPECT_LE(std::fabs(static_cast<long double>(r.final_mse) - want), tolerance * want)
+      << r.solver << ": final_mse " << r.final_mse << ", long double " << static_cast<double>(want);
+}
+
+FitResult run(const Dataset& d, FitOptions o, Solver solver) {
+  o.solver = solver;
+  return steepest::fit(d.X(), d.y(), d.weights(), o);
+}
+
+/// The residual and the gram fit of \p d with options \p o: the gram fit follows the
+/// residual one to the tolerances at the top, and both report what ran.
+void expect_gram_agrees_with_residual(const Dataset& d, const FitOptions& o, FitResult* gram_out = nullptr,
+                                      double final_mse_rel = kFinalMseRel) {
+  const FitResult res = run(d, o, Solver::residual);
+  const FitResult gram = run(d, o, Solver::gram);
+  EXPECT_EQ(res.solver, "residual");
+  EXPECT_EQ(gram.solver, "gram");
+  EXPECT_EQ(res.gram_seconds, 0.0);
+  EXPECT_GE(gram.gram_seconds, 0.0);
+  EXPECT_LE(gram.gram_seconds, gram.wall_seconds);
+
+  EXPECT_EQ(gram.stop_reason, res.stop_reason) << gram.message;
+  EXPECT_EQ(gram.epochs_run, res.epochs_run);
+  const Moments m = moments(d);
+  EXPECT_TRUE(losses_agree(res.loss_history, gram.loss_history, m.var_y)) << "loss_history";
+  EXPECT_TRUE(losses_agree(res.heldout_loss_history, gram.heldout_loss_history, m.var_y)) << "heldout_loss_history";
+  EXPECT_EQ(gram.heldout_rows, res.heldout_rows);
+  if (res.heldout_rows > 0) {
+    EXPECT_LE(std::fabs(gram.heldout_mse - res.heldout_mse), kLossRel * std::max(res.heldout_mse, kLossFloor * m.var_y));
+  }
+  expect_parameters_agree(d, res.weights, res.bias, gram.weights, gram.bias);
+
+  if (o.auto_learning_rate) {
+    EXPECT_LE(rel(gram.curvature, res.curvature), kCurvatureRel) << gram.curvature << " vs " << res.curvature;
+    EXPECT_LE(rel(gram.learning_rate, res.learning_rate), kCurvatureRel);
+  } else {
+    EXPECT_EQ(gram.learning_rate, res.learning_rate);
+  }
+  // The schedule's last rate; adaptive's depends on decisions both must take alike.
+  EXPECT_LE(rel(gram.final_learning_rate, res.final_learning_rate), kCurvatureRel);
+
+  // final_mse: one exact pass in both (standardised float32 data would be measured on
+  // its rounded copy, so those runs are not used with this check).
+  expect_exact_final_mse(d, o, gram, final_mse_rel);
+  expect_exact_final_mse(d, o, res, final_mse_rel);
+  if (gram_out) *gram_out = gram;
+}
+
+FitOptions cpu_options(double lr, std::int64_t epochs) {
+  FitOptions o;
+  o.device = Device::cpu;
+  o.learning_rate = lr;
+  o.epochs = epochs;
+  return o;
+}
+
+// ---- which solver runs ----------------------------------------------------------------------
+
+TEST(GramSolver, ReportsWhichSolverRan) {
+  const Dataset d = planted(3000, 3, 1);
+  const FitOptions o = cpu_options(0.2, 20);
+  const FitResult res = run(d, o, Solver::residual);
+  const FitResult gram = run(d, o, Solver::gram);
+  EXPECT_EQ(res.solver, "residual");
+  EXPECT_EQ(res.gram_seconds, 0.0) << "no Gram pass in a residual fit";
+  EXPECT_EQ(gram.solver, "gram");
+  EXPECT_GE(gram.gram_seconds, 0.0);
+  // An explicit residual is honoured where automatic would pick gram, and in mini-batches.
+  FitOptions mb = o;
+  mb.batch_size = 100;
+  EXPECT_EQ(run(d, mb, Solver::residual).solver, "residual");
+}
+
+TEST(GramSolver, AutomaticPicksGramForFullBatchWhenEpochsExceedFeatures) {
+  const Dataset d = planted(2000, 3, 2);
+  auto solver_of = [&](std::int64_t epochs, std::int64_t batch_size) {
+    FitOptions o = cpu_options(0.1, epochs);
+    o.batch_size = batch_size;
+    EXPECT_EQ(o.solver, Solver::automatic) << "automatic is the default";
+    return run(d, o, Solver::automatic).solver;
+  };
+  EXPECT_EQ(solver_of(4, 0), "gram");              // epochs = d + 1 > d
+  EXPECT_EQ(solver_of(3, 0), "residual");          // epochs = d: a pass per epoch is no dearer
+  EXPECT_EQ(solver_of(1000, 0), "gram");
+  EXPECT_EQ(solver_of(50, 2000), "gram");          // batch_size = rows is full batch
+  EXPECT_EQ(solver_of(50, 5000), "gram");          // batch_size > rows too
+  EXPECT_EQ(solver_of(50, 1999), "residual");      // one row short: mini-batch, silently
+  EXPECT_EQ(solver_of(50, 10), "residual");
+}
+
+TEST(GramSolver, AutomaticTakesUpTo512FeaturesThenResidualSilently) {
+  // d = 512 with epochs = 513 > d is gram; d = 513 falls back to residual without a word.
+  const Dataset at = planted(600, 512, 3);
+  FitOptions o = cpu_options(0.01, 513);
+  const FitResult r512 = run(at, o, Solver::automatic);
+  EXPECT_EQ(r512.solver, "gram");
+  const Dataset over = planted(600, 513, 4);
+  o.epochs = 514;
+  FitResult r513;
+  EXPECT_NO_THROW(r513 = run(over, o, Solver::automatic));
+  EXPECT_EQ(r513.solver, "residual");
+  EXPECT_EQ(r513.message.find("gram"), std::string::npos) << "silently: " << r513.message;
+  EXPECT_EQ(r513.stop_reason, StopReason::max_epochs);
+}
+
+TEST(GramSolver, ExplicitGramRefusesMoreThan512Features) {
+  const Dataset over = planted(600, 513, 5);
+  const std::string e = error_of([&] { run(over, cpu_options(0.01, 10), Solver::gram); });
+  EXPECT_NE(e.find("512"), std::string::npos) << e;
+  // 512 itself is taken, whatever the epochs (explicit gram ignores the epochs rule).
+  const Dataset at = planted(600, 512, 6);
+  EXPECT_EQ(run(at, cpu_options(0.01, 3), Solver::gram).solver, "gram");
+}
+
+TEST(GramSolver, ExplicitGramRefusesMiniBatches) {
+  const Dataset d = planted(2000, 3, 7);
+  FitOptions o = cpu_options(0.1, 10);
+  o.batch_size = 10;
+  const std::string e = error_of([&] { run(d, o, Solver::gram); });
+  EXPECT_NE(e.find("gram"), std::string::npos) << e;
+  o.batch_size = 1999;  // one row short of a full batch
+  EXPECT_NE(error_of([&] { run(d, o, Solver::gram); }).find("gram"), std::string::npos);
+  // The same options under automatic run residual, with no error.
+  FitResult r;
+  EXPECT_NO_THROW(r = run(d, o, Solver::automatic));
+  EXPECT_EQ(r.solver, "residual");
+  EXPECT_EQ(r.message.find("gram"), std::string::npos) << "silently: " << r.message;
+  // batch_size >= rows is a full batch, which gram takes.
+  o.batch_size = 2000;
+  EXPECT_EQ(run(d, o, Solver::gram).solver, "gram");
+}
+
+// ---- agreement with residual: planted problems --------------------------------------------
+
+struct PlantedCase {
+  const char* name;
+  std::int64_t n, d;
+  bool f32;
+};
+
+void PrintTo(const PlantedCase& c, std::ostream* os) { *os << c.name; }
+
+class GramAgreesPlanted : public ::testing::TestWithParam<PlantedCase> {};
+
+TEST_P(GramAgreesPlanted, HistoryParametersAndFinalMse) {
+  const PlantedCase c = GetParam();
+  const Dataset d = planted(c.n, c.d, 100 + static_cast<unsigned>(c.d), 0.05, c.f32);
+  // L ~ 2 for x uniform in [-1, 1) with an intercept; 0.2 contracts every direction, 300
+  // epochs reach the optimum, so the history spans the descent and the floor of the MSE.
+  expect_gram_agrees_with_residual(d, cpu_options(0.2, 300));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Problems, GramAgreesPlanted,
+    ::testing::Values(PlantedCase{"d1_n100000_f64", 100000, 1, false}, PlantedCase{"d1_n100000_f32", 100000, 1, true},
+                      PlantedCase{"d3_n5003_f64", 5003, 3, false}, PlantedCase{"d3_n5003_f32", 5003, 3, true},
+                      PlantedCase{"d16_n20000_f64", 20000, 16, false},
+                      PlantedCase{"d16_n20000_f32", 20000, 16, true}),
+    [](const ::testing::TestParamInfo<PlantedCase>& p) { return std::string(p.param.name); });
+
+// ---- agreement with residual: NIST StRD problems -----------------------------------------
+
+struct NistCase {
+  const char* name;
+  std::int64_t epochs;
+  double final_mse_rel;  // see the instantiation
+};
+
+void PrintTo(const NistCase& c, std::ostream* os) { *os << c.name; }
+
+class GramAgreesNist : public ::testing::TestWithParam<NistCase> {};
+
+TEST_P(GramAgreesNist, StandardizedWithAutoRate) {
+  // Standardised with lr auto, as test_standardize.cpp fits them.  Norris's MSE is 6e-6
+  // var(y) and Pontius's 1e-7 var(y) at the optimum: their late epochs are where the Gram
+  // loss cancels, and the floor of the tolerance (top of the file) is what applies there.
+  const NistCase c = GetParam();
+  const Dataset d = nist(c.name);
+  FitOptions o = cpu_options(0.01, c.epochs);
+  o.standardize = true;
+  o.auto_learning_rate = true;
+  expect_gram_agrees_with_residual(d, o, nullptr, c.final_mse_rel);
+}
+
+// final_mse: 1e-12, except Pontius.  There the MSE (3.9e-8) is 1e-7 of var(y) and each
+// residual (~2e-4) is a difference of terms ~1, so a float64 pass rounds each r_i by
+// ~1e-12 of itself, and the MSE by a few 1e-13 (measured up to 3.6e-13 at parameters a
+// last bit apart): 1e-11 keeps a margin and is still a thousand times below the error of
+// the MSE from the Gram sums there (~eps var(y) / MSE ~ 1e-8).
+INSTANTIATE_TEST_SUITE_P(Problems, GramAgreesNist,
+                         ::testing::Values(NistCase{"Norris", 200, kFinalMseRel}, NistCase{"Pontius", 3000, 1e-11},
+                                           NistCase{"Longley", 20000, kFinalMseRel}),
+                         [](const ::testing::TestParamInfo<NistCase>& p) { return std::string(p.param.name); });
+
+// ---- thread invariance --------------------------------------------------------------------
+
+void expect_thread_invariance(const Dataset& d, FitOptions o) {
+  o.threads = 1;
+  const FitResult one = run(d, o, Solver::gram);
+  ASSERT_EQ(one.solver, "gram");
+  for (const int threads : {2, 3, 5}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    o.threads = threads;
+    expect_same_bits(run(d, o, Solver::gram), one);
+  }
+}
+
+TEST(GramThreads, AnyThreadCountGivesTheSameBits) {
+  // 200000 x 3: many chunks, so every thread count splits the Gram pass differently.
+  expect_thread_invariance(planted(200000, 3, 11), cpu_options(0.2, 30));
+  expect_thread_invariance(planted(200000, 3, 12, 0.05, true), cpu_options(0.2, 30));
+  expect_thread_invariance(planted(30000, 16, 13), cpu_options(0.2, 30));
+}
+
+TEST(GramThreads, AnyThreadCountGivesTheSameBitsWeightedHeldOutStandardized) {
+  Dataset d = planted(100000, 4, 14);
+  d.sw = sample_weights(d.p.n, 15);
+  FitOptions o = cpu_options(0.1, 40);
+  o.validation_fraction = 0.2;
+  o.standardize = true;
+  o.auto_learning_rate = true;
+  o.optimizer = Optimizer::nesterov;
+  o.l2 = 1e-3;
+  expect_thread_invariance(d, o);
+}
+
+// ---- every option with gram ---------------------------------------------------------------
+
+/// One option (or a few) set on a fit, and the data it is shown on.
+struct OptionCase {
+  const char* name;
+  std::function<void(FitOptions&, Dataset&)> set;
+};
+
+void PrintTo(const OptionCase& c, std::ostream* os) { *os << c.name; }
+
+class GramWithOption : public ::testing::TestWithParam<OptionCase> {};
+
+TEST_P(GramWithOption, AgreesWithResidual) {
+  // w has zeros, so that l1's zero pattern is far from any threshold (|dMSE/dw_k| at the
+  // zeros is ~0.01, well below the l1 = 0.05 used).
+  Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 21);
+  FitOptions o = cpu_options(0.2, 200);
+  GetParam().set(o, d);
+  FitResult gram;
+  expect_gram_agrees_with_residual(d, o, &gram);
+  ASSERT_EQ(gram.solver, "gram");
+}
+
+const OptionCase kOptionCases[] = {
+    {"gd", [](FitOptions&, Dataset&) {}},
+    {"momentum", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::momentum; o.learning_rate = 0.05; }},
+    {"nesterov", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::nesterov; o.learning_rate = 0.05; }},
+    // Adam's step divides by sqrt(v): kept short and far from the rounding level of the
+    // gradient, where the two solvers' last-bit differences would be amplified.
+    {"adam", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::adam; o.learning_rate = 0.01; o.epochs = 100; }},
+    {"l2", [](FitOptions& o, Dataset&) { o.l2 = 0.05; }},
+    {"l1", [](FitOptions& o, Dataset&) { o.l1 = 0.05; }},
+    {"elastic_net", [](FitOptions& o, Dataset&) { o.l1 = 0.05; o.l2 = 0.01; }},
+    {"schedule_inverse_scaling", [](FitOptions& o, Dataset&) { o.schedule = Schedule::inverse_scaling; o.power_t = 0.5; o.learning_rate = 0.4; }},
+    {"schedule_exponential", [](FitOptions& o, Dataset&) { o.schedule = Schedule::exponential; o.decay = 0.98; }},
+    {"schedule_step", [](FitOptions& o, Dataset&) { o.schedule = Schedule::step; o.decay = 0.5; o.step_epochs = 15; }},
+    // tol > 0: with tol = 0 the adaptive rule would compare losses that differ in their
+    // last bits near convergence, and the two solvers could divide at different epochs.
+    {"schedule_adaptive", [](FitOptions& o, Dataset&) { o.schedule = Schedule::adaptive; o.tol = 1e-4; o.n_iter_no_change = 3; o.epochs = 400; }},
+    {"auto_learning_rate", [](FitOptions& o, Dataset&) { o.auto_learning_rate = true; }},
+    {"auto_learning_rate_l2", [](FitOptions& o, Dataset&) { o.auto_learning_rate = true; o.l2 = 0.1; }},
+    {"early_stopping", [](FitOptions& o, Dataset&) { o.tol = 1e-5; o.n_iter_no_change = 3; o.epochs = 1000; }},
+    {"sample_weights", [](FitOptions&, Dataset& d) { d.sw = sample_weights(d.p.n, 22); }},
+    {"standardize", [](FitOptions& o, Dataset& d) {
+       // Columns on scales 1e3 and 1e-3 (and a mean far from 0): standardising is what
+       // makes them fit.
+       for (std::int64_t i = 0; i < d.p.n; ++i) {
+         d.p.X[static_cast<std::size_t>(i * d.p.d)] = 1e3 * d.p.X[static_cast<std::size_t>(i * d.p.d)] + 5e3;
+         d.p.X[static_cast<std::size_t>(i * d.p.d + 2)] *= 1e-3;
+       }
+       o.standardize = true;
+     }},
+    {"validation_fraction", [](FitOptions& o, Dataset&) { o.validation_fraction = 0.2; o.seed = 5; }},
+    {"validation_fraction_early_stopping", [](FitOptions& o, Dataset&) {
+       o.validation_fraction = 0.25;
+       o.tol = 1e-5;
+       o.n_iter_no_change = 3;
+       o.epochs = 1000;
+     }},
+    {"no_intercept", [](FitOptions& o, Dataset&) { o.fit_intercept = false; o.init_bias = 0.3; }},
+    {"warm_start", [](FitOptions& o, Dataset&) { o.init_weights = {1.0, 0.5, -1.0, 0.2, 0.0}; o.init_bias = -2.0; }},
+    {"everything", [](FitOptions& o, Dataset& d) {
+       d.sw = sample_weights(d.p.n, 23);
+       o.validation_fraction = 0.2;
+       o.standardize = true;
+       o.auto_learning_rate = true;
+       o.optimizer = Optimizer::nesterov;
+       o.l1 = 0.02;
+       o.l2 = 0.01;
+       o.schedule = Schedule::exponential;
+       o.decay = 0.99;
+       o.tol = 1e-6;
+       o.n_iter_no_change = 4;
+     }},
+};
+
+INSTANTIATE_TEST_SUITE_P(Options, GramWithOption, ::testing::ValuesIn(kOptionCases),
+                         [](const ::testing::TestParamInfo<OptionCase>& p) { return std::string(p.param.name); });
+
+TEST(GramWithOptions, L1GivesTheSameZerosAndValues) {
+  // The prox step makes exact zeros: the two solvers must zero the same coefficients (the
+  // planted zeros) and agree on the others.
+  const Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 21);
+  for (const double l2 : {0.0, 0.01}) {
+    SCOPED_TRACE("l2 " + std::to_string(l2));
+    FitOptions o = cpu_options(0.2, 300);
+    o.l1 = 0.05;
+    o.l2 = l2;
+    const FitResult res = run(d, o, Solver::residual);
+    const FitResult gram = run(d, o, Solver::gram);
+    ASSERT_EQ(gram.solver, "gram");
+    ASSERT_EQ(gram.weights.size(), res.weights.size());
+    for (std::size_t k = 0; k < res.weights.size(); ++k)
+      EXPECT_EQ(gram.weights[k] == 0.0, res.weights[k] == 0.0) << "w" << k << ": residual " << res.weights[k]
+                                                               << ", gram " << gram.weights[k];
+    EXPECT_EQ(res.weights[1], 0.0);
+    EXPECT_EQ(res.weights[3], 0.0);
+    EXPECT_NE(res.weights[0], 0.0);
+    expect_parameters_agree(d, res.weights, res.bias, gram.weights, gram.bias);
+  }
+}
+
+TEST(GramWithOptions, EarlyStoppingStopsAtTheSameEpoch) {
+  const Dataset d = planted(5000, 3, 31);
+  FitOptions o = cpu_options(0.05, 5000);
+  o.tol = 1e-4;
+  o.n_iter_no_change = 2;
+  const FitResult res = run(d, o, Solver::residual);
+  const FitResult gram = run(d, o, Solver::gram);
+  ASSERT_EQ(res.stop_reason, StopReason::converged);
+  ASSERT_LT(res.epochs_run, o.epochs) << "the rule must end the fit early for this to test it";
+  EXPECT_EQ(gram.stop_reason, StopReason::converged);
+  EXPECT_EQ(gram.epochs_run, res.epochs_run);
+  EXPECT_TRUE(losses_agree(res.loss_history, gram.loss_history, moments(d).var_y));
+}
+
+TEST(GramWithOptions, AutoLearningRateEstimatesTheSameCurvature) {
+  Dataset d = planted(8000, 4, 32);
+  d.sw = sample_weights(d.p.n, 33);
+  for (const bool intercept : {true, false}) {
+    FitOptions o = cpu_options(0.01, 50);
+    o.auto_learning_rate = true;
+    o.fit_intercept = intercept;
+    o.l2 = 0.02;
+    const FitResult res = run(d, o, Solver::residual);
+    const FitResult gram = run(d, o, Solver::gram);
+    ASSERT_GT(res.curvature, 0.0);
+    // Power iteration on the same operator: equal to its convergence, well within 1e-9.
+    EXPECT_LE(rel(gram.curvature, res.curvature), kCurvatureRel) << gram.curvature << " vs " << res.curvature;
+    EXPECT_LE(rel(gram.learning_rate, res.learning_rate), kCurvatureRel);
+  }
+}
+
+TEST(GramWithOptions, DivergenceStopsAtTheSameEpochWithAMessage) {
+  const Dataset d = planted(3000, 3, 34);
+  FitOptions probe = cpu_options(0.01, 1);
+  probe.auto_learning_rate = true;
+  const double L = run(d, probe, Solver::residual).curvature;
+  ASSERT_GT(L, 0.0);
+  // 2.5 / L: the error grows by 1.5 per epoch and the loss passes 1e8 times its start after
+  // ~20 epochs; 1e100: the loss is beyond every bound after one epoch.  The loss is then
+  // far above var(y), where the two solvers agree to ~1e-15 relative, so they cross the
+  // divergence bound in the same epoch.
+  for (const double lr : {2.5 / L, 1e100}) {
+    SCOPED_TRACE("lr " + std::to_string(lr));
+    FitOptions o = cpu_options(lr, 200);
+    const FitResult res = run(d, o, Solver::residual);
+    const FitResult gram = run(d, o, Solver::gram);
+    ASSERT_EQ(res.stop_reason, StopReason::diverged);
+    EXPECT_EQ(gram.solver, "gram");
+    EXPECT_EQ(gram.stop_reason, StopReason::diverged);
+    EXPECT_EQ(gram.epochs_run, res.epochs_run);
+    const std::string when = "diverged in epoch " + std::to_string(res.epochs_run + 1);
+    EXPECT_EQ(gram.message.rfind(when, 0), 0u) << gram.message;
+    EXPECT_NE(gram.message.find("learning rate"), std::string::npos) << gram.message;
+    // The last finite parameters and history, and an exact final_mse at them.
+    EXPECT_TRUE(losses_agree(res.loss_history, gram.loss_history, moments(d).var_y));
+    expect_parameters_agree(d, res.weights, res.bias, gram.weights, gram.bias);
+    for (const double w : gram.weights) EXPECT_TRUE(std::isfinite(w));
+    expect_exact_final_mse(d, o, gram);
+  }
+}
+
+TEST(GramWithOptions, OnStepAndOnEpochAreCalledOncePerEpochWithTheParameters) {
+  const Dataset d = planted(3000, 3, 35);
+  struct Step {
+    std::int64_t epoch, step;
+    double loss;
+    std::vector<double> w;
+    double b;
+  };
+  auto trace = [&](Solver solver, std::vector<Step>& steps, std::vector<double>& epoch_losses) {
+    FitOptions o = cpu_options(0.2, 25);
+    o.optimizer = Optimizer::momentum;
+    o.on_step = [&](const steepest::StepReport& r) {
+      steps.push_back({r.epoch, r.step, r.batch_loss, *r.weights, r.bias});
+    };
+    o.on_epoch = [&](const steepest::EpochReport& r) {
+      epoch_losses.push_back(r.loss);
+      return true;
+    };
+    return run(d, o, solver);
+  };
+  std::vector<Step> rs, gs;
+  std::vector<double> re, ge;
+  const FitResult res = trace(Solver::residual, rs, re);
+  const FitResult gram = trace(Solver::gram, gs, ge);
+  ASSERT_EQ(gram.solver, "gram");
+  ASSERT_EQ(gs.size(), 25u) << "one step per full-batch epoch";
+  ASSERT_EQ(rs.size(), gs.size());
+  const double var_y = moments(d).var_y;
+  std::vector<double> rl, gl;
+  for (std::size_t k = 0; k < gs.size(); ++k) {
+    SCOPED_TRACE("step " + std::to_string(k));
+    EXPECT_EQ(gs[k].epoch, static_cast<std::int64_t>(k) + 1);
+    EXPECT_EQ(gs[k].step, 1);
+    // batch_loss is the MSE before the step: loss_history[epoch - 1] (no penalty here).
+    EXPECT_TRUE(same_bits(gs[k].loss, gram.loss_history[k]));
+    rl.push_back(rs[k].loss);
+    gl.push_back(gs[k].loss);
+    expect_parameters_agree(d, rs[k].w, rs[k].b, gs[k].w, gs[k].b);
+  }
+  EXPECT_TRUE(losses_agree(rl, gl, var_y));
+  EXPECT_TRUE(same_bits(gs.back().w, gram.weights)) << "the last step's parameters are the result";
+  EXPECT_TRUE(same_bits(gs.back().b, gram.bias));
+  // on_epoch reports loss_history[epoch], bit for bit.
+  ASSERT_EQ(ge.size(), 25u);
+  for (std::size_t k = 0; k < ge.size(); ++k) EXPECT_TRUE(same_bits(ge[k], gram.loss_history[k + 1])) << k;
+  EXPECT_TRUE(losses_agree(re, ge, var_y));
+  // The callbacks change no bit of the fit.
+  FitOptions plain = cpu_options(0.2, 25);
+  plain.optimizer = Optimizer::momentum;
+  expect_same_bits(run(d, plain, Solver::gram), gram);
+  (void)res;
+}
+
+// ---- checkpoint and resume ----------------------------------------------------------------
+
+struct ResumeCase {
+  const char* name;
+  std::function<void(FitOptions&, Dataset&)> set;
+};
+
+void PrintTo(const ResumeCase& c, std::ostream* os) { *os << c.name; }
+
+class GramResume : public ::testing::TestWithParam<ResumeCase> {};
+
+TEST_P(GramResume, FromEveryCheckpointIsBitwiseTheStraightGramRun) {
+  Dataset d = planted(6007, 5, 41);
+  FitOptions o = cpu_options(0.2, 40);
+  o.solver = Solver::gram;
+  GetParam().set(o, d);
+  const FitResult straight = steepest::fit(d.X(), d.y(), d.weights(), o);
+  ASSERT_EQ(straight.solver, "gram");
+  ASSERT_GE(straight.epochs_run, 6) << "the configuration must run past the first checkpoint";
+
+  std::vector<TrainingState> states;
+  FitOptions ck = o;
+  ck.checkpoint_every = 5;
+  ck.on_checkpoint = [&](const TrainingState& s) { states.push_back(s); };
+  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), ck), straight);  // checkpointing changes nothing
+  ASSERT_GE(states.size(), 2u);
+  EXPECT_EQ(states.front().epoch, 5);
+  EXPECT_EQ(states.back().epoch, straight.epochs_run);
+  for (const auto& s : states) {
+    SCOPED_TRACE("resumed at epoch " + std::to_string(s.epoch));
+    FitOptions r = o;
+    r.resume = std::make_shared<TrainingState>(s);
+    expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), r), straight);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, GramResume,
+    ::testing::Values(
+        ResumeCase{"gd", [](FitOptions&, Dataset&) {}},
+        ResumeCase{"adam_l1_auto",
+                   [](FitOptions& o, Dataset&) {
+                     o.optimizer = Optimizer::adam;
+                     o.auto_learning_rate = true;
+                     o.l1 = 1e-3;
+                   }},
+        ResumeCase{"momentum_weighted_step_schedule",
+                   [](FitOptions& o, Dataset& d) {
+                     d.sw = sample_weights(d.p.n, 42);
+                     o.optimizer = Optimizer::momentum;
+                     o.learning_rate = 0.05;
+                     o.schedule = Schedule::step;
+                     o.step_epochs = 7;
+                   }},
+        ResumeCase{"heldout_standardized_early_stop",
+                   [](FitOptions& o, Dataset&) {
+                     o.epochs = 300;
+                     o.validation_fraction = 0.25;
+                     o.standardize = true;
+                     o.tol = 1e-4;
+                     o.n_iter_no_change = 3;
+                   }},
+        ResumeCase{"adaptive_float32",
+                   [](FitOptions& o, Dataset& d) {
+                     d = from_problem(d.p, true);
+                     o.epochs = 200;
+                     o.schedule = Schedule::adaptive;
+                     o.tol = 1e-3;
+                     o.n_iter_no_change = 2;
+                   }}),
+    [](const ::testing::TestParamInfo<ResumeCase>& p) { return std::string(p.param.name); });
+
+TEST(GramResume, AStopRequestedAtAnEpochResumesBitwise) {
+  const Dataset d = planted(5000, 4, 43);
+  FitOptions o = cpu_options(0.1, 30);
+  o.solver = Solver::gram;
+  o.optimizer = Optimizer::nesterov;
+  const FitResult straight = steepest::fit(d.X(), d.y(), o);
+  ASSERT_EQ(straight.solver, "gram");
+
+  std::atomic<bool> stop{false};
+  std::shared_ptr<TrainingState> saved;
+  FitOptions a = o;
+  a.stop_requested = &stop;
+  a.on_checkpoint = [&](const TrainingState& s) { saved = std::make_shared<TrainingState>(s); };
+  a.on_epoch = [&](const steepest::EpochReport& r) {
+    if (r.epoch == 12) stop = true;
+    return true;
+  };
+  const FitResult first = steepest::fit(d.X(), d.y(), a);
+  EXPECT_EQ(first.stop_reason, StopReason::interrupted);
+  EXPECT_EQ(first.epochs_run, 12);
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->epoch, 12);
+
+  FitOptions b = o;
+  b.resume = saved;
+  expect_same_bits(steepest::fit(d.X(), d.y(), b), straight);
+}
+
+// ---- across processes (threads as ranks) -------------------------------------------------
+
+/// The fit of \p d split over \p ranks threads by rank_rows() (whole shards); every rank
+/// must return the same result, and rank 0's is returned.
+FitResult fit_on_ranks(const Dataset& d, const FitOptions& o, int ranks) {
+  std::vector<FitResult> out(static_cast<std::size_t>(ranks));
+  steepest::testing::run_ranks(ranks, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+    const auto [lo, hi] = steepest::detail::rank_rows(d.p.n, d.p.d, ranks, rank);
+    FitOptions mine = o;
+    mine.communicator = comm;
+    const double* x = hi > lo ? d.p.X.data() + lo * d.p.d : d.p.X.data();
+    const steepest::VectorView w =
+        d.sw.empty() ? steepest::VectorView{} : steepest::make_vector_view(d.sw.data() + lo, hi - lo);
+    out[static_cast<std::size_t>(rank)] = steepest::fit(steepest::make_matrix_view(x, hi - lo, d.p.d),
+                                                        steepest::make_vector_view(d.p.y.data() + lo, hi - lo), w, mine);
+  });
+  for (int r = 1; r < ranks; ++r) {
+    SCOPED_TRACE("rank " + std::to_string(r) + " against rank 0");
+    expect_same_bits(out[static_cast<std::size_t>(r)], out[0]);
+  }
+  return out[0];
+}
+
+class GramAcrossRanks : public ::testing::TestWithParam<OptionCase> {};
+
+TEST_P(GramAcrossRanks, WholeShardsGiveTheBitsOfOneProcess) {
+  // 200000 x 3: 37 shards of two chunks; the Gram sums of each rank's shards go through the
+  // Team's Reduction in rank (= shard) order, so the totals are one process's.
+  Dataset d = planted(200000, 3, 51);
+  FitOptions o = cpu_options(0.1, 12);
+  o.threads = 1;
+  o.solver = Solver::gram;
+  GetParam().set(o, d);
+  const FitResult one = steepest::fit(d.X(), d.y(), d.weights(), o);
+  ASSERT_EQ(one.solver, "gram");
+  for (const int ranks : {1, 2, 3, 4}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    expect_same_bits(fit_on_ranks(d, o, ranks), one);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, GramAcrossRanks,
+    ::testing::Values(OptionCase{"gd", [](FitOptions&, Dataset&) {}},
+                      OptionCase{"weighted_heldout_early_stop",
+                                 [](FitOptions& o, Dataset& d) {
+                                   d.sw.resize(static_cast<std::size_t>(d.p.n));
+                                   for (std::size_t i = 0; i < d.sw.size(); ++i) d.sw[i] = static_cast<double>(i % 5) * 0.5;
+                                   o.validation_fraction = 0.2;
+                                   o.tol = 1e-3;
+                                   o.n_iter_no_change = 2;
+                                   o.epochs = 30;
+                                 }},
+                      OptionCase{"standardized_lr_auto",
+                                 [](FitOptions& o, Dataset&) {
+                                   o.standardize = true;
+                                   o.auto_learning_rate = true;
+                                 }},
+                      OptionCase{"adam_elastic_net",
+                                 [](FitOptions& o, Dataset&) {
+                                   o.optimizer = Optimizer::adam;
+                                   o.learning_rate = 0.01;
+                                   o.l1 = 1e-3;
+                                   o.l2 = 1e-3;
+                                 }}),
+    [](const ::testing::TestParamInfo<OptionCase>& p) { return std::string(p.param.name); });
+
+// ---- cancellation: final_mse stays exact ------------------------------------------------
+
+TEST(GramCancellation, FinalMseIsAnExactPassWhenTheGramLossCancels) {
+  // y = X w + 10 + 1e-6 e: MSE = 1e-12, about 1e-14 of y^T y / n (~100) and 1e-12 of var(y).
+  // FitOptions::solver says why final_mse is a residual pass: "the loss from the sums
+  // cancels when the MSE is tiny against the variance of y" -- the history's Gram loss has
+  // an absolute error ~c eps var(y) ~ 1e-14 here, ~1e-2 of the MSE (the scratch prototype:
+  // 2.9e-4), while a residual pass rounds each r_i (~1e-6) by ~1e-15 and the MSE by
+  // ~1e-12 relative (measured 1.3e-12 for residual, 4.9e-12 for the prototype's gram):
+  // 1e-10 keeps a wide margin and is still far below the Gram loss's error.
+  const Dataset d = planted_with(100000, {1.2, -0.7, 0.5}, 10.0, 1e-6, 61);
+  FitOptions o = cpu_options(0.01, 300);
+  o.auto_learning_rate = true;  // reaches the optimum to far below the noise in ~100 epochs
+  const FitResult gram = run(d, o, Solver::gram);
+  const FitResult res = run(d, o, Solver::residual);
+  ASSERT_EQ(gram.solver, "gram");
+  ASSERT_EQ(gram.stop_reason, StopReason::max_epochs);
+
+  const long double exact = reference_mse(d, o, gram.weights, gram.bias);
+  long double mean_y2 = 0;
+  for (const double v : d.p.y) mean_y2 += static_cast<long double>(v) * v;
+  mean_y2 /= static_cast<long double>(d.p.n);
+  ASSERT_LT(exact, 1e-13L * mean_y2) << "the problem must be in the cancelling regime";
+  ASSERT_LT(exact, 1e-11L * moments(d).var_y);
+
+  // The assertion: final_mse is the exact MSE at the returned parameters, 1e-10 relative.
+  const long double final_err = std::fabs(static_cast<long double>(gram.final_mse) - exact);
+  EXPECT_LE(final_err, 1e-10L * exact) << "final_mse " << gram.final_mse << ", exact " << static_cast<double>(exact);
+
+  // The record: the history's last value (the Gram loss at the same parameters) is
+  // allowed to deviate, and does -- by more than the exact pass.
+  const long double history_err = std::fabs(static_cast<long double>(gram.loss_history.back()) - exact);
+  std::printf("cancellation: MSE %.6Le; |final_mse - exact| / MSE = %.3Le, |loss_history.back() - exact| / MSE = %.3Le\n",
+              exact, final_err / exact, history_err / exact);
+  RecordProperty("final_mse_rel_error", std::to_string(static_cast<double>(final_err / exact)));
+  RecordProperty("history_rel_error", std::to_string(static_cast<double>(history_err / exact)));
+  EXPECT_GT(std::fabs(gram.loss_history.back() - gram.final_mse), static_cast<double>(final_err))
+      << "the Gram loss in the history matched the exact pass: no cancellation to show";
+
+  // Residual's history is a pass itself: its last entry is its final_mse, exact to the
+  // same 1e-10 (measured 1.3e-12: r_i ~ 1e-6 is a difference of terms ~10).
+  EXPECT_EQ(res.loss_history.back(), res.final_mse);
+  const long double exact_res = reference_mse(d, o, res.weights, res.bias);
+  EXPECT_LE(std::fabs(static_cast<long double>(res.final_mse) - exact_res), 1e-10L * exact_res);
+  // Both reached the optimum: their exact MSEs agree (second order in the parameters).
+  EXPECT_LE(std::fabs(gram.final_mse - res.final_mse), 1e-10 * res.final_mse);
+}
+
+// ---- the CLI --------------------------------------------------------------------------------
+
+#ifdef STEEPEST_CLI_PATH
+
+using cli_test::contains;
+using cli_test::read_all;
+
+class GramCli : public cli_test::Cli {};
+
+/// model.json records "solver": <solver>.
+::testing::AssertionResult records_solver(const std::string& json, const std::string& solver) {
+  if (std::regex_search(json, std::regex("\"solver\"\\s*:\\s*\"" + solver + "\"")))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "no \"solver\": \"" << solver << "\" in " << json;
+}
+
+TEST_F(GramCli, FitSolverOptionRunsAndRecordsTheSolver) {
+  const std::string data = out_ + "/d.csv";
+  const cli_test::Result g = run({"gen", "--rows", "2000", "--features", "3", "--seed", "3", "-o", data, "-q"});
+  ASSERT_EQ(g.code, 0) << g;
+
+  const std::string gram = out_ + "/gram.json";
+  cli_test::Result r = run({"fit", data, "--solver", "gram", "--lr", "0.2", "--epochs", "50", "-o", gram, "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(records_solver(read_all(gram), "gram"));
+
+  const std::string residual = out_ + "/residual.json";
+  r = run({"fit", data, "--solver", "residual", "--lr", "0.2", "--epochs", "50", "-o", residual, "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(records_solver(read_all(residual), "residual"));
+
+  // auto: full batch, 50 epochs > 3 features: gram; with batches: residual.
+  const std::string automatic = out_ + "/auto.json";
+  r = run({"fit", data, "--solver", "auto", "--lr", "0.2", "--epochs", "50", "-o", automatic, "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(records_solver(read_all(automatic), "gram"));
+  r = run({"fit", data, "--solver", "auto", "--batch-size", "100", "--lr", "0.05", "--epochs", "5", "-o", automatic,
+           "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(records_solver(read_all(automatic), "residual"));
+}
+
+TEST_F(GramCli, FitSolverRefusesAnUnknownValueNamingTheValidOnes) {
+  const std::string data = out_ + "/d.csv";
+  ASSERT_EQ(run({"gen", "--rows", "500", "--features", "2", "--seed", "4", "-o", data, "-q"}).code, 0);
+  const cli_test::Result r = expect_bad_input({"fit", data, "--solver", "bogus"});
+  EXPECT_TRUE(contains(r.err, "bogus")) << r;
+  for (const char* valid : {"residual", "gram", "auto"}) EXPECT_TRUE(contains(r.err, valid)) << r;
+}
+
+TEST_F(GramCli, FitSolverGramRefusesMiniBatches) {
+  const std::string data = out_ + "/d.csv";
+  ASSERT_EQ(run({"gen", "--rows", "500", "--features", "2", "--seed", "5", "-o", data, "-q"}).code, 0);
+  const cli_test::Result r = expect_bad_input({"fit", data, "--solver", "gram", "--batch-size", "10"});
+  EXPECT_TRUE(contains(r.err, "gram")) << r;
+  EXPECT_TRUE(contains(r.err, "batch")) << r;
+}
+
+#endif  // STEEPEST_CLI_PATH
+
+}  // namespace
