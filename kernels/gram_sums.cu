@@ -443,9 +443,10 @@ __global__ void __launch_bounds__(kGramThreads, small_min_blocks(NB)) gram_sums_
 }
 
 /// Larger d: warp w of pair group blockIdx.y owns pairs 64 g + w + 8 k (k < 8) and adds every
-/// slab of each tile into them.
+/// slab of each tile into them.  One resident block an SM is asked for outright: left to
+/// itself ptxas capped the registers at 128 and spilled (sm_90, nvcc 13.0).
 template <class T, bool kRowMajor, bool kWeighted>
-__global__ void __launch_bounds__(kGramThreads) gram_sums_pairs(GramArgs a) {
+__global__ void __launch_bounds__(kGramThreads, 1) gram_sums_pairs(GramArgs a) {
   extern __shared__ __align__(16) unsigned char smem[];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   const std::int64_t pairs = plan::gram_pair_count(a.blocks);
