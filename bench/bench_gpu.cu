@@ -1,17 +1,19 @@
-// GPU benchmarks: the CUDA backend's fused loss+gradient pass against two ceilings measured
-// in the same run (a device-to-device copy and a CUB reduction over the same bytes),
-// against cuBLAS on the same data, and a mini-batch epoch against a full-batch one.
+// GPU benchmarks: the CUDA backend's fused loss+gradient pass and its Gram pass against two
+// ceilings measured in the same run (a device-to-device copy and a CUB reduction over the
+// same bytes), against cuBLAS on the same data, and a mini-batch epoch against a full-batch one.
 //
 // Every time is GPU time from CUDA events (manual time), after a warm-up, on pseudo-random
 // data (never zeros) that is made on the host and uploaded once per shape: 0.8 to 13.6 GB
 // per shape, far beyond the L2 (H100: 50 MB; H200: 60 MB).  A shape's data stays on the device while
 // its benchmark repeats and is freed before the next shape's is made.
 //
-// The whole suite takes about 2 minutes on an H100, most of it making and uploading data.
+// The whole suite took about 2 minutes on an H100, most of it making and uploading data,
+// before the Gram pass rows (five more shapes, not yet timed on a GPU).
 // Recipes (Google Benchmark 1.7: --benchmark_min_time is seconds, a plain number):
 //   bench_gpu --benchmark_counters_tabular=true                       everything
 //   bench_gpu --benchmark_filter='GpuFusedPass/.*/f32:1/colmajor:0'   fused pass, float32 row-major
 //   bench_gpu --benchmark_filter='GpuFusedPass/rows:[0-9]+/d:16/'     one d, every dtype and layout
+//   bench_gpu --benchmark_filter=GpuGramPass                          Gram pass (float32 row-major)
 //   bench_gpu --benchmark_filter=Ceiling                              the copy and reduce ceilings
 //   bench_gpu --benchmark_filter=Cublas                               steepest against cuBLAS
 //   bench_gpu --benchmark_filter=Epoch                                mini-batch against full-batch
@@ -26,6 +28,7 @@
 //                     the same bytes, best of 10, measured once per size in this run)
 //   reduce_pct        the same against the CUB reduce ceiling (cuda_reduce_bandwidth)
 //   *_ms              mean milliseconds per iteration of each side of a comparison
+//   gram_over_fused   a Gram pass's time over a fused pass's on the same data
 //   the label         the comparison in words, for the console
 #include <benchmark/benchmark.h>
 #include <cub/device/device_reduce.cuh>
@@ -45,6 +48,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/device_probe.hpp"
+#include "backend/gram.hpp"
 #include "train/permutation.hpp"
 #include "steepest/data.hpp"
 #include "steepest/device.hpp"
@@ -445,6 +449,51 @@ void fused_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "d", "f32", "colmajor"})->Unit(benchmark::kMillisecond)->UseManualTime();
 }
 BENCHMARK(BM_GpuFusedPass)->Apply(fused_shapes);
+
+// --- the Gram pass ---------------------------------------------------------------------------
+
+/// One backend->gram_sums(0, n, false, shift, totals): S2 = sum z z^T (packed), S1 and W of
+/// the shifted rows z = (x - s_x, y - s_y), (d + 1)(d + 2) / 2 products a row, in one read
+/// of X and y on FP64 tensor cores; as the backend runs it: the shift up, two launches, the
+/// totals back to the host.  Timed like the fused pass; each iteration also times a fused
+/// compute() on the same data (fused_ms, gram_over_fused: what a Gram solver's one pass
+/// costs against one residual epoch).  Target: copy_pct >= 80 for d <= 32.
+void BM_GpuGramPass(benchmark::State& state) {
+  guarded(state, [&] {
+    const Shape s = shape_of(state);
+    Backend& be = *gpu_case(s, false).backend;
+    const double copy = copy_ceiling(s.bytes());
+    std::vector<double> shift(static_cast<std::size_t>(s.cols + 1), 0.03125);
+    std::vector<double> totals(steepest::detail::gram_width(s.cols));
+    be.gram_sums(0, s.rows, false, shift.data(), totals.data());  // warm-up: plan and buffers
+    double gram_total = 0.0, fused_total = 0.0;
+    for (auto _ : state) {
+      const double ms = cuda_time_ms(be, [&] { be.gram_sums(0, s.rows, false, shift.data(), totals.data()); });
+      state.SetIterationTime(ms * 1e-3);
+      gram_total += ms;
+      fused_total += cuda_time_ms(be, [&] { be.compute(0, s.rows, false); });
+    }
+    benchmark::DoNotOptimize(totals.data());
+    set_processed(state, s);
+    const double iters = static_cast<double>(state.iterations());
+    const double gbps = static_cast<double>(s.bytes()) * iters / (gram_total * 1e6);
+    state.counters["copy_pct"] = copy > 0.0 ? 100.0 * gbps / copy : 0.0;
+    state.counters["copy_GBps"] = copy;
+    state.counters["fused_ms"] = mean_ms(fused_total);
+    state.counters["gram_over_fused"] = fused_total > 0.0 ? gram_total / fused_total : 0.0;
+    state.SetLabel(format("Gram %.3f ms = %.1f%% of copy, %.2f x a fused pass", gram_total / iters,
+                          copy > 0.0 ? 100.0 * gbps / copy : 0.0, gram_total / fused_total));
+  });
+}
+
+void gram_shapes(benchmark::internal::Benchmark* b) {
+  // float32 row-major: 1e8 rows up to d = 16 (0.8 to 6.8 GB), about 4 GB beyond.
+  const std::int64_t sizes[][2] = {{100'000'000, 1}, {100'000'000, 4}, {100'000'000, 16},
+                                   {30'000'000, 32}, {15'000'000, 64}};
+  for (const auto& sz : sizes) b->Args({sz[0], sz[1], 1, 0});
+  b->ArgNames({"rows", "d", "f32", "colmajor"})->Unit(benchmark::kMillisecond)->UseManualTime();
+}
+BENCHMARK(BM_GpuGramPass)->Apply(gram_shapes);
 
 // --- the ceilings, as rows of their own ----------------------------------------------------------
 

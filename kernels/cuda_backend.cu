@@ -23,9 +23,12 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/gram.hpp"
+#include "backend/reduction.hpp"
 #include "cuda_backend.cuh"
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
+#include "gram_sums.cuh"
 #include "launch_plan.hpp"
 #include "loss_gradient.cuh"
 #include "steepest/device.hpp"
@@ -277,6 +280,33 @@ class CudaBackend final : public Backend {
                            stream_);
   }
 
+  // Its own buffers (allocated on the first call), its own kernels: the parameters, the
+  // gradient, the loss statistics and the fused pass's partials are not touched.
+  void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift,
+                 double* totals) override {
+    activate();
+    if (begin < 0 || end > n_ || begin > end) {
+      throw InvalidArgument("gram_sums: row range [" + std::to_string(begin) + ", " +
+                            std::to_string(end) + ") is outside [0, " + std::to_string(n_) + "]");
+    }
+    if (shift == nullptr || totals == nullptr) throw InvalidArgument("gram_sums: null shift or totals");
+    if (ordered && !order_set_) throw InvalidArgument("gram_sums: no row order was set");
+    const std::size_t width = gram_width(d_);
+    std::vector<double> row(width, 0.0);  // an empty range: zeros
+    if (end > begin) {
+      reserve_gram();
+      enqueue_gram(begin, end, ordered, shift);
+      STEEPEST_CUDA_CHECK(cudaMemcpyAsync(row.data(), gram_out_.get(),
+                                          static_cast<std::size_t>(gram_out_.bytes()),
+                                          cudaMemcpyDeviceToHost, stream_));
+      STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    }
+    row[static_cast<std::size_t>(gram_rows(d_))] = static_cast<double>(end - begin);
+    // One process: the one row through the Reduction a distributed run will replace.
+    std::fill(totals, totals + width, 0.0);
+    local_reduction().combine(row.data(), 1, width, totals);
+  }
+
   void step(const StepRule& rule) override {
     activate();
     // apply_step_rule per coordinate (host/train/step_rule.hpp), state on the device.
@@ -358,6 +388,55 @@ class CudaBackend final : public Backend {
     }
   }
 
+  // The Gram pass's plan and buffers, on its first call: the block partials (entries x the
+  // most blocks along the rows), the shift and the totals.  DeviceUnavailable when short.
+  void reserve_gram() {
+    if (gram_out_.size() != 0) return;
+    GramPlan plan = plan_gram_sums(d_, x_dtype_, y_dtype_, w_dtype_, layout_, weighted_, device_);
+    const std::int64_t partial_count = plan.entries * plan.max_slices;
+    const std::int64_t need = 8 * (partial_count + plan.entries + d_ + 1);
+    std::size_t free_bytes = 0, total_bytes = 0;
+    STEEPEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (need > static_cast<std::int64_t>(free_bytes)) {
+      throw DeviceUnavailable("CUDA backend: the Gram sums of d = " + std::to_string(d_) +
+                              " features need " + gib(need) + " of device memory (" +
+                              std::to_string(plan.max_slices) + " blocks' partial sums) but only " +
+                              gib(static_cast<std::int64_t>(free_bytes)) + " of " +
+                              gib(static_cast<std::int64_t>(total_bytes)) + " are free on " +
+                              device_name_ + " after the data; use the CPU backend or the " +
+                              "residual passes");
+    }
+    DeviceBuffer<double> partials(partial_count, "Gram partial sums");
+    DeviceBuffer<double> shift(d_ + 1, "Gram shift");
+    DeviceBuffer<double> out(plan.entries, "Gram sums");
+    gram_plan_ = plan;
+    gram_partials_ = std::move(partials);
+    gram_shift_ = std::move(shift);
+    gram_out_ = std::move(out);
+  }
+
+  // Shift up (pageable: staged before the call returns), then the two kernels.
+  void enqueue_gram(std::int64_t begin, std::int64_t end, bool ordered, const double* shift) {
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(gram_shift_.get(), shift,
+                                        static_cast<std::size_t>(gram_shift_.bytes()),
+                                        cudaMemcpyHostToDevice, stream_));
+    GramArgs args;
+    args.X = X_.get();
+    args.y = y_.get();
+    args.weights = weighted_ ? weights_.get() : nullptr;
+    args.order = ordered ? order_.get() : nullptr;
+    args.shift = gram_shift_.get();
+    args.partials = gram_partials_.get();
+    args.n = n_;
+    args.d = d_;
+    args.begin = begin;
+    args.end = end;
+    args.y_is_double = y_dtype_ == DType::float64 ? 1 : 0;
+    args.weights_are_double = w_dtype_ == DType::float64 ? 1 : 0;
+    const std::int64_t slices = plan::fused_grid(end - begin, gram_plan_.tile_rows, gram_plan_.max_slices);
+    launch_gram_sums(gram_plan_, args, slices, gram_out_.get(), stream_);
+  }
+
   // Device -> host_params_ (count doubles), then wait: these are the sync points.
   void read_back(const double* src, std::int64_t count) {
     activate();
@@ -397,6 +476,10 @@ class CudaBackend final : public Backend {
   DeviceBuffer<double> state_;   // optimizer state: s1[0..d], then s2[0..d]
   DeviceBuffer<double> stats_;   // kStat*
   DeviceBuffer<double> partials_;
+  GramPlan gram_plan_;                 // reserve_gram(), on the first gram_sums()
+  DeviceBuffer<double> gram_partials_;
+  DeviceBuffer<double> gram_shift_;
+  DeviceBuffer<double> gram_out_;      // S2, S1, W: gram_rows(d) values
   std::vector<double> host_params_;  // staging for parameter and gradient transfers
   double host_stats_[kStatCount] = {};
 };

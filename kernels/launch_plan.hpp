@@ -9,6 +9,7 @@
 // check it covers every row exactly once and agrees with a naive float64 sum.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -303,6 +304,306 @@ constexpr UploadPath upload_path(std::int64_t count, std::int64_t seg_bytes,
 /// there are, so a small upload gets a small staging buffer.
 constexpr std::int64_t staging_segments(std::int64_t count, std::int64_t seg_bytes) noexcept {
   return min64(count, max64(1, kStagingBytes / seg_bytes));
+}
+
+// --- Gram sums (kernels/gram_sums.cu) ------------------------------------------------------
+// The Gram pass forms S' = sum_i w_i z'_i z'_i^T over the augmented rows
+// z'_i = (x_i - s_x, y_i - s_y, 1) of p = d + 2 columns, whose upper triangle holds all of
+// backend/gram.hpp's sums: S2 (rows and columns 0..d), S1 (column d + 1, rows 0..d) and W
+// (the corner).  Three kernels:
+//  - rows (d <= kGramRowFeatures): one row per thread (as the fused register kernel: thread
+//    t of block b takes positions b * 256 + t, then every grid * 256 on), every entry of S'
+//    of the feature bucket (1, 2 or 4) in registers; each warp's lanes by the butterfly, the
+//    8 warps in order.  A narrow row is a few bytes, so it must cost few instructions;
+//  - small (gram_blocks(d) <= kGramSmallBlocks, d <= 38): S' is cut into 8 x 8 blocks, one
+//    FP64 tensor-core product (mma.m8n8k4: C[8x8] += A[8x4] B[4x8]) adding the 4 rows of a
+//    "slab" into one block pair (J, K), J <= K, with A = (w z')^T of block J and B = z' of
+//    block K.  Within an mma each lane holds A[lane / 4][lane % 4], B[lane % 4][lane / 4]
+//    and C[lane / 4][2 (lane % 4) + t]: a lane loads row lane % 4 of the slab at column
+//    8 J + lane / 4 for either operand.  Tiles of rows are staged in shared memory (storage
+//    type, cp.async, two buffers); block b takes tiles b, b + slices, ...; every warp
+//    accumulates every block pair over its own slabs (warp w: slabs w, w + 8, ...); at the
+//    end the 8 warps' sums are added in warp order;
+//  - pairs (larger d): the same tiles and products, but a block's 8 warps own up to
+//    kGramPairsPerWarp pairs each (warp w of pair group g: pairs 64 g + w + 8 k), every warp
+//    adding every slab of the tile; pair groups beyond 64 pairs are a second grid
+//    dimension, each group reading the rows again.
+// Block b (of `slices`) writes its sums to column b of the partials (entry e at
+// e * slices + b); a second kernel adds the slices of each entry with one warp (lane l:
+// slices l, l + 32, ... in order; then the butterfly).  emulate_gram_sums() replays that
+// order on the host (an mma as four fused multiply-adds in k order: the tensor core's own
+// order within its 4 products is not specified, so the replay is not bit for bit).
+
+inline constexpr int kGramThreads = 256;
+inline constexpr int kGramWarps = kGramThreads / kWarpSize;
+static_assert(kGramThreads == kFusedThreads, "the rows kernel walks rows as register_first() does");
+inline constexpr int kMmaEdge = 8;   ///< C block of an mma: 8 x 8
+inline constexpr int kMmaDepth = 4;  ///< rows (k) an mma adds: one slab
+/// Most features of the rows kernel (bucket 4: 21 sums a thread).
+inline constexpr int kGramRowFeatures = 4;
+/// Largest count of 8-column blocks the small kernel takes (15 block pairs, 30 accumulators).
+inline constexpr int kGramSmallBlocks = 5;
+inline constexpr int kGramPairsPerWarp = 8;
+inline constexpr int kGramPairsPerBlock = kGramPairsPerWarp * kGramWarps;
+/// Shared memory a Gram block asks for before it takes smaller tiles, and (small kernel)
+/// the most rows and bytes of one tile buffer.
+inline constexpr std::int64_t kGramSmallSmem = 72 * 1024;
+inline constexpr std::int64_t kGramPairsSmem = 100 * 1024;
+inline constexpr int kGramMaxTileRows = 4096;
+inline constexpr std::int64_t kGramTileBytes = 32 * 1024;
+
+enum class GramKind : int { rows, small, pairs };
+
+/// Columns of the augmented rows, and 8-column blocks covering them.
+STEEPEST_HD constexpr std::int64_t gram_columns(std::int64_t d) noexcept { return d + 2; }
+STEEPEST_HD constexpr int gram_blocks(std::int64_t d) noexcept {
+  return static_cast<int>(ceil_div(gram_columns(d), kMmaEdge));
+}
+STEEPEST_HD constexpr GramKind gram_kind(std::int64_t d) noexcept {
+  if (d <= kGramRowFeatures) return GramKind::rows;
+  return gram_blocks(d) <= kGramSmallBlocks ? GramKind::small : GramKind::pairs;
+}
+STEEPEST_HD constexpr bool gram_small(std::int64_t d) noexcept { return gram_kind(d) == GramKind::small; }
+/// Rows kernel: the augmented column of bucket column k (D = feature_bucket(d) features,
+/// then y, then 1), or -1 for the bucket's padding.
+STEEPEST_HD constexpr std::int64_t gram_bucket_column(std::int64_t d, int bucket, int k) noexcept {
+  if (k < bucket) return k < d ? k : -1;
+  return k == bucket ? d : d + 1;
+}
+/// Block pairs (J, K), J <= K < nb, numbered row by row: (0,0), (0,1), ..., (0,nb-1), (1,1), ...
+/// (the rows kernel numbers its entries the same way, over the bucket's columns).
+STEEPEST_HD constexpr std::int64_t gram_pair_count(int nb) noexcept {
+  return static_cast<std::int64_t>(nb) * (nb + 1) / 2;
+}
+STEEPEST_HD constexpr std::int64_t gram_pair_first(int nb, int row) noexcept {
+  return static_cast<std::int64_t>(row) * nb - static_cast<std::int64_t>(row) * (row - 1) / 2;
+}
+/// Row J of pair q (q < gram_pair_count(nb)).
+STEEPEST_HD constexpr int gram_pair_row(std::int64_t q, int nb) noexcept {
+  int row = 0;
+  while (row + 1 < nb && gram_pair_first(nb, row + 1) <= q) ++row;
+  return row;
+}
+/// Column K of pair q.
+STEEPEST_HD constexpr int gram_pair_col(std::int64_t q, int nb) noexcept {
+  const int row = gram_pair_row(q, nb);
+  return row + static_cast<int>(q - gram_pair_first(nb, row));
+}
+/// Pair groups of a launch (its grid's second dimension): 1 but for the pairs kernel.
+STEEPEST_HD constexpr std::int64_t gram_pair_groups(std::int64_t d) noexcept {
+  return gram_kind(d) != GramKind::pairs ? 1
+                                         : ceil_div(gram_pair_count(gram_blocks(d)), kGramPairsPerBlock);
+}
+
+/// Where entry (a, b) of S' goes in a row of Gram sums (backend/gram.hpp): S2 (b <= d), S1
+/// (b = d + 1, a <= d) or W (a = b = d + 1); -1 below the diagonal or in the padding.
+STEEPEST_HD constexpr std::int64_t gram_output_index(std::int64_t d, std::int64_t a,
+                                                     std::int64_t b) noexcept {
+  if (a < 0 || a > b || b > d + 1) return -1;
+  const std::int64_t packed = (d + 1) * (d + 2) / 2;
+  if (b <= d) return a * (d + 1) - a * (a - 1) / 2 + (b - a);
+  return a <= d ? packed + a : packed + d + 1;
+}
+/// Entries a Gram pass writes: S2, S1 and W (the row count is the host's).
+STEEPEST_HD constexpr std::int64_t gram_entries(std::int64_t d) noexcept {
+  return (d + 1) * (d + 2) / 2 + d + 2;
+}
+
+/// Row pitch (elements) of a row-major tile in shared memory.  At most 32 bytes a row: the
+/// row itself (a tile is then the rows' bytes as they lie in memory, one copy; the lanes of
+/// a fragment load read distinct words).  Wider: >= d, a multiple of 32 bytes, and such that
+/// the lanes of a fragment load (row lane % 4, column lane / 4) hit distinct banks: float32
+/// (one 32-lane wavefront) pitch = 8 (mod 16); float64 (served by half-warps) pitch = 4 (mod 8).
+STEEPEST_HD constexpr std::int64_t gram_row_pitch(std::int64_t d, std::int64_t elem) noexcept {
+  if (d * elem <= 32) return d;
+  const std::int64_t mod = elem == 4 ? 16 : 8, rest = elem == 4 ? 8 : 4;
+  return d + ((rest - d % mod) % mod + mod) % mod;
+}
+/// Column pitch (elements) of a column-major tile of \p rows rows: >= rows, = 4 (mod 8), so
+/// both dtypes' fragment loads hit distinct banks and every column starts 16-byte aligned.
+STEEPEST_HD constexpr std::int64_t gram_col_pitch(std::int64_t rows) noexcept {
+  return rows + ((4 - rows % 8) % 8 + 8) % 8;
+}
+
+/// Bytes of one stored value of X, y and the weights (w = 0: unweighted).
+struct GramElems {
+  std::int64_t x = 4;
+  std::int64_t y = 4;
+  std::int64_t w = 0;
+};
+
+/// One tile buffer: the tile of X in its storage type, then y and (weighted) the weights in
+/// theirs.  Every region is a multiple of 16 bytes, so every region of both buffers starts
+/// where a 16-byte copy may land.
+STEEPEST_HD constexpr std::int64_t gram_x_bytes(std::int64_t d, std::int64_t rows, std::int64_t elem,
+                                                bool row_major) noexcept {
+  return row_major ? ceil_div(rows * gram_row_pitch(d, elem) * elem, 32) * 32
+                   : d * gram_col_pitch(rows) * elem;
+}
+STEEPEST_HD constexpr std::int64_t gram_vector_bytes(std::int64_t rows, std::int64_t elem) noexcept {
+  return ceil_div(rows * elem, 16) * 16;
+}
+STEEPEST_HD constexpr std::int64_t gram_buffer_bytes(std::int64_t d, std::int64_t rows, GramElems e,
+                                                     bool row_major) noexcept {
+  return gram_x_bytes(d, rows, e.x, row_major) + gram_vector_bytes(rows, e.y) +
+         gram_vector_bytes(rows, e.w);
+}
+/// Dynamic shared memory of a Gram block: two tile buffers, then the warps' sums of one
+/// block pair for the final combination (small kernel) or the shift (pairs kernel); none
+/// for the rows kernel.
+STEEPEST_HD constexpr std::int64_t gram_smem_bytes(std::int64_t d, std::int64_t rows, GramElems e,
+                                                   bool row_major) noexcept {
+  if (gram_kind(d) == GramKind::rows) return 0;
+  return 2 * gram_buffer_bytes(d, rows, e, row_major) +
+         (gram_small(d) ? 8 * kGramWarps * kMmaEdge * kMmaEdge : gram_vector_bytes(d + 1, 8));
+}
+/// Rows a tile holds.  Rows kernel: kGramThreads (one a thread).  Small kernel: a power of
+/// two from 32 (every warp one slab) to kGramMaxTileRows, the most whose buffer stays within
+/// kGramTileBytes (so a narrow row still brings many bytes per tile: what a block has in
+/// flight is one tile) and whose block fits \p budget.  Pairs kernel: 32, 16, 8 or 4, the
+/// most that fits \p budget.  0 when none fits.
+STEEPEST_HD constexpr int gram_tile_rows(std::int64_t d, GramElems e, bool row_major,
+                                         std::int64_t budget) noexcept {
+  if (gram_kind(d) == GramKind::rows) return kGramThreads;
+  const bool small = gram_small(d);
+  const int least = small ? kGramWarps * kMmaDepth : kMmaDepth;
+  for (int rows = small ? kGramMaxTileRows : 32; rows >= least; rows /= 2) {
+    if (gram_smem_bytes(d, rows, e, row_major) > budget) continue;
+    if (!small || rows == least || gram_buffer_bytes(d, rows, e, row_major) <= kGramTileBytes) return rows;
+  }
+  return 0;
+}
+
+// --- host replay of the Gram kernels' order --------------------------------------------------
+// z(pos, c): the shifted augmented value of column c < d + 2 at a position (1 for c = d + 1);
+// weight(pos): its weight (1.0 unweighted: 1 * z is z).  Each block function writes block
+// \p block's partials (entry e at e * slices + block).
+
+/// One slab's mma into C (64 entries) for block pair (J, K); operands are 0 past \p valid.
+template <class Z, class Weight>
+void emulate_gram_mma(std::vector<double>& c, std::int64_t d, std::int64_t first, int valid, int slab,
+                      int J, int K, const Z& z, const Weight& weight) {
+  for (int e = 0; e < kMmaEdge * kMmaEdge; ++e) {
+    const std::int64_t ca = kMmaEdge * J + e / kMmaEdge, cb = kMmaEdge * K + e % kMmaEdge;
+    for (int k = 0; k < kMmaDepth; ++k) {
+      const int r = slab * kMmaDepth + k;
+      const bool live = r < valid;
+      const double za = live && ca < d + 2 ? z(first + r, ca) : 0.0;
+      const double zb = live && cb < d + 2 ? z(first + r, cb) : 0.0;
+      const double a = (live ? weight(first + r) : 0.0) * za;
+      c[static_cast<std::size_t>(e)] = std::fma(a, zb, c[static_cast<std::size_t>(e)]);
+    }
+  }
+}
+
+/// Block pair q's C entry e into the partials (nothing below the diagonal or in the padding).
+inline void emulate_gram_put(std::vector<double>& partials, std::int64_t d, std::int64_t slices,
+                             std::int64_t block, std::int64_t q, int e, double v) {
+  const int nb = gram_blocks(d);
+  const int J = gram_pair_row(q, nb), K = gram_pair_col(q, nb);
+  const std::int64_t idx = gram_output_index(d, kMmaEdge * J + e / kMmaEdge, kMmaEdge * K + e % kMmaEdge);
+  if (idx >= 0) partials[static_cast<std::size_t>(idx * slices + block)] = v;
+}
+
+template <class Z, class Weight>
+void emulate_gram_small_block(std::vector<double>& partials, std::int64_t d, std::int64_t begin,
+                              std::int64_t end, int rows, std::int64_t slices, std::int64_t block,
+                              const Z& z, const Weight& weight) {
+  const int nb = gram_blocks(d);
+  const std::int64_t pairs = gram_pair_count(nb), tiles = ceil_div(end - begin, rows);
+  std::vector<std::vector<double>> acc(static_cast<std::size_t>(kGramWarps * pairs),
+                                       std::vector<double>(kMmaEdge * kMmaEdge, 0.0));
+  for (std::int64_t t = block; t < tiles; t += slices) {
+    const std::int64_t first = begin + t * rows;
+    const int valid = static_cast<int>(min64(rows, end - first));
+    for (int w = 0; w < kGramWarps; ++w) {
+      for (int s = w; s < rows / kMmaDepth && s * kMmaDepth < valid; s += kGramWarps) {
+        for (std::int64_t q = 0; q < pairs; ++q) {
+          emulate_gram_mma(acc[static_cast<std::size_t>(w * pairs + q)], d, first, valid, s,
+                           gram_pair_row(q, nb), gram_pair_col(q, nb), z, weight);
+        }
+      }
+    }
+  }
+  for (std::int64_t q = 0; q < pairs; ++q) {
+    for (int e = 0; e < kMmaEdge * kMmaEdge; ++e) {
+      double sum = 0.0;
+      for (int w = 0; w < kGramWarps; ++w) sum += acc[static_cast<std::size_t>(w * pairs + q)][static_cast<std::size_t>(e)];
+      emulate_gram_put(partials, d, slices, block, q, e, sum);
+    }
+  }
+}
+
+template <class Z, class Weight>
+void emulate_gram_pairs_block(std::vector<double>& partials, std::int64_t d, std::int64_t begin,
+                              std::int64_t end, int rows, std::int64_t slices, std::int64_t block,
+                              const Z& z, const Weight& weight) {
+  const int nb = gram_blocks(d);
+  const std::int64_t pairs = gram_pair_count(nb), tiles = ceil_div(end - begin, rows);
+  for (std::int64_t q = 0; q < pairs; ++q) {  // warp (q % 64) % 8 of pair group q / 64
+    std::vector<double> acc(kMmaEdge * kMmaEdge, 0.0);
+    for (std::int64_t t = block; t < tiles; t += slices) {
+      const std::int64_t first = begin + t * rows;
+      const int valid = static_cast<int>(min64(rows, end - first));
+      for (int s = 0; s < rows / kMmaDepth && s * kMmaDepth < valid; ++s) {
+        emulate_gram_mma(acc, d, first, valid, s, gram_pair_row(q, nb), gram_pair_col(q, nb), z, weight);
+      }
+    }
+    for (int e = 0; e < kMmaEdge * kMmaEdge; ++e) emulate_gram_put(partials, d, slices, block, q, e, acc[static_cast<std::size_t>(e)]);
+  }
+}
+
+template <class Z, class Weight>
+void emulate_gram_rows_block(std::vector<double>& partials, std::int64_t d, std::int64_t begin,
+                             std::int64_t end, std::int64_t slices, std::int64_t block, const Z& z,
+                             const Weight& weight) {
+  const int cols = static_cast<int>(gram_columns(d));  // the bucket's padding adds nothing
+  for (std::int64_t q = 0; q < gram_pair_count(cols); ++q) {
+    const int a = gram_pair_row(q, cols), b = gram_pair_col(q, cols);
+    double block_sum = 0.0;
+    for (int w = 0; w < kGramWarps; ++w) {
+      double lanes[kWarpSize] = {};
+      for (int l = 0; l < kWarpSize; ++l) {
+        for (std::int64_t pos = register_first(begin, block, w * kWarpSize + l); pos < end;
+             pos += slices * kGramThreads) {
+          lanes[l] = std::fma(weight(pos) * z(pos, a), z(pos, b), lanes[l]);
+        }
+      }
+      block_sum += emulate_warp_sum(lanes);
+    }
+    partials[static_cast<std::size_t>(gram_output_index(d, a, b) * slices + block)] = block_sum;
+  }
+}
+
+/// The totals (gram_entries(d) values) of positions [begin, end) as a launch of \p slices
+/// blocks along the rows with tiles of \p rows rows (plan::gram_tile_rows) adds them.
+template <class Z, class Weight>
+std::vector<double> emulate_gram_sums(std::int64_t d, std::int64_t begin, std::int64_t end,
+                                      int rows, std::int64_t slices, Z z, Weight weight) {
+  const std::int64_t entries = gram_entries(d);
+  std::vector<double> partials(static_cast<std::size_t>(entries * slices), std::nan(""));
+  for (std::int64_t block = 0; block < slices; ++block) {
+    switch (gram_kind(d)) {
+      case GramKind::rows:
+        emulate_gram_rows_block(partials, d, begin, end, slices, block, z, weight);
+        break;
+      case GramKind::small:
+        emulate_gram_small_block(partials, d, begin, end, rows, slices, block, z, weight);
+        break;
+      case GramKind::pairs:
+        emulate_gram_pairs_block(partials, d, begin, end, rows, slices, block, z, weight);
+        break;
+    }
+  }
+  std::vector<double> out(static_cast<std::size_t>(entries));
+  for (std::int64_t e = 0; e < entries; ++e) {
+    double lanes[kWarpSize] = {};
+    for (int l = 0; l < kWarpSize; ++l) {
+      for (std::int64_t b = l; b < slices; b += kWarpSize) lanes[l] += partials[static_cast<std::size_t>(e * slices + b)];
+    }
+    out[static_cast<std::size_t>(e)] = emulate_warp_sum(lanes);
+  }
+  return out;
 }
 
 }  // namespace steepest::detail::plan

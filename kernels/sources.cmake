@@ -2,6 +2,7 @@
 set(STEEPEST_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cuda_backend.cu
   ${CMAKE_CURRENT_LIST_DIR}/cuda_bench.cu
+  ${CMAKE_CURRENT_LIST_DIR}/gram_sums.cu
   ${CMAKE_CURRENT_LIST_DIR}/loss_gradient.cu
   ${CMAKE_CURRENT_LIST_DIR}/parameter_update.cu
 )

@@ -12,8 +12,9 @@
 #      "Device not supported", error 999) the sanitizer steps read "unsupported", not
 #      failed; each tool's limit is SANITIZER_LIMIT seconds (default 150);
 #   3. the benchmarks, if bench binaries exist: bench_gpu first (BENCH_GPU=0 skips it), a quick subset by default
-#      (about 40 s on an H100; BENCH_GPU_FILTER overrides it, '.' runs the whole suite, about
-#      2 minutes; BENCH_GPU_MIN_TIME, default 0.1 s), then `steepest bench --device cuda`
+#      (about 40 s on an H100 before the Gram rows, an estimated 55 s with them; BENCH_GPU_FILTER
+#      overrides it, '.' runs the whole suite, about 2.5 minutes; BENCH_GPU_MIN_TIME, default
+#      0.1 s), then `steepest bench --device cuda`
 #      when the CLI has that subcommand, at its default size and at BENCH_LARGE_ROWS rows
 #      (default 1e8; 0 skips it), then bench/peers/run_peers.py on the card (PyTorch, CuPy,
 #      JAX of the machine's python3; PEERS=0 skips it, PEERS_ROWS sets the size), then the
@@ -182,6 +183,10 @@ filter+=':Repeat/CudaRepeatable.BitwiseRepeatable/n31_d3_*'
 filter+=':Repeat/CudaRepeatable.BitwiseRepeatable/n257_d2_*'
 filter+=':Repeat/CudaRepeatable.BitwiseRepeatable/n9_d6000_*'
 filter+=':CudaBackend.*'
+# The Gram pass: every kernel (small d in 1..5 blocks of 8 columns, pairs with one and 34
+# pair groups), both layouts and dtypes, weighted, ordered; repeatability and the fit state
+# left alone; bad ranges.  CudaGramLarge (hundreds of thousands of rows) stays out.
+filter+=':CudaGram.*'
 
 sanitizer=$(command -v compute-sanitizer 2>/dev/null)
 for dir in "${CUDA_HOME:-}" "${CUDA_PATH:-}" /usr/local/cuda; do
@@ -232,9 +237,12 @@ fi
 # --- 3. benchmarks ----------------------------------------------------------------------------
 # The GPU suite first: it is what this machine is for.  The default filter keeps a quick,
 # representative subset: the fused pass for float32 row-major d = 1, 16, 256, float64 d = 16
-# and column-major float32 d = 16; the 6.8 GB ceilings; cuBLAS at d = 16; both epochs.
+# and column-major float32 d = 16; the Gram pass for float32 row-major d = 1, 16, 32 (three
+# more shapes to make and upload: an estimated 15 s more, not yet measured); the 6.8 GB
+# ceilings; cuBLAS at d = 16; both epochs.
 gpu_filter='GpuFusedPass/rows:[0-9]+/d:(1|16|256)/f32:1/colmajor:0/'
 gpu_filter+='|GpuFusedPass/rows:[0-9]+/d:16/f32:(0/colmajor:0|1/colmajor:1)/'
+gpu_filter+='|GpuGramPass/rows:[0-9]+/d:(1|16|32)/'
 gpu_filter+='|Ceiling/bytes:6800000000/|CublasGemvPlusLoss/rows:[0-9]+/d:16/|Epoch'
 gpu_bench="$build/bench/bench_gpu"
 if [ "${BENCH_GPU:-1}" != 1 ]; then

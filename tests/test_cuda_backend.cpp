@@ -36,7 +36,9 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/gram.hpp"
 #include "gpu_test_support.hpp"
+#include "launch_plan.hpp"
 #include "test_support.hpp"
 #include "train/permutation.hpp"
 #include "steepest/data.hpp"
@@ -819,6 +821,382 @@ TEST(CudaBackend, WeightedRejectsWeightsOfTheWrongLength) {
   EXPECT_THROW((void)steepest::detail::make_cuda_backend(
                    p.X, p.y, steepest::make_vector_view(short_weights.data(), 99)),
                steepest::InvalidArgument);
+}
+
+// --- Gram sums ---------------------------------------------------------------------------------
+//
+// gram_sums() against a long-double reference computed here, entry by entry:
+// |gpu - ref| <= 1e-12 x the entry's magnitude sum (sum_i |w_i z_ij z_ik|; sum |w_i z_ij| for
+// S1, sum |w_i| for W).  The GPU forms z = x - s in float64 (one rounding), w z (one more) and
+// adds the products in float64 on tensor cores in a fixed order, so each entry is within
+// about (m + 4) eps of its magnitude sum: far inside 1e-12 for these sizes, while a dropped,
+// doubled or misplaced row or entry, or float32 accumulation, is far outside it.  The host
+// tests further down (no GPU needed) check the plan and replay the kernels' order.
+
+namespace gram = steepest::detail::plan;
+using steepest::detail::gram_index;
+using steepest::detail::gram_rows;
+using steepest::detail::gram_s1;
+using steepest::detail::gram_weight;
+using steepest::detail::gram_width;
+
+constexpr double kGramRtol = 1e-12;
+
+/// Reference sums (and magnitude sums) of one row of Gram sums, in long double.
+struct GramReference {
+  std::vector<long double> value;
+  std::vector<long double> magnitude;
+};
+
+/// A shift near the data (the trainer's is the mean of the first chunk): d + 1 values.
+std::vector<double> gram_shift(std::int64_t d) {
+  std::vector<double> shift(static_cast<std::size_t>(d + 1));
+  for (std::int64_t j = 0; j <= d; ++j) shift[static_cast<std::size_t>(j)] = 0.125 - 0.01 * static_cast<double>(j % 7);
+  return shift;
+}
+
+/// Augmented value k of row i (x - s, then y - s_y, then 1), exactly, in long double.
+long double gram_z(const Problem& p, std::int64_t i, std::int64_t k, const std::vector<double>& shift) {
+  const std::int64_t d = p.c.d;
+  if (k > d) return 1.0L;
+  const double v = k < d ? p.x64[static_cast<std::size_t>(i * d + k)] : p.y64[static_cast<std::size_t>(i)];
+  return static_cast<long double>(v) - static_cast<long double>(shift[static_cast<std::size_t>(k)]);
+}
+
+GramReference gram_reference(const Problem& p, std::int64_t begin, std::int64_t end,
+                             const std::int64_t* order, const std::vector<double>* weights,
+                             const std::vector<double>& shift) {
+  const std::int64_t d = p.c.d;
+  GramReference ref;
+  ref.value.assign(gram_width(d), 0.0L);
+  ref.magnitude.assign(gram_width(d), 0.0L);
+  std::vector<long double> z(static_cast<std::size_t>(d + 2));
+  for (std::int64_t pos = begin; pos < end; ++pos) {
+    const std::int64_t i = order != nullptr ? order[pos] : pos;
+    const long double w = weights != nullptr ? (*weights)[static_cast<std::size_t>(i)] : 1.0L;
+    for (std::int64_t k = 0; k < d + 2; ++k) z[static_cast<std::size_t>(k)] = gram_z(p, i, k, shift);
+    for (std::int64_t a = 0; a <= d + 1; ++a) {
+      const long double wa = w * z[static_cast<std::size_t>(a)];
+      for (std::int64_t b = a; b <= d + 1; ++b) {
+        const auto e = static_cast<std::size_t>(gram::gram_output_index(d, a, b));
+        const long double t = wa * z[static_cast<std::size_t>(b)];
+        ref.value[e] += t;
+        ref.magnitude[e] += std::fabs(t);
+      }
+    }
+  }
+  ref.value[static_cast<std::size_t>(gram_rows(d))] = static_cast<long double>(end - begin);
+  return ref;
+}
+
+void expect_gram_close(const std::vector<double>& got, const GramReference& ref, const std::string& what) {
+  ASSERT_EQ(got.size(), ref.value.size()) << what;
+  int reported = 0;
+  for (std::size_t e = 0; e + 1 < got.size(); ++e) {
+    const long double tol = kGramRtol * ref.magnitude[e];
+    if (!(std::fabs(static_cast<long double>(got[e]) - ref.value[e]) <= tol) && reported++ < 5) {
+      ADD_FAILURE() << what << ": entry " << e << " of " << got.size() << " got " << got[e] << " want "
+                    << static_cast<double>(ref.value[e]) << " tol " << static_cast<double>(tol);
+    }
+  }
+  EXPECT_EQ(reported, 0) << what << ": Gram entries out of tolerance";
+  EXPECT_EQ(got.back(), static_cast<double>(ref.value.back())) << what << ": rows";
+}
+
+bool same_doubles(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+std::vector<double> run_gram(Backend& be, std::int64_t begin, std::int64_t end, bool ordered,
+                             const std::vector<double>& shift) {
+  std::vector<double> totals(gram_width(be.cols()), std::nan(""));
+  be.gram_sums(begin, end, ordered, shift.data(), totals.data());
+  return totals;
+}
+
+struct GramCase {
+  Case data;
+  bool weighted = false;
+  DType w_dtype = DType::float64;
+};
+
+std::string gram_case_name(const GramCase& g) {
+  return case_name(g.data) + (g.weighted ? (g.w_dtype == DType::float32 ? "_wf32" : "_wf64") : "");
+}
+
+/// One backend over the case: the full range, an interior natural range (unaligned start),
+/// an interior range of a permutation and a single row, each against the reference.
+void check_gram_case(const GramCase& g) {
+  const std::string what = gram_case_name(g);
+  const Problem p(g.data);
+  const std::int64_t n = p.c.n, d = p.c.d;
+  const Weights wts(random_weights(n, 31 + static_cast<std::uint64_t>(d)), g.w_dtype, 1);
+  const std::vector<double>* wv = g.weighted ? &wts.values : nullptr;
+  auto gpu = g.weighted ? steepest::detail::make_cuda_backend(p.X, p.y, wts.view)
+                        : steepest::detail::make_cuda_backend(p.X, p.y);
+  const std::vector<double> shift = gram_shift(d);
+  expect_gram_close(run_gram(*gpu, 0, n, false, shift), gram_reference(p, 0, n, nullptr, wv, shift),
+                    what + " full");
+  const std::int64_t lo = std::min<std::int64_t>(n - 1, 1 + n / 7), hi = std::max(lo + 1, n - n / 5);
+  expect_gram_close(run_gram(*gpu, lo, hi, false, shift), gram_reference(p, lo, hi, nullptr, wv, shift),
+                    what + " natural [" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+  const std::vector<std::int64_t> order = permutation(2718, 1, n);
+  gpu->set_row_order(order.data());
+  expect_gram_close(run_gram(*gpu, lo, hi, true, shift), gram_reference(p, lo, hi, order.data(), wv, shift),
+                    what + " ordered [" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+  expect_gram_close(run_gram(*gpu, n - 1, n, true, shift),
+                    gram_reference(p, n - 1, n, order.data(), wv, shift), what + " last row");
+}
+
+// Every kernel: rows with buckets 1, 2, 4 (d = 1, 2, 3, 4, vector loads at 4), small with
+// 1..5 blocks of 8 columns (d = 5, 6 | 7, 16 | 30 | 33, 38) and pairs (d = 39 with one pair
+// group, 100 with 2, 512 with 34); row- and column-major, float32 and float64 (and mixed
+// with y, strided views), weighted in either weight dtype, natural and ordered.
+TEST(CudaGram, MatchesLongDoubleReferenceEveryKernel) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  std::vector<GramCase> cases;
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
+      {1001, 1}, {1001, 2}, {1001, 3}, {1001, 4}, {517, 5}, {517, 6}, {517, 7},  {1000, 16},
+      {300, 30}, {777, 33}, {400, 38}, {400, 39}, {300, 100}, {61, 512}};
+  for (const auto& [n, d] : shapes) {
+    for (DType t : {DType::float32, DType::float64}) {
+      for (Layout l : {Layout::row_major, Layout::col_major}) {
+        const bool weighted = (d + (t == DType::float32 ? 1 : 0) + (l == Layout::row_major ? 1 : 0)) % 2 == 0;
+        cases.push_back({{n, d, t, l}, false});
+        if (weighted) cases.push_back({{n, d, t, l}, true, t == DType::float32 ? DType::float64 : DType::float32});
+      }
+    }
+  }
+  cases.push_back({{1001, 3, DType::float32, Layout::row_major, 0, 1, true}, true, DType::float32});
+  cases.push_back({{400, 39, DType::float64, Layout::col_major, 0, 1, true}, false});
+  cases.push_back({{1000, 16, DType::float32, Layout::row_major, 3, 2}, true, DType::float32});
+  for (const GramCase& g : cases) check_gram_case(g);
+}
+
+// Same data, same calls: the same bits, on one backend and on a second one; and a pass
+// leaves loss, gradient, parameters, running sums and optimizer state as they were.
+TEST(CudaGram, BitwiseRepeatableAndLeavesTheFitAlone) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const Case& c : {Case{3001, 16, DType::float32, Layout::row_major},
+                        Case{1200, 70, DType::float64, Layout::col_major}}) {
+    const Problem p(c);
+    const std::vector<double> shift = gram_shift(c.d);
+    const std::vector<std::int64_t> order = permutation(5, 2, c.n);
+    auto a = steepest::detail::make_cuda_backend(p.X, p.y);
+    auto b = steepest::detail::make_cuda_backend(p.X, p.y);
+    a->set_parameters(p.w.data(), p.b);
+    a->set_row_order(order.data());
+    b->set_row_order(order.data());
+    a->reset_running_loss();
+    a->compute(0, c.n, false);
+    a->plain_step(0.01, true);
+    a->compute(c.n / 3, c.n, true);
+    const Outputs before = read_outputs(*a);
+    double sse0 = 0.0, rows0 = 0.0;
+    a->get_running_sums(&sse0, &rows0);
+    std::vector<double> params0(static_cast<std::size_t>(c.d) + 1), state0(2 * (static_cast<std::size_t>(c.d) + 1));
+    a->get_parameters(params0.data(), &params0.back());
+    a->get_optimizer_state(state0.data());
+
+    const std::vector<double> first = run_gram(*a, 0, c.n, false, shift);
+    EXPECT_TRUE(same_doubles(first, run_gram(*a, 0, c.n, false, shift))) << case_name(c) << ": twice on one backend";
+    EXPECT_TRUE(same_doubles(first, run_gram(*b, 0, c.n, false, shift))) << case_name(c) << ": on a second backend";
+    const std::vector<double> ordered = run_gram(*a, 7, c.n - 5, true, shift);
+    EXPECT_TRUE(same_doubles(ordered, run_gram(*b, 7, c.n - 5, true, shift))) << case_name(c) << ": ordered";
+
+    EXPECT_TRUE(same_bits(before, read_outputs(*a))) << case_name(c) << ": loss or gradient moved";
+    double sse1 = 0.0, rows1 = 0.0;
+    a->get_running_sums(&sse1, &rows1);
+    EXPECT_EQ(sse1, sse0);
+    EXPECT_EQ(rows1, rows0);
+    std::vector<double> params1(params0.size()), state1(state0.size());
+    a->get_parameters(params1.data(), &params1.back());
+    a->get_optimizer_state(state1.data());
+    EXPECT_EQ(params1, params0);
+    EXPECT_EQ(state1, state0);
+    // The next compute after a Gram pass: the same bits as before it.
+    a->compute(c.n / 3, c.n, true);
+    EXPECT_TRUE(same_bits(before, read_outputs(*a))) << case_name(c) << ": compute after gram_sums";
+  }
+}
+
+// An empty range is all zeros; ranges outside the rows, null pointers and an ordered pass
+// without a row order are refused.
+TEST(CudaGram, EmptyAndBadRanges) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem p({100, 3, DType::float64, Layout::row_major});
+  auto gpu = steepest::detail::make_cuda_backend(p.X, p.y);
+  const std::vector<double> shift = gram_shift(3);
+  EXPECT_EQ(run_gram(*gpu, 40, 40, false, shift), std::vector<double>(gram_width(3), 0.0));
+  std::vector<double> totals(gram_width(3));
+  EXPECT_THROW(gpu->gram_sums(0, 101, false, shift.data(), totals.data()), steepest::InvalidArgument);
+  EXPECT_THROW(gpu->gram_sums(-1, 5, false, shift.data(), totals.data()), steepest::InvalidArgument);
+  EXPECT_THROW(gpu->gram_sums(6, 5, false, shift.data(), totals.data()), steepest::InvalidArgument);
+  EXPECT_THROW(gpu->gram_sums(0, 5, true, shift.data(), totals.data()), steepest::InvalidArgument);
+  EXPECT_THROW(gpu->gram_sums(0, 5, false, nullptr, totals.data()), steepest::InvalidArgument);
+  EXPECT_THROW(gpu->gram_sums(0, 5, false, shift.data(), nullptr), steepest::InvalidArgument);
+}
+
+// Passes of many tiles per block (the copy pipeline's both buffers, its last partial tile),
+// 16-byte and element copies (an aligned and an unaligned first row), both layouts.
+TEST(CudaGramLarge, ManyTilesPerBlock) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const GramCase& g : {GramCase{{400003, 16, DType::float32, Layout::row_major}, false},
+                            GramCase{{400003, 3, DType::float32, Layout::row_major}, true, DType::float32},
+                            GramCase{{1000003, 1, DType::float32, Layout::col_major}, false},
+                            GramCase{{200003, 8, DType::float64, Layout::col_major}, true, DType::float64},
+                            GramCase{{60001, 45, DType::float32, Layout::row_major}, false}}) {
+    check_gram_case(g);
+  }
+}
+
+// --- Gram plan and order, on the host (no GPU) ------------------------------------------------
+
+// The augmented entries (a <= b < d + 2) land on every entry of S2, S1 and W once, where
+// backend/gram.hpp puts them.
+TEST(GramPlan, OutputIndexIsTheGramLayout) {
+  for (std::int64_t d = 1; d <= steepest::detail::kGramMaxFeatures; d += (d < 70 ? 1 : 37)) {
+    std::vector<int> seen(static_cast<std::size_t>(gram::gram_entries(d)), 0);
+    for (std::int64_t a = 0; a < d + 2; ++a) {
+      for (std::int64_t b = 0; b < d + 2 + 8; ++b) {
+        const std::int64_t idx = gram::gram_output_index(d, a, b);
+        if (a > b || b >= d + 2) {
+          ASSERT_EQ(idx, -1) << "d " << d << " (" << a << ", " << b << ")";
+          continue;
+        }
+        const std::int64_t want = b <= d ? gram_index(d, a, b) : (a <= d ? gram_s1(d) + a : gram_weight(d));
+        ASSERT_EQ(idx, want) << "d " << d << " (" << a << ", " << b << ")";
+        ++seen[static_cast<std::size_t>(idx)];
+      }
+    }
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<std::ptrdiff_t>(seen.size())) << "d " << d;
+    EXPECT_EQ(gram::gram_entries(d), gram_rows(d));
+  }
+}
+
+TEST(GramPlan, PairsAreTheBlockTriangleRowByRow) {
+  for (int nb = 1; nb <= gram::gram_blocks(steepest::detail::kGramMaxFeatures); ++nb) {
+    std::int64_t q = 0;
+    for (int J = 0; J < nb; ++J) {
+      for (int K = J; K < nb; ++K, ++q) {
+        ASSERT_EQ(gram::gram_pair_row(q, nb), J) << "nb " << nb << " q " << q;
+        ASSERT_EQ(gram::gram_pair_col(q, nb), K) << "nb " << nb << " q " << q;
+      }
+    }
+    EXPECT_EQ(q, gram::gram_pair_count(nb));
+  }
+  EXPECT_EQ(gram::gram_kind(4), gram::GramKind::rows);
+  EXPECT_EQ(gram::gram_kind(5), gram::GramKind::small);
+  EXPECT_EQ(gram::gram_kind(38), gram::GramKind::small);
+  EXPECT_EQ(gram::gram_kind(39), gram::GramKind::pairs);
+  EXPECT_EQ(gram::gram_pair_groups(3), 1);
+  EXPECT_EQ(gram::gram_pair_groups(38), 1);
+  EXPECT_EQ(gram::gram_pair_groups(100), 2);  // 13 blocks: 91 pairs
+  EXPECT_EQ(gram::gram_pair_groups(512), 34);  // 65 blocks: 2145 pairs
+}
+
+/// Whether the 32 lanes of one fragment load (row lane % 4 of a slab, column 8 J + lane / 4)
+/// are free of bank conflicts, given each lane's element offset: float32, one wavefront of
+/// 32 four-byte banks; float64, two half-warps of 16 eight-byte bank pairs.  Lanes reading
+/// the same element share it.
+bool conflict_free(const std::vector<std::int64_t>& offsets, std::int64_t elem) {
+  const int group = elem == 4 ? 32 : 16, banks = elem == 4 ? 32 : 16;
+  for (int first = 0; first < 32; first += group) {
+    std::vector<std::int64_t> owner(static_cast<std::size_t>(banks), -1);
+    for (int lane = first; lane < first + group; ++lane) {
+      const std::int64_t off = offsets[static_cast<std::size_t>(lane)];
+      if (off < 0) continue;  // this lane reads y, 1 or 0
+      std::int64_t& o = owner[static_cast<std::size_t>(off % banks)];
+      if (o >= 0 && o != off) return false;
+      o = off;
+    }
+  }
+  return true;
+}
+
+TEST(GramPlan, TilesAreAlignedAndFragmentLoadsConflictFree) {
+  for (std::int64_t elem : {4, 8}) {
+    for (std::int64_t d = gram::kGramRowFeatures + 1; d <= steepest::detail::kGramMaxFeatures; ++d) {
+      const std::int64_t pitch = gram::gram_row_pitch(d, elem);
+      ASSERT_GE(pitch, d);
+      // Unpadded rows only up to 32 bytes; wider, whole 32-byte pieces.
+      EXPECT_TRUE(d * elem <= 32 ? pitch == d : pitch * elem % 32 == 0) << "d " << d << " elem " << elem;
+      for (bool row_major : {true, false}) {
+        // y in the other dtype, weights in X's: every region's size is checked below.
+        const gram::GramElems elems{elem, 12 - elem, d % 2 == 0 ? elem : 0};
+        const int rows = gram::gram_tile_rows(d, elems, row_major, 227 * 1024);
+        ASSERT_GT(rows, 0) << "d " << d;
+        EXPECT_EQ(rows % (gram::gram_small(d) ? 32 : 4), 0);
+        EXPECT_LE(gram::gram_smem_bytes(d, rows, elems, row_major), 227 * 1024);
+        EXPECT_EQ(gram::gram_x_bytes(d, rows, elem, row_major) % 16, 0);
+        EXPECT_EQ(gram::gram_vector_bytes(rows, elems.y) % 16, 0);
+        EXPECT_EQ(gram::gram_buffer_bytes(d, rows, elems, row_major) % 16, 0);
+        const std::int64_t cpitch = gram::gram_col_pitch(rows);
+        EXPECT_GE(cpitch, rows);
+        EXPECT_EQ(cpitch * elem % 16, 0);
+        // Every 8-column block of a slab, at the first and a later slab.
+        for (int J = 0; J < gram::gram_blocks(d); ++J) {
+          for (int slab : {0, rows / 4 - 1}) {
+            std::vector<std::int64_t> offsets(32);
+            for (int lane = 0; lane < 32; ++lane) {
+              const std::int64_t r = 4 * slab + lane % 4, c = 8 * J + lane / 4;
+              offsets[static_cast<std::size_t>(lane)] =
+                  c >= d ? -1 : (row_major ? r * pitch + c : c * cpitch + r);
+            }
+            ASSERT_TRUE(conflict_free(offsets, elem))
+                << "d " << d << " elem " << elem << (row_major ? " row" : " col") << " block " << J;
+          }
+        }
+      }
+    }
+  }
+  // The benchmarked shapes (float32 row-major, unweighted): tiles of 16 KiB or more; the
+  // rows kernel (d <= 4) stages nothing.
+  const gram::GramElems f32{4, 4, 0};
+  for (std::int64_t d = 1; d <= gram::kGramRowFeatures; ++d) {
+    EXPECT_EQ(gram::gram_kind(d), gram::GramKind::rows);
+    EXPECT_EQ(gram::gram_tile_rows(d, f32, true, gram::kGramSmallSmem), gram::kGramThreads);
+    EXPECT_EQ(gram::gram_smem_bytes(d, gram::kGramThreads, f32, true), 0);
+  }
+  EXPECT_EQ(gram::gram_tile_rows(5, f32, true, gram::kGramSmallSmem), 1024);
+  EXPECT_EQ(gram::gram_tile_rows(8, f32, true, gram::kGramSmallSmem), 512);
+  EXPECT_EQ(gram::gram_tile_rows(16, f32, true, gram::kGramSmallSmem), 256);
+  EXPECT_EQ(gram::gram_tile_rows(32, f32, true, gram::kGramSmallSmem), 128);
+  EXPECT_EQ(gram::gram_tile_rows(64, f32, true, gram::kGramPairsSmem), 32);
+}
+
+// The kernels' order replayed on the host (plan::emulate_gram_sums, with the plan's tile
+// rows and a few block counts) against the long-double reference: the tiling, slab and
+// pair assignment and the entry mapping cover every row and entry once.
+TEST(GramPlan, EmulatedOrderMatchesTheReference) {
+  for (const std::int64_t d : {1, 2, 3, 4, 5, 6, 7, 16, 33, 38, 39, 100}) {
+    for (const bool weighted : {false, true}) {
+      const Problem p({d > 50 ? 203 : 1201, d, DType::float64, Layout::row_major});
+      const std::vector<double> w = random_weights(p.c.n, 9);
+      const std::vector<double> shift = gram_shift(d);
+      const auto z = [&](std::int64_t pos, std::int64_t c) {
+        if (c > d) return 1.0;
+        const double v = c < d ? p.x64[static_cast<std::size_t>(pos * d + c)] : p.y64[static_cast<std::size_t>(pos)];
+        return v - shift[static_cast<std::size_t>(c)];
+      };
+      const auto weight = [&](std::int64_t pos) { return weighted ? w[static_cast<std::size_t>(pos)] : 1.0; };
+      const int rows = gram::gram_tile_rows(d, gram::GramElems{8, 8, weighted ? 8 : 0}, true,
+                                            gram::gram_small(d) ? gram::kGramSmallSmem : gram::kGramPairsSmem);
+      const std::int64_t begin = 5, end = p.c.n - 3;
+      const GramReference ref = gram_reference(p, begin, end, nullptr, weighted ? &w : nullptr, shift);
+      // The plan's tile and the smallest (many tiles a block, a short last one).
+      const int least = gram::gram_kind(d) == gram::GramKind::rows ? rows : (gram::gram_small(d) ? 32 : 4);
+      for (const int tile : {rows, least}) {
+        for (const std::int64_t slices : {1, 3, 7}) {
+          if (slices > gram::ceil_div(end - begin, tile)) continue;  // as fused_grid caps it
+          std::vector<double> got = gram::emulate_gram_sums(d, begin, end, tile, slices, z, weight);
+          got.push_back(static_cast<double>(end - begin));
+          expect_gram_close(got, ref, "d " + std::to_string(d) + (weighted ? " weighted" : "") + " tile " +
+                                          std::to_string(tile) + " slices " + std::to_string(slices));
+        }
+      }
+    }
+  }
 }
 
 // Runs everywhere: without a GPU the backend must refuse clearly, never crash.
