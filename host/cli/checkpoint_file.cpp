@@ -83,6 +83,10 @@ class Reader {
     if (!v.is_string()) fail(std::string("\"") + key + "\" must be a string");
     return v.get<std::string>();
   }
+  /// A string field that files written before it existed lack.
+  std::string text_or(const char* key, const char* missing) const {
+    return j_.contains(key) ? text(key) : std::string(missing);
+  }
   std::uint64_t hex64(const char* key) const {
     const std::string s = text(key);
     std::uint64_t v = 0;
@@ -126,6 +130,7 @@ std::string checkpoint_json(const TrainingState& s, const std::string& data) {
   j["heldout_loss_history"] = numbers(s.heldout_loss_history);
   j["seed"] = std::to_string(s.seed);  // a string: 64-bit seeds exceed a double's integers
   j["backend"] = s.backend;
+  j["solver"] = s.solver;
   j["rows"] = s.rows;
   j["cols"] = s.cols;
   j["data_fingerprint"] = hex(s.data_fingerprint);
@@ -186,6 +191,7 @@ TrainingState read_checkpoint(const std::string& path) {
     r.fail("\"seed\" is out of range");
   }
   s.backend = r.text("backend");
+  s.solver = r.text_or("solver", "residual");  // checkpoints from before Gram mode
   s.rows = r.integer("rows");
   s.cols = r.integer("cols");
   s.data_fingerprint = r.hex64("data_fingerprint");

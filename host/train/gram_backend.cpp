@@ -39,22 +39,24 @@ double gram_loss_gradient(const GramMoments& g, const double* w, double b, doubl
     *gb = 0.0;
     return 0.0;
   }
-  double rbar = b - g.mean[d];
-  for (std::size_t k = 0; k < d; ++k) rbar += g.mean[k] * w[k];
-  // v = C a with a = (w, -1); a^T C a = a . v.
+  using Wide = long double;
+  Wide rbar = static_cast<Wide>(b) - g.mean[d];
+  for (std::size_t k = 0; k < d; ++k) rbar += static_cast<Wide>(g.mean[k]) * w[k];
   scratch.resize(m);
-  double aca = 0.0;
+  Wide aca = 0.0;
   for (std::size_t j = 0; j < m; ++j) {
     const double* row = g.C.data() + j * m;
-    double v = -row[d];
-    for (std::size_t k = 0; k < d; ++k) v += row[k] * w[k];
-    scratch[j] = v;
-    aca += (j < d ? w[j] : -1.0) * v;
+    Wide v = -static_cast<Wide>(row[d]);
+    for (std::size_t k = 0; k < d; ++k) v += static_cast<Wide>(row[k]) * w[k];
+    scratch[j] = static_cast<double>(v);
+    aca += (j < d ? static_cast<Wide>(w[j]) : -1.0L) * v;
   }
   const double inv_w = 1.0 / g.weight;
-  for (std::size_t k = 0; k < d; ++k) gw[k] = 2.0 * inv_w * scratch[k] + 2.0 * rbar * g.mean[k];
-  *gb = 2.0 * rbar;
-  return std::max(0.0, aca * inv_w + rbar * rbar);
+  const auto r = static_cast<double>(rbar);
+  for (std::size_t k = 0; k < d; ++k) gw[k] = 2.0 * inv_w * scratch[k] + 2.0 * r * g.mean[k];
+  *gb = 2.0 * r;
+  const double mse = static_cast<double>(aca / g.weight + rbar * rbar);
+  return mse < 0.0 ? 0.0 : mse;  // (not max(): NaN must stay NaN)
 }
 
 namespace {

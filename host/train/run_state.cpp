@@ -208,6 +208,8 @@ void validate_state(const TrainingState& s) {
     bad_field("running_sse", "and \"running_rows\" must be 0 at an epoch boundary (\"batch\" 0)");
   if (s.backend != "cpu" && s.backend != "cuda")
     bad_field("backend", "is \"" + s.backend.substr(0, 40) + "\"; it must be \"cpu\" or \"cuda\"");
+  if (s.solver != "residual" && s.solver != "gram")
+    bad_field("solver", "is \"" + s.solver.substr(0, 40) + "\"; it must be \"residual\" or \"gram\"");
 }
 
 void check_resume(const TrainingState& s, const FitOptions& o, std::int64_t rows, std::int64_t cols,

@@ -138,6 +138,13 @@ void Trainer::form_gram() {
   backend_->gram_sums(0, n_train_, held_ > 0, shift.data(), train.data());
   if (held_ > 0) backend_->gram_sums(n_train_, n_, true, shift.data(), held.data());
   for (std::size_t k = 0; k < width; ++k) all[k] = train[k] + held[k];
+  if (opt_.solver == Solver::automatic && !all_finite(all)) {
+    // Squares beyond float64 (|x| or |y| past ~1e154), or non-finite data: the residual
+    // path still fits the first and names the second.
+    gram_ = false;
+    res_.solver = "residual";
+    return;
+  }
   data_ = std::move(backend_);
   backend_ = make_gram_backend(*data_, n_train_, gram_moments(train.data(), shift.data(), X_.cols),
                                gram_moments(held.data(), shift.data(), X_.cols),
@@ -212,6 +219,10 @@ void Trainer::restore(const TrainingState& s) {
   if (s.backend != backend_->name())
     res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed on the " + backend_->name() +
                     " backend from a " + s.backend +
+                    " checkpoint: correct, but not bitwise the run that was never interrupted.";
+  if (s.solver != res_.solver)
+    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed with the " + res_.solver +
+                    " solver from a " + s.solver +
                     " checkpoint: correct, but not bitwise the run that was never interrupted.";
   backend_->set_parameters(s.weights.data(), s.bias);
   backend_->set_optimizer_state(s.optimizer_state.data());
@@ -473,6 +484,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
   s.heldout_loss_history = res_.heldout_loss_history;
   s.seed = opt_.seed;
   s.backend = backend_->name();
+  s.solver = res_.solver;
   s.rows = n_;
   s.cols = X_.cols;
   s.data_fingerprint = fingerprint_;

@@ -20,7 +20,9 @@ enum class Device : std::int32_t {
   cuda = 2,       ///< the CUDA backend; an error if it is not compiled or no device is usable
 };
 
-/// What loss_history records in mini-batch mode (full batch is always exact and free).
+/// What loss_history records in mini-batch mode (full batch is always exact and free: the
+/// MSE of a residual pass, or with the gram solver the MSE from the Gram sums, equal up to
+/// rounding while the MSE is not tiny against the variance of y).
 enum class HistoryMode : std::int32_t {
   /// loss_history[k] is the MSE over all rows after k epochs.  Mini-batch mode pays one
   /// extra loss-and-gradient pass over the data per epoch for it.

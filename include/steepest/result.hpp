@@ -58,7 +58,8 @@ struct FitResult {
   /// FitOptions::validation_fraction holds some out), without penalties.
   double final_mse = 0.0;
   /// With FitOptions::validation_fraction: the held-out rows' MSE at the start and after
-  /// every epoch (size epochs_run + 1), its last value, and how many rows were held out.
+  /// every epoch (size epochs_run + 1), its last value (with the gram solver: an exact pass
+  /// at the returned parameters, like final_mse), and how many rows were held out.
   std::vector<double> heldout_loss_history;
   double heldout_mse = 0.0;
   std::int64_t heldout_rows = 0;

@@ -48,6 +48,10 @@ struct TrainingState {
   std::vector<double> heldout_loss_history;  ///< FitResult::heldout_loss_history so far
   std::uint64_t seed = 0;           ///< FitOptions::seed (the generator of every row order)
   std::string backend;              ///< backend that produced the state ("cpu", "cuda")
+  /// FitResult::solver of the run that produced the state ("residual", "gram"): another
+  /// solver continues correctly but rounds differently.  A Gram fit's sums are not stored:
+  /// the resumed fit forms them again (the same bits, from the same data).
+  std::string solver = "residual";
   /// Checks that a resume gets the same problem: the rows, columns and a hash of every
   /// value of X, y (and the sample weights) read as float64 (the values, not their layout;
   /// a float32 copy of float64 data is other data), and the options that shape the path,
