@@ -2,7 +2,8 @@
 // S1 = sum w z, W, rows of one group of rows.  Included once per instruction set, beside
 // cpu_kernels.hpp, by host/cpu/cpu_kernels_<isa>.cpp (STEEPEST_CPU_ISA is the namespace).
 //
-// Rows go through in tiles of kGramTile: each tile is copied as float64 columns of shifted
+// Row-major rows of d <= 4 features stream through vector accumulators (gram_small).
+// Wider rows, and column-major X, go through in tiles of kGramTile: each tile is copied as float64 columns of shifted
 // values, z_k = x_k - s_k (y is column d), and (weighted) a second copy times w.  Then every
 // pair (j, k), j <= k, of the packed triangle takes the tile's dot product of column j of
 // the weighted copy with column k, in blocks of 2 x 4 pairs whose 8 vector accumulators
@@ -117,10 +118,63 @@ void gram_fill_tile(GramTile& t, const MatrixView& X, const VectorView& y, const
     }
 }
 
+/// Row-major rows of D <= 4 features: every sum in a vector accumulator whose 4 lanes take
+/// every 4th row of the group (the last < 4 rows go to lane 0), lanes added as lane_sum at
+/// the end: no tile, no copy, one read of each row.
+template <int D, class TX, class TY, class TW>
+void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_stride, const TW* w,
+                std::int64_t w_stride, const double* shift, const std::int64_t* rows, std::int64_t lo,
+                std::int64_t hi, double* out) {
+  constexpr int M = D + 1, P = M * (M + 1) / 2;
+  Lanes s2[P] = {}, s1[M] = {}, sw = {};
+  auto add = [&](const Lanes* z, Lanes wl) {
+    Lanes zw[M];
+    for (int k = 0; k < M; ++k) zw[k] = w != nullptr ? wl * z[k] : z[k];
+    int p = 0;
+    for (int j = 0; j < M; ++j)
+      for (int k = j; k < M; ++k) s2[p++] += zw[j] * z[k];
+    for (int k = 0; k < M; ++k) s1[k] += zw[k];
+    sw += wl;
+  };
+  std::int64_t t = lo;
+  for (; t + 4 <= hi; t += 4) {
+    Lanes z[M], wl = {1.0, 1.0, 1.0, 1.0};
+    for (int l = 0; l < 4; ++l) {
+      const std::int64_t i = rows != nullptr ? rows[t + l] : t + l;
+      for (int k = 0; k < D; ++k) z[k][l] = static_cast<double>(X[i * stride + k]) - shift[k];
+      z[D][l] = static_cast<double>(y[i * y_stride]) - shift[D];
+      if (w != nullptr) wl[l] = static_cast<double>(w[i * w_stride]);
+    }
+    add(z, wl);
+  }
+  for (; t < hi; ++t) {
+    const std::int64_t i = rows != nullptr ? rows[t] : t;
+    Lanes z[M] = {}, wl = {1.0, 0.0, 0.0, 0.0};
+    for (int k = 0; k < D; ++k) z[k][0] = static_cast<double>(X[i * stride + k]) - shift[k];
+    z[D][0] = static_cast<double>(y[i * y_stride]) - shift[D];
+    if (w != nullptr) wl[0] = static_cast<double>(w[i * w_stride]);
+    add(z, wl);
+  }
+  for (int p = 0; p < P; ++p) out[p] += lane_sum(s2[p]);
+  for (int k = 0; k < M; ++k) out[P + k] += lane_sum(s1[k]);
+  out[P + M] += lane_sum(sw);
+  out[P + M + 1] += static_cast<double>(hi - lo);
+}
+
 template <class TX, class TY, class TW>
 void gram_typed(const MatrixView& X, const VectorView& y, const TW* w, std::int64_t w_stride, const double* shift,
                 const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
   const std::int64_t d = X.cols;
+  if (X.layout == Layout::row_major && d <= 4) {
+    const auto* x = static_cast<const TX*>(X.data);
+    const auto* yv = static_cast<const TY*>(y.data);
+    switch (d) {
+      case 1: return gram_small<1>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
+      case 2: return gram_small<2>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
+      case 3: return gram_small<3>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
+      default: return gram_small<4>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
+    }
+  }
   thread_local std::vector<GramTile> tile;  // one per thread, reused across groups
   if (tile.empty() || tile[0].m != d + 1 || tile[0].zw.empty() != (w == nullptr)) {
     tile.clear();
