@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/host_state.hpp"
 #include "backend/reduction.hpp"
 #include "cpu/cpu_chunk.hpp"
 
@@ -35,14 +36,13 @@ int default_threads() noexcept {
 #endif
 }
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public HostStateBackend {
  public:
   CpuBackend(const MatrixView& X, const VectorView& y, const VectorView& weights,
              std::int32_t threads, const RowShare& share)
-      : X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()),
+      : HostStateBackend(X.cols), X_(X), y_(y), weights_(weights), threads_(threads > 0 ? threads : default_threads()),
         first_(share.first), total_(share.total < 0 ? X.rows : share.total), plan_(plan_data(total_, X.cols)),
-        reduction_(share.reduction != nullptr ? *share.reduction : local_reduction()),
-        w_(static_cast<std::size_t>(X.cols), 0.0), gw_(w_.size(), 0.0) {}
+        reduction_(share.reduction != nullptr ? *share.reduction : local_reduction()) {}
 
   const char* name() const noexcept override { return "cpu"; }
   std::string device_name() const override {
@@ -51,14 +51,6 @@ class CpuBackend final : public Backend {
   std::int64_t rows() const noexcept override { return total_; }
   std::int64_t cols() const noexcept override { return X_.cols; }
 
-  void set_parameters(const double* w, double b) override {
-    std::copy(w, w + X_.cols, w_.begin());
-    b_ = b;
-  }
-  void get_parameters(double* w, double* b) override {
-    std::copy(w_.begin(), w_.end(), w);
-    *b = b_;
-  }
   void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(total_)); }
   /// Kept as local row indices (row - first): other processes' rows fall outside [0, X.rows).
   void set_row_order(const std::int64_t* order) override {
@@ -168,40 +160,6 @@ class CpuBackend final : public Backend {
     reduction_.combine(rows.data(), shards, width, totals);
   }
 
-  void step(const StepRule& rule) override {
-    for (std::size_t k = 0; k < w_.size(); ++k) apply_step_rule(rule, false, w_[k], gw_[k], s1_[k], s2_[k]);
-    if (rule.update_bias) apply_step_rule(rule, true, b_, gb_, s1_.back(), s2_.back());
-  }
-
-  double loss() override { return loss_; }
-  void gradient(double* gw, double* gb) override {
-    std::copy(gw_.begin(), gw_.end(), gw);
-    *gb = gb_;
-  }
-  void reset_running_loss() override {
-    running_sse_ = 0.0;
-    running_rows_ = 0.0;
-  }
-  double running_loss() override {
-    return running_rows_ > 0.0 ? running_sse_ / running_rows_ : 0.0;
-  }
-  void get_running_sums(double* sse, double* rows) override {
-    *sse = running_sse_;
-    *rows = running_rows_;
-  }
-  void set_running_sums(double sse, double rows) override {
-    running_sse_ = sse;
-    running_rows_ = rows;
-  }
-  void get_optimizer_state(double* state) override {
-    std::copy(s1_.begin(), s1_.end(), state);
-    std::copy(s2_.begin(), s2_.end(), state + s1_.size());
-  }
-  void set_optimizer_state(const double* state) override {
-    std::copy(state, state + s1_.size(), s1_.begin());
-    std::copy(state + s1_.size(), state + 2 * s1_.size(), s2_.begin());
-  }
-
  private:
   // Passes of fewer elements run on one thread.
   static constexpr std::int64_t kParallelElements = 16384;
@@ -259,15 +217,6 @@ class CpuBackend final : public Backend {
   std::int64_t total_;  // rows of the fit, over every process
   DataPlan plan_;       // chunks and shards of the fit's rows
   Reduction& reduction_;
-  std::vector<double> w_;
-  double b_ = 0.0;
-  std::vector<double> gw_;
-  std::vector<double> s1_ = std::vector<double>(w_.size() + 1, 0.0);  // optimizer state, w then b
-  std::vector<double> s2_ = std::vector<double>(w_.size() + 1, 0.0);
-  double gb_ = 0.0;
-  double loss_ = 0.0;
-  double running_sse_ = 0.0;
-  double running_rows_ = 0.0;  // rows, or the weights' total: exact for integer counts < 2^53
   std::vector<std::int64_t> order_;
   std::vector<RowGroup> groups_;  // of the current pass, chunk (shard) order
   std::vector<std::int64_t> scratch_;  // local rows of shards this process holds in part

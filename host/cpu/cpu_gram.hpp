@@ -127,7 +127,7 @@ void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_st
                 std::int64_t hi, double* out) {
   constexpr int M = D + 1, P = M * (M + 1) / 2;
   Lanes s2[P] = {}, s1[M] = {}, sw = {};
-  auto add = [&](const Lanes* z, Lanes wl) {
+  auto add = [&](const Lanes* z, const Lanes& wl) {
     Lanes zw[M];
     for (int k = 0; k < M; ++k) zw[k] = w != nullptr ? wl * z[k] : z[k];
     int p = 0;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "backend/gram.hpp"
+#include "backend/host_state.hpp"
 
 namespace steepest::detail {
 
@@ -61,25 +62,16 @@ double gram_loss_gradient(const GramMoments& g, const double* w, double b, doubl
 
 namespace {
 
-class GramBackend final : public Backend {
+class GramBackend final : public HostStateBackend {
  public:
   GramBackend(const Backend& data, std::int64_t n_train, GramMoments train, GramMoments heldout, GramMoments all)
-      : name_(data.name()), device_(data.device_name()), n_(data.rows()), d_(data.cols()), n_train_(n_train),
-        train_(std::move(train)), heldout_(std::move(heldout)), all_(std::move(all)),
-        w_(static_cast<std::size_t>(d_), 0.0), gw_(w_.size(), 0.0), s1_(w_.size() + 1, 0.0), s2_(w_.size() + 1, 0.0) {}
+      : HostStateBackend(data.cols()), name_(data.name()), device_(data.device_name()), n_(data.rows()), d_(data.cols()), n_train_(n_train),
+        train_(std::move(train)), heldout_(std::move(heldout)), all_(std::move(all)) {}
 
   const char* name() const noexcept override { return name_; }
   std::string device_name() const override { return device_; }
   std::int64_t rows() const noexcept override { return n_; }
   std::int64_t cols() const noexcept override { return d_; }
-  void set_parameters(const double* w, double b) override {
-    std::copy(w, w + d_, w_.begin());
-    b_ = b;
-  }
-  void get_parameters(double* w, double* b) override {
-    std::copy(w_.begin(), w_.end(), w);
-    *b = b_;
-  }
   void reserve_row_order() override {}
   void set_row_order(const std::int64_t*) override {}
 
@@ -98,41 +90,13 @@ class GramBackend final : public Backend {
   void gram_sums(std::int64_t, std::int64_t, bool, const double*, double*) override {
     throw std::logic_error("Gram backend: the sums are made by the data backend");
   }
-  void step(const StepRule& rule) override {
-    for (std::size_t k = 0; k < w_.size(); ++k) apply_step_rule(rule, false, w_[k], gw_[k], s1_[k], s2_[k]);
-    if (rule.update_bias) apply_step_rule(rule, true, b_, gb_, s1_.back(), s2_.back());
-  }
-  double loss() override { return loss_; }
-  void gradient(double* gw, double* gb) override {
-    std::copy(gw_.begin(), gw_.end(), gw);
-    *gb = gb_;
-  }
-  void reset_running_loss() override { running_sse_ = running_rows_ = 0.0; }
-  double running_loss() override { return running_rows_ > 0.0 ? running_sse_ / running_rows_ : 0.0; }
-  void get_running_sums(double* sse, double* rows) override {
-    *sse = running_sse_;
-    *rows = running_rows_;
-  }
-  void set_running_sums(double sse, double rows) override {
-    running_sse_ = sse;
-    running_rows_ = rows;
-  }
-  void get_optimizer_state(double* state) override {
-    std::copy(s1_.begin(), s1_.end(), state);
-    std::copy(s2_.begin(), s2_.end(), state + s1_.size());
-  }
-  void set_optimizer_state(const double* state) override {
-    std::copy(state, state + s1_.size(), s1_.begin());
-    std::copy(state + s1_.size(), state + 2 * s1_.size(), s2_.begin());
-  }
 
  private:
   const char* name_;
   std::string device_;
   std::int64_t n_, d_, n_train_;
   GramMoments train_, heldout_, all_;
-  std::vector<double> w_, gw_, s1_, s2_, scratch_;
-  double b_ = 0.0, gb_ = 0.0, loss_ = 0.0, running_sse_ = 0.0, running_rows_ = 0.0;
+  std::vector<double> scratch_;
 };
 
 }  // namespace
