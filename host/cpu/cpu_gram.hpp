@@ -29,7 +29,7 @@ constexpr std::int64_t kGramTile = 64;  // rows per tile: a multiple of the 4 la
 /// the baseline build, one AVX register in the AVX2 one).
 using Lanes = double __attribute__((vector_size(32)));
 
-inline double lane_sum(Lanes v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+inline double lane_sum(const Lanes& v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 /// The packed tile of a group: column k of the tile at z + k * kGramTile (m = d + 1
 /// columns, then 4 zero columns, so that the blocks of 2 x 4 pairs never test bounds); zw
