@@ -6,8 +6,8 @@
 
 #include "backend/chunk_plan.hpp"
 #include "backend/select.hpp"
-#include "steepest/error.hpp"
 #include "backend/view_access.hpp"
+#include "steepest/error.hpp"
 #include "train/divergence.hpp"
 #include "train/gram_backend.hpp"
 #include "train/permutation.hpp"
@@ -146,9 +146,10 @@ void Trainer::form_gram() {
     return;
   }
   data_ = std::move(backend_);
+  // Without held-out rows "all" is the training rows: the backend answers those first.
   backend_ = make_gram_backend(*data_, n_train_, gram_moments(train.data(), shift.data(), X_.cols),
                                gram_moments(held.data(), shift.data(), X_.cols),
-                               gram_moments(all.data(), shift.data(), X_.cols));
+                               held_ > 0 ? gram_moments(all.data(), shift.data(), X_.cols) : GramMoments{});
   res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -216,14 +217,13 @@ void Trainer::restore(const TrainingState& s) {
   res_.heldout_loss_history = s.heldout_loss_history;
   res_.learning_rate = lr0_;
   res_.final_learning_rate = s.last_epoch_rate;
+  auto resumed_elsewhere = [&](const std::string& how) {
+    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed " + how +
+                    " checkpoint: correct, but not bitwise the run that was never interrupted.";
+  };
   if (s.backend != backend_->name())
-    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed on the " + backend_->name() +
-                    " backend from a " + s.backend +
-                    " checkpoint: correct, but not bitwise the run that was never interrupted.";
-  if (s.solver != res_.solver)
-    res_.message += std::string(res_.message.empty() ? "" : " ") + "Resumed with the " + res_.solver +
-                    " solver from a " + s.solver +
-                    " checkpoint: correct, but not bitwise the run that was never interrupted.";
+    resumed_elsewhere(std::string("on the ") + backend_->name() + " backend from a " + s.backend);
+  if (s.solver != res_.solver) resumed_elsewhere("with the " + res_.solver + " solver from a " + s.solver);
   backend_->set_parameters(s.weights.data(), s.bias);
   backend_->set_optimizer_state(s.optimizer_state.data());
 }
