@@ -3,6 +3,7 @@
 // double, Gaussian elimination with partial pivoting).  Slow and obvious on purpose.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -149,6 +150,82 @@ inline std::pair<std::vector<double>, double> least_squares(const Problem& p, bo
   for (std::int64_t k = 0; k < p.d; ++k) w[k] = static_cast<double>(A[k][m] / A[k][k]);
   const double b = with_intercept ? static_cast<double>(A[p.d][m] / A[p.d][p.d]) : 0.0;
   return {w, b};
+}
+
+/// Eigen-decomposition of the symmetric n x n matrix \p A (row-major) by cyclic Jacobi
+/// rotations in long double: the eigenvalues ascending, and in \p vectors (when given) the
+/// unit eigenvectors as its columns in the same order (row-major n x n).
+inline std::vector<long double> symmetric_eigen(std::vector<long double> A, std::size_t n,
+                                                std::vector<long double>* vectors = nullptr) {
+  std::vector<long double> V(n * n, 0.0L);
+  for (std::size_t i = 0; i < n; ++i) V[i * n + i] = 1.0L;
+  auto a = [&](std::size_t i, std::size_t j) -> long double& { return A[i * n + j]; };
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    long double off = 0.0L, diag = 0.0L;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) (i == j ? diag : off) += a(i, j) * a(i, j);
+    if (off <= 1e-40L * diag || off == 0.0L) break;
+    for (std::size_t p = 0; p + 1 < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) {
+        if (a(p, q) == 0.0L) continue;
+        const long double theta = (a(q, q) - a(p, p)) / (2.0L * a(p, q));
+        const long double t = (theta >= 0 ? 1.0L : -1.0L) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0L));
+        const long double c = 1.0L / std::sqrt(t * t + 1.0L), s = t * c;
+        for (std::size_t k = 0; k < n; ++k) {  // A <- A J (columns p, q)
+          const long double akp = a(k, p), akq = a(k, q);
+          a(k, p) = c * akp - s * akq;
+          a(k, q) = s * akp + c * akq;
+        }
+        for (std::size_t k = 0; k < n; ++k) {  // A <- J^T A (rows p, q)
+          const long double apk = a(p, k), aqk = a(q, k);
+          a(p, k) = c * apk - s * aqk;
+          a(q, k) = s * apk + c * aqk;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          const long double vkp = V[k * n + p], vkq = V[k * n + q];
+          V[k * n + p] = c * vkp - s * vkq;
+          V[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) { return a(x, x) < a(y, y); });
+  std::vector<long double> values(n);
+  for (std::size_t k = 0; k < n; ++k) values[k] = a(idx[k], idx[k]);
+  if (vectors) {
+    vectors->assign(n * n, 0.0L);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t k = 0; k < n; ++k) (*vectors)[r * n + k] = V[r * n + idx[k]];
+  }
+  return values;
+}
+
+/// The objective's Hessian 2/n [Z 1]^T [Z 1] + 2 l2 (on the weights) in long double, of the
+/// row-major n x d features \p X as given, or standardised as steepest does (population
+/// mean and sd; without an intercept scaled by the root mean square, not centred).
+inline std::vector<long double> hessian(const std::vector<double>& X, std::size_t n, std::size_t d, bool standardize,
+                                        bool intercept, long double l2 = 0.0L) {
+  std::vector<long double> Z(X.begin(), X.end());
+  if (standardize)
+    for (std::size_t k = 0; k < d; ++k) {
+      long double mean = 0.0L, ss = 0.0L;
+      for (std::size_t i = 0; i < n; ++i) mean += Z[i * d + k];
+      mean = intercept ? mean / static_cast<long double>(n) : 0.0L;
+      for (std::size_t i = 0; i < n; ++i) ss += (Z[i * d + k] - mean) * (Z[i * d + k] - mean);
+      const long double sd = std::sqrt(ss / static_cast<long double>(n));
+      for (std::size_t i = 0; i < n; ++i) Z[i * d + k] = (Z[i * d + k] - mean) / sd;
+    }
+  const std::size_t m = d + (intercept ? 1 : 0);
+  std::vector<long double> H(m * m, 0.0L);
+  auto z = [&](std::size_t i, std::size_t k) { return k < d ? Z[i * d + k] : 1.0L; };
+  for (std::size_t a = 0; a < m; ++a)
+    for (std::size_t b = 0; b < m; ++b) {
+      long double s = 0.0L;
+      for (std::size_t i = 0; i < n; ++i) s += z(i, a) * z(i, b);
+      H[a * m + b] = 2.0L * s / static_cast<long double>(n) + (a == b && a < d ? 2.0L * l2 : 0.0L);
+    }
+  return H;
 }
 
 }  // namespace ref

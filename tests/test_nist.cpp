@@ -15,19 +15,13 @@
 #include <cmath>
 #include <string>
 
-#include "io/csv.hpp"
+#include "nist_support.hpp"
 #include "steepest/steepest.hpp"
 
 namespace {
 
-steepest::io::CsvDataset load(const std::string& name) {
-  return steepest::io::read_csv(std::string(STEEPEST_TEST_DATA_DIR) + "/nist-strd/" + name + ".csv");
-}
-
-double lre(double fit, double cert) {
-  const double rel = std::fabs(fit - cert) / std::fabs(cert);
-  return rel == 0.0 ? 16.0 : -std::log10(rel);
-}
+using nist::load;
+using nist::lre;
 
 steepest::FitResult fit(const steepest::io::CsvDataset& ds, double lr, std::int64_t epochs,
                         bool intercept) {

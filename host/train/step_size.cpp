@@ -8,11 +8,6 @@
 
 namespace steepest::detail {
 
-namespace {
-
-/// sqrt(sum v_k^2); when the plain sum of squares overflows or comes near underflow, again
-/// with the components scaled by max |v_k| (the plain sum keeps the bits of ordinary data).
-/// +inf when a component is not finite.
 double norm2(const std::vector<double>& v) {
   double plain = 0.0;
   for (double x : v) plain += x * x;
@@ -28,39 +23,42 @@ double norm2(const std::vector<double>& v) {
   return big * std::sqrt(s);
 }
 
-}  // namespace
+HessianProduct::HessianProduct(Backend& be, bool intercept, double l2)
+    : be_(be), intercept_(intercept), l2_(l2), d_(static_cast<std::size_t>(be.cols())),
+      m_(d_ + (intercept ? 1 : 0)), g0_(d_), g_(d_), w_(d_, 0.0) {
+  be_.set_parameters(w_.data(), 0.0);
+  be_.compute(0, be_.rows(), false);
+  be_.gradient(g0_.data(), &g0b_);
+  std::vector<double> g0_all(g0_);
+  if (intercept_) g0_all.push_back(g0b_);
+  g0_norm_ = norm2(g0_all);
+}
+
+void HessianProduct::apply(const std::vector<double>& v, double scale, std::vector<double>& hv) {
+  double gb = 0.0;
+  for (std::size_t k = 0; k < d_; ++k) w_[k] = scale * v[k];
+  be_.set_parameters(w_.data(), intercept_ ? scale * v[d_] : 0.0);
+  be_.compute(0, be_.rows(), false);
+  be_.gradient(g_.data(), &gb);
+  hv.resize(m_);
+  for (std::size_t k = 0; k < d_; ++k) hv[k] = (g_[k] - g0_[k]) / scale + 2.0 * l2_ * v[k];
+  if (intercept_) hv[d_] = (gb - g0b_) / scale;
+}
 
 double estimate_curvature(Backend& be, bool intercept, double l2) {
-  const auto d = static_cast<std::size_t>(be.cols());
-  const std::size_t m = d + (intercept ? 1 : 0);
-  std::vector<double> g0(d), g(d), v(m, 1.0 / std::sqrt(static_cast<double>(m))), w(d);
-  double g0b = 0.0, gb = 0.0;
-  auto gradient_at = [&](const std::vector<double>& at, double scale, std::vector<double>& out, double& out_b) {
-    for (std::size_t k = 0; k < d; ++k) w[k] = scale * at[k];
-    be.set_parameters(w.data(), intercept ? scale * at[d] : 0.0);
-    be.compute(0, be.rows(), false);
-    be.gradient(out.data(), &out_b);
-  };
-  std::fill(w.begin(), w.end(), 0.0);
-  be.set_parameters(w.data(), 0.0);
-  be.compute(0, be.rows(), false);
-  be.gradient(g0.data(), &g0b);
-  std::vector<double> g0_all(g0);
-  if (intercept) g0_all.push_back(g0b);
-  const double g0_norm = norm2(g0_all);
+  HessianProduct H(be, intercept, l2);
+  const std::size_t m = H.size();
+  std::vector<double> v(m, 1.0 / std::sqrt(static_cast<double>(m)));
+  const double g0_norm = H.gradient_norm();
   const double inf = std::numeric_limits<double>::infinity();
   if (!std::isfinite(g0_norm)) return inf;
 
-  // H v = (g(s v) - g(0)) / s; s keeps s H v well above |g(0)| so the difference does not
-  // cancel away the digits (H is unknown at first: start at s = 1).  The penalty l2 |w|^2
-  // adds 2 l2 v on the weights (not on the bias).  A non-finite H v means that the
-  // curvature itself exceeds what float64 holds.
+  // Start at s = 1 (H is unknown at first).  A non-finite H v means that the curvature
+  // itself exceeds what float64 holds.
   double lambda = 0.0, scale = 1.0;
   std::vector<double> hv(m);
   for (int it = 0; it < 200; ++it) {
-    gradient_at(v, scale, g, gb);
-    for (std::size_t k = 0; k < d; ++k) hv[k] = (g[k] - g0[k]) / scale + 2.0 * l2 * v[k];
-    if (intercept) hv[d] = (gb - g0b) / scale;
+    H.apply(v, scale, hv);
     const double norm = norm2(hv);
     if (!std::isfinite(norm)) return inf;
     if (!(norm > 0.0)) return 0.0;

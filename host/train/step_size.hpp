@@ -3,12 +3,41 @@
 // differences, H v = g(v) - g(0), each one fused pass on whatever backend runs the fit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "backend/backend.hpp"
 #include "steepest/options.hpp"
 
 namespace steepest::detail {
+
+/// Products of the objective's Hessian with vectors of the m = d + intercept parameters,
+/// as gradient differences on the backend: H v = (g(s v) - g(0)) / s + 2 l2 v (weights
+/// only), each product one pass.  The scale s keeps s H v well above |g(0)|, so that the
+/// difference does not cancel away the digits of a small H v.  Leaves arbitrary parameters
+/// in the backend.
+class HessianProduct {
+ public:
+  HessianProduct(Backend& be, bool intercept, double l2);
+  std::size_t size() const noexcept { return m_; }
+  /// |g(0)| (+inf when not finite: the data's squares overflow).
+  double gradient_norm() const noexcept { return g0_norm_; }
+  /// hv = H v computed with scale s.
+  void apply(const std::vector<double>& v, double scale, std::vector<double>& hv);
+
+ private:
+  Backend& be_;
+  bool intercept_;
+  double l2_;
+  std::size_t d_, m_;
+  std::vector<double> g0_, g_, w_;
+  double g0b_ = 0.0, g0_norm_ = 0.0;
+};
+
+/// sqrt(sum v_k^2), scaled when the plain sum of squares overflows or nears underflow
+/// (the plain sum keeps the bits of ordinary data); +inf when a component is not finite.
+double norm2(const std::vector<double>& v);
 
 /// The largest eigenvalue L of the objective's Hessian 2/n [X 1]^T [X 1] + 2 l2 diag(1..1, 0)
 /// (without the column of ones when !intercept; the L2 penalty l2 |w|^2 on the weights,
