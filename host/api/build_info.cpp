@@ -1,5 +1,6 @@
 #include "cpu/cpu_chunk.hpp"
 #include "steepest/device.hpp"
+#include "steepest/options.hpp"
 #include "steepest/result.hpp"
 
 #if defined(STEEPEST_HAVE_OPENMP)
@@ -15,6 +16,18 @@ const char* to_string(StopReason r) noexcept {
     case StopReason::diverged: return "diverged";
     case StopReason::cancelled: return "cancelled";
     case StopReason::interrupted: return "interrupted";
+    case StopReason::ill_conditioned: return "ill_conditioned";
+  }
+  return "unknown";
+}
+
+const char* to_string(Optimizer o) noexcept {
+  switch (o) {
+    case Optimizer::gd: return "gd";
+    case Optimizer::momentum: return "momentum";
+    case Optimizer::nesterov: return "nesterov";
+    case Optimizer::adam: return "adam";
+    case Optimizer::automatic: return "auto";
   }
   return "unknown";
 }

@@ -167,7 +167,10 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
   if (o.step_epochs < 1) fail("step_epochs must be >= 1, got " + str(o.step_epochs));
   if (o.n_iter_no_change < 1) fail("n_iter_no_change must be >= 1, got " + str(o.n_iter_no_change));
   if (o.schedule < Schedule::constant || o.schedule > Schedule::adaptive) fail("unknown schedule");
-  if (o.optimizer < Optimizer::gd || o.optimizer > Optimizer::adam) fail("unknown optimizer");
+  if (o.optimizer < Optimizer::gd || o.optimizer > Optimizer::automatic) fail("unknown optimizer");
+  if (o.auto_momentum && (o.optimizer == Optimizer::gd || o.optimizer == Optimizer::adam))
+    fail(std::string("auto momentum applies to the momentum and nesterov optimizers, not ") +
+         (o.optimizer == Optimizer::gd ? "gd" : "adam"));
   if (o.solver < Solver::automatic || o.solver > Solver::gram) fail("unknown solver");
   if (!(o.momentum >= 0.0 && o.momentum < 1.0)) fail("momentum must be in [0, 1), got " + num(o.momentum));
   if (!(o.beta1 >= 0.0 && o.beta1 < 1.0) || !(o.beta2 >= 0.0 && o.beta2 < 1.0))

@@ -1,6 +1,8 @@
 // `steepest fit` and `steepest demo`: train, report, write the model and history.
+#include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "cli/ranks.hpp"
 #include "io/atomic_file.hpp"
 #include "io/synthetic.hpp"
+#include "train/spectrum.hpp"
 
 namespace steepest::cli {
 namespace {
@@ -41,6 +44,8 @@ struct TrainArgs {
   std::string lr = "0.01";
   std::string schedule = "constant";
   std::string optimizer = "gd";
+  std::string momentum = "0.9";
+  const CLI::Option* lr_option = nullptr;  // whether --lr was given
   std::string device = "auto";
   std::string solver = "auto";
   std::string history_mode = "exact";
@@ -65,10 +70,10 @@ struct TrainArgs {
 void add_step_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--epochs", a.fit.epochs, "Maximum number of epochs")
       ->capture_default_str()->check(integer_in(0, INT64_MAX));
-  cmd.add_option("--lr", a.lr,
-                 "Learning rate (step size), or 'auto': 1/L from a power-iteration estimate of the "
-                 "curvature (batch-size aware)")
-      ->capture_default_str();
+  a.lr_option = cmd.add_option("--lr", a.lr,
+                                "Learning rate (step size), or 'auto': 1/L from a power-iteration estimate of the "
+                                "curvature (batch-size aware)")
+                    ->capture_default_str();
   cmd.add_option("--schedule", a.schedule,
                  "Learning-rate schedule over epochs t = 1, 2, ...: constant, invscaling (lr / t^power_t), "
                  "exponential (lr decay^(t-1)), step (lr decay^floor((t-1)/step-epochs)), adaptive "
@@ -79,9 +84,17 @@ void add_step_options(CLI::App& cmd, TrainArgs& a) {
                "Fit on standardised features (mean 0, sd 1; with --no-intercept scaled to root mean "
                "square 1, not centred) and report the model in original units");
   cmd.add_option("--optimizer", a.optimizer,
-                 "Update rule: gd, momentum (v = m v + g; w -= lr v), nesterov, adam")
-      ->capture_default_str()->check(CLI::IsMember({"gd", "momentum", "nesterov", "adam"}));
-  cmd.add_option("--momentum", a.fit.momentum, "momentum/nesterov coefficient in [0, 1)")->capture_default_str()->check(real_in(0.0, 1.0));
+                 "Update rule: gd, momentum (v = m v + g; w -= lr v), nesterov, adam, or auto: from the "
+                 "Hessian's extreme eigenvalues, the heavy ball with the rate and momentum of --momentum auto "
+                 "(full batch; mini-batch: lr auto and momentum 0.5)")
+      ->capture_default_str()->check(CLI::IsMember({"gd", "momentum", "nesterov", "adam", "auto"}));
+  cmd.add_option("--momentum", a.momentum,
+                 "momentum/nesterov coefficient in [0, 1), or 'auto': the rate and momentum that are optimal "
+                 "for a quadratic with the Hessian's extreme eigenvalues L and mu (Lanczos)")
+      ->capture_default_str();
+  cmd.add_flag("--condition", a.fit.estimate_condition,
+               "Estimate the Hessian's extreme eigenvalues and condition number (Lanczos, at most d + 1 "
+               "passes; the gram solver and the auto optimizer always do)");
   cmd.add_option("--beta1", a.fit.beta1, "adam first-moment decay")->capture_default_str()->check(real_in(0.0, 1.0));
   cmd.add_option("--beta2", a.fit.beta2, "adam second-moment decay")->capture_default_str()->check(real_in(0.0, 1.0));
   cmd.add_option("--l2", a.fit.l2, "L2 penalty: objective MSE + l2 |w|^2 (bias not penalised)")
@@ -188,7 +201,19 @@ void finish_options(TrainArgs& a, const std::vector<io::NamedPath>& inputs) {
   a.fit.optimizer = a.optimizer == "momentum"   ? Optimizer::momentum
                     : a.optimizer == "nesterov" ? Optimizer::nesterov
                     : a.optimizer == "adam"     ? Optimizer::adam
+                    : a.optimizer == "auto"     ? Optimizer::automatic
                                                 : Optimizer::gd;
+  if (a.momentum == "auto") {
+    a.fit.auto_momentum = true;
+  } else {
+    const auto v = parse_numbers(a.momentum, "--momentum");
+    if (v.size() != 1 || !(v[0] >= 0.0 && v[0] < 1.0))
+      throw InvalidArgument("--momentum must be a number in [0, 1) or 'auto', got '" + a.momentum + "'");
+    a.fit.momentum = v[0];
+  }
+  if ((a.fit.auto_momentum || a.fit.optimizer == Optimizer::automatic) && a.lr_option && a.lr_option->count() > 0)
+    throw InvalidArgument(std::string(a.fit.auto_momentum ? "--momentum auto" : "--optimizer auto") +
+                          " chooses the rate from the Hessian's spectrum: drop --lr");
   a.fit.schedule = a.schedule == "invscaling"    ? Schedule::inverse_scaling
                    : a.schedule == "exponential" ? Schedule::exponential
                    : a.schedule == "step"        ? Schedule::step
@@ -352,6 +377,27 @@ void attempt(TrainArgs& a, Write&& write) {
   }
 }
 
+/// What the spectrum says before the first epoch: digits the data cannot give, epochs the
+/// fit needs beyond those it was given.
+void warn_before_fit(const StartReport& s, double tol) {
+  const double kappa = s.condition_number;
+  if (kappa == 0.0) return;
+  const double digits = detail::certifiable_digits(kappa);
+  if (!(digits >= 13.0))  // kappa eps64 > 1e-3
+    std::fprintf(stderr,
+                 "steepest: warning: the Hessian's condition number is %.3g: the data cannot give the parameters "
+                 "more than %d significant digits in float64\n",
+                 kappa, std::max(0, static_cast<int>(std::floor(digits))));
+  const std::string target = tol > 0.0 ? "to reach --tol" : "to reach the digits the data allow";
+  if (s.expected_epochs < 0)
+    std::fprintf(stderr, "steepest: note: with this rate and momentum some direction does not contract: the fit "
+                         "will not reach its optimum\n");
+  else if (s.expected_epochs > s.max_epochs)
+    std::fprintf(stderr, "steepest: note: this fit needs ~%lld epochs %s (condition number %.3g); you gave %lld\n",
+                 static_cast<long long>(s.expected_epochs), target.c_str(), kappa,
+                 static_cast<long long>(s.max_epochs));
+}
+
 FitResult train(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, TrainArgs& a,
                 const std::string& source) {
   Progress progress(!a.quiet, "epoch");
@@ -367,6 +413,7 @@ FitResult train(const MatrixView& X, const VectorView& y, const VectorView& samp
     return true;
   };
   if (a.trace_steps) a.fit.on_step = [&trace](const StepReport& r) { trace.add(r); };
+  if (a.writer && !a.quiet) a.fit.on_start = [&a](const StartReport& s) { warn_before_fit(s, a.fit.tol); };
   if (!a.checkpoint.empty()) {
     // A checkpoint that cannot be written (a full disk, its directory gone) must not end a
     // long fit and lose its model: warn once, go on, and say when checkpoints work again.
@@ -399,36 +446,57 @@ FitResult train(const MatrixView& X, const VectorView& y, const VectorView& samp
   return r;
 }
 
+/// The fit's summary on stdout: backend, solver, optimizer and rate, the condition number
+/// when known, the stop, the loss and the parameters.
+void print_summary(const FitResult& r, const TrainArgs& a, const ModelContext& ctx) {
+  std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
+  if (r.solver == "gram")
+    std::printf("solver       gram (one pass for the Gram sums: %.3f s)\n", r.gram_seconds);
+  else
+    std::printf("solver       residual\n");
+  if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
+  const bool spectral = a.fit.optimizer == Optimizer::automatic || a.fit.auto_momentum;
+  if (spectral)
+    std::printf("optimizer    %s (auto: momentum %.9g)\n", r.optimizer.c_str(), r.momentum);
+  else if (r.optimizer == "momentum" || r.optimizer == "nesterov")
+    std::printf("optimizer    %s (momentum %.6g)\n", r.optimizer.c_str(), r.momentum);
+  else
+    std::printf("optimizer    %s\n", r.optimizer.c_str());
+  if (a.fit.auto_learning_rate)  // %g: std::to_string prints 1e300 with 301 digits and 1e-9 as 0
+    std::printf("rate         %.6g (auto: 1/L, L = %.6g)\n", r.learning_rate, r.curvature);
+  else if (spectral)
+    std::printf("rate         %.9g (auto from the spectrum)\n", r.learning_rate);
+  else
+    std::printf("rate         %.6g\n", r.learning_rate);
+  if (r.condition_number != 0.0)
+    std::printf("condition    %.6g (Hessian eigenvalues %.6g to %.6g): at most %.1f significant digits\n",
+                r.condition_number, r.min_curvature, r.curvature,
+                std::max(0.0, detail::certifiable_digits(r.condition_number)));
+  if (r.final_learning_rate != r.learning_rate)
+    std::printf("final rate   %.6g (%s schedule)\n", r.final_learning_rate, a.schedule.c_str());
+  std::printf("stop reason  %s after %lld epochs in %.3f s\n", to_string(r.stop_reason),
+              static_cast<long long>(r.epochs_run), r.wall_seconds);
+  std::printf("mse          %.10g (initial %.10g)\n", r.final_mse, r.loss_history.front());
+  for (std::size_t k = 0; k < r.weights.size(); ++k)
+    std::printf("%-12s %.10g\n", k < ctx.feature_names.size() ? ctx.feature_names[k].c_str() : "w",
+                r.weights[k]);
+  std::printf("%-12s %.10g\n", "bias", r.bias);
+  if (!a.output.empty()) std::printf("model        %s\n", a.output.c_str());
+}
+
 /// Print the summary, write the outputs, map the result to an exit code.
 int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
   if (r.stop_reason == StopReason::diverged) {
     if (a.writer) std::cerr << "steepest: " << r.message << "\nNo model written. Try a smaller --lr.\n";
     return kDiverged;
   }
+  if (r.stop_reason == StopReason::ill_conditioned && r.epochs_run == 0) {
+    if (a.writer) std::cerr << "steepest: " << r.message << "\nNo model written.\n";
+    return kIllConditioned;
+  }
   if (!a.output.empty()) attempt(a, [&] { io::write_file_atomically(a.output, model_json(r, ctx)); });
   if (!a.history.empty()) attempt(a, [&] { io::write_file_atomically(a.history, history_csv(r)); });
-  if (!a.quiet) {
-    std::printf("backend      %s (%s)\n", r.backend.c_str(), r.device_name.c_str());
-    if (r.solver == "gram")
-      std::printf("solver       gram (one pass for the Gram sums: %.3f s)\n", r.gram_seconds);
-    else
-      std::printf("solver       residual\n");
-    if (!r.message.empty()) std::printf("note         %s\n", r.message.c_str());
-    if (a.fit.auto_learning_rate)  // %g: std::to_string prints 1e300 with 301 digits and 1e-9 as 0
-      std::printf("rate         %.6g (auto: 1/L, L = %.6g)\n", r.learning_rate, r.curvature);
-    else
-      std::printf("rate         %.6g\n", r.learning_rate);
-    if (r.final_learning_rate != r.learning_rate)
-      std::printf("final rate   %.6g (%s schedule)\n", r.final_learning_rate, a.schedule.c_str());
-    std::printf("stop reason  %s after %lld epochs in %.3f s\n", to_string(r.stop_reason),
-                static_cast<long long>(r.epochs_run), r.wall_seconds);
-    std::printf("mse          %.10g (initial %.10g)\n", r.final_mse, r.loss_history.front());
-    for (std::size_t k = 0; k < r.weights.size(); ++k)
-      std::printf("%-12s %.10g\n", k < ctx.feature_names.size() ? ctx.feature_names[k].c_str() : "w",
-                  r.weights[k]);
-    std::printf("%-12s %.10g\n", "bias", r.bias);
-    if (!a.output.empty()) std::printf("model        %s\n", a.output.c_str());
-  }
+  if (!a.quiet) print_summary(r, a, ctx);
   const ValidationReport& v = r.validation;
   if (a.validate && !a.quiet) {
     if (v.checks == 0)

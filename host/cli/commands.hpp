@@ -16,6 +16,7 @@ enum ExitCode : int {
   kDiverged = 3,
   kValidationFailed = 4,  ///< --validate found the GPU off the CPU reference
   kInputChanged = 5,      ///< SIGBUS: a mapped input file was truncated while being read
+  kIllConditioned = 6,    ///< the spectrum's parameters were asked for data past float64: no epoch ran
   kInterrupted = 130,     ///< SIGINT (128 + 2)
   kTerminated = 143,      ///< SIGTERM (128 + 15)
 };

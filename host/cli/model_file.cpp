@@ -14,16 +14,6 @@ namespace steepest::cli {
 
 namespace {
 
-const char* optimizer_name(Optimizer o) {
-  switch (o) {
-    case Optimizer::momentum: return "momentum";
-    case Optimizer::nesterov: return "nesterov";
-    case Optimizer::adam: return "adam";
-    case Optimizer::gd: break;
-  }
-  return "gd";
-}
-
 /// An integer in [lo, hi], or nullopt (wrong type, fraction, out of range).
 std::optional<std::int64_t> integer_in(const nlohmann::json& v, std::int64_t lo, std::int64_t hi) {
   if (!v.is_number_integer()) return std::nullopt;
@@ -99,6 +89,13 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   j["learning_rate_used"] = r.learning_rate;
   j["final_learning_rate"] = r.final_learning_rate;
   if (r.curvature > 0) j["curvature"] = r.curvature;
+  j["optimizer"] = r.optimizer;
+  if (r.optimizer == "momentum" || r.optimizer == "nesterov") j["momentum"] = r.momentum;
+  if (r.condition_number != 0.0) {  // JSON has no infinity: a singular Hessian is null
+    j["condition_number"] = std::isfinite(r.condition_number) ? nlohmann::json(r.condition_number) : nlohmann::json();
+    j["min_curvature"] = r.min_curvature;
+    if (r.expected_epochs != 0) j["expected_epochs"] = r.expected_epochs;
+  }
   if (r.heldout_rows > 0) {
     j["heldout_rows"] = r.heldout_rows;
     j["heldout_mse"] = r.heldout_mse;
@@ -106,7 +103,7 @@ std::string model_json(const FitResult& r, const ModelContext& ctx) {
   }
   j["options"] = {{"learning_rate", o.auto_learning_rate ? nlohmann::json("auto") : nlohmann::json(o.learning_rate)},
                   {"schedule", ctx.schedule},                {"epochs", o.epochs},
-                  {"optimizer", optimizer_name(o.optimizer)}, {"l1", o.l1}, {"l2", o.l2},
+                  {"optimizer", to_string(o.optimizer)}, {"l1", o.l1}, {"l2", o.l2},
                   {"batch_size", o.batch_size},       {"seed", o.seed},
                   {"shuffle", o.shuffle},             {"tol", o.tol},
                   {"fit_intercept", o.fit_intercept}, {"history_mode", ctx.history_mode},

@@ -39,7 +39,9 @@ StableBound stable_bound(const FitOptions& o, double L) {
     case Optimizer::gd: return {2.0 / L, "2/L"};
     case Optimizer::momentum: return {2.0 * (1.0 + m) / L, "2(1 + m)/L"};
     case Optimizer::nesterov: return {2.0 * (1.0 + m) / ((1.0 + 2.0 * m) * L), "2(1 + m)/((1 + 2m) L)"};
-    case Optimizer::adam: break;
+    case Optimizer::adam:
+    case Optimizer::automatic:  // the trainer resolves it before any step
+      break;
   }
   return {};
 }

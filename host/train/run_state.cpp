@@ -105,11 +105,16 @@ constexpr std::uint64_t kHeldoutStream = 0x686f6c646f757421ull;  // "holdout!"
 
 std::string options_signature(const FitOptions& o) {
   std::string s;
+  // With the spectrum choosing (optimizer automatic, momentum auto) the rate and the
+  // momentum given are ignored: a function of the data, not of the options.
+  const bool spectral = o.optimizer == Optimizer::automatic || o.auto_momentum;
   add(s, "lr_auto", static_cast<std::int64_t>(o.auto_learning_rate));
-  if (!o.auto_learning_rate) add(s, "learning_rate", o.learning_rate);
+  if (!o.auto_learning_rate && !spectral) add(s, "learning_rate", o.learning_rate);
   add(s, "standardize", static_cast<std::int64_t>(o.standardize));
   add(s, "optimizer", static_cast<std::int64_t>(o.optimizer));
-  if (o.optimizer == Optimizer::momentum || o.optimizer == Optimizer::nesterov) add(s, "momentum", o.momentum);
+  if (o.auto_momentum) add(s, "momentum_auto", std::int64_t{1});
+  if ((o.optimizer == Optimizer::momentum || o.optimizer == Optimizer::nesterov) && !spectral)
+    add(s, "momentum", o.momentum);
   if (o.optimizer == Optimizer::adam) {
     add(s, "beta1", o.beta1);
     add(s, "beta2", o.beta2);

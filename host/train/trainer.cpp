@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "backend/chunk_plan.hpp"
@@ -43,7 +44,7 @@ StepRule step_rule_of(const FitOptions& o) {
 // batch_size == 0.
 Trainer::Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                  const FitOptions& options, Team& team)
-    : X_(X), y_(y), sample_weight_(sample_weight), opt_(options), team_(team), share_(team.share(X.rows)),
+    : X_(X), y_(y), sample_weight_(sample_weight), given_(options), opt_(options), team_(team), share_(team.share(X.rows)),
       resume_(options.resume.get()), start_(std::chrono::steady_clock::now()), n_(share_.total),
       held_(heldout_count(n_, options.validation_fraction)),
       n_train_(n_ - held_), full_batch_(options.batch_size == 0 || options.batch_size >= n_train_),
@@ -74,7 +75,7 @@ void Trainer::set_up() {
       select_backend(opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_, share_);
   backend_ = std::move(selected.backend);
   fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_, share_, team_) : 0;
-  if (resume_) check_resume(*resume_, opt_, n_, X_.cols, fingerprint_);
+  if (resume_) check_resume(*resume_, given_, n_, X_.cols, fingerprint_);
 
   res_.backend = backend_->name();
   res_.device_name = backend_->device_name();
@@ -83,6 +84,7 @@ void Trainer::set_up() {
   res_.solver = gram_ ? "gram" : "residual";
   split_rows();
   if (gram_) form_gram();
+  take_spectrum();
   source_ = std::make_unique<ResidualPasses>(*backend_, n_train_, held_ > 0);
   if (resume_)
     restore(*resume_);
@@ -90,6 +92,12 @@ void Trainer::set_up() {
     start_fresh();
   first_passes();
   rule_ = step_rule_of(opt_);
+  if (!refusal_.empty()) {  // no epoch runs; finish() reports the initial parameters
+    res_.stop_reason = StopReason::ill_conditioned;
+    res_.message += std::string(res_.message.empty() ? "" : " ") + refusal_;
+    first_epoch_ = opt_.epochs + 1;
+  }
+  report_start();
   res_.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
@@ -170,6 +178,66 @@ std::vector<double> Trainer::gram_shift() const {
   }
   const std::vector<double> first = team_.gather_rows(shift.data(), mine ? 1 : 0, m);
   return std::vector<double>(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(m));
+}
+
+/// The Hessian's extreme eigenvalues (FitResult::condition_number), when something needs
+/// them: the spectrum's parameters, a request, or Gram mode (where the products cost no
+/// pass).  Before any parameter is set: it leaves arbitrary ones in the backend.  A resume
+/// takes it again (the same bits from the same data and backend).
+void Trainer::take_spectrum() {
+  const bool spectral = given_.optimizer == Optimizer::automatic || given_.auto_momentum;
+  if (!spectral && !given_.estimate_condition && !gram_) return;
+  spectrum_ = estimate_spectrum(*backend_, opt_.fit_intercept, opt_.l2);
+  res_.curvature = spectrum_.L;
+  res_.min_curvature = spectrum_.mu;
+  res_.condition_number = spectrum_.kappa;
+  if (spectral) tune_from_spectrum();
+}
+
+/// FitOptions::auto_momentum (and optimizer automatic): the rate and momentum of a quadratic
+/// with the spectrum's extremes (full batch), or lr auto's 1/L_B and a momentum of 0.5.
+void Trainer::tune_from_spectrum() {
+  constexpr double kBatchMomentum = 0.5;
+  if (opt_.optimizer == Optimizer::automatic) opt_.optimizer = Optimizer::momentum;
+  if (!full_batch_) {
+    opt_.momentum = kBatchMomentum;
+    opt_.auto_learning_rate = true;
+    return;
+  }
+  if (!(certifiable_digits(spectrum_.kappa) >= kMinCertifiableDigits)) {
+    refusal_ = spectrum_.mu > 0.0 && std::isfinite(spectrum_.L)
+                   ? "The Hessian's condition number " + format_loss(spectrum_.kappa) + " (L " + format_loss(spectrum_.L) +
+                         ", mu " + format_loss(spectrum_.mu) + ") leaves no certain digit in float64 (kappa eps64 = " +
+                         format_loss(spectrum_.kappa * std::numeric_limits<double>::epsilon()) +
+                         " > 0.01; so near the rounding of the Hessian's products the true kappa may be larger still)"
+                   : "The Hessian is singular to the precision of its products (eigenvalues from " +
+                         format_loss(spectrum_.mu) + " to " + format_loss(spectrum_.L) + ")";
+    refusal_ += ": no rate and momentum can be chosen from its spectrum and no digit of the parameters could be "
+                "certified, so no epoch ran. Remove collinear or redundant features, scale them (standardize), or fit "
+                "with the gd optimizer and lr auto for predictions only.";
+    return;
+  }
+  const Tuning t = spectral_tuning(opt_.optimizer, spectrum_.L, spectrum_.mu);
+  opt_.learning_rate = t.learning_rate;
+  opt_.momentum = t.momentum;
+  opt_.auto_learning_rate = false;
+}
+
+/// The optimizer that runs and what the spectrum says of it (FitResult::expected_epochs),
+/// then FitOptions::on_start.
+void Trainer::report_start() {
+  const bool has_momentum = opt_.optimizer == Optimizer::momentum || opt_.optimizer == Optimizer::nesterov;
+  res_.optimizer = to_string(opt_.optimizer);
+  res_.momentum = has_momentum ? opt_.momentum : 0.0;
+  const bool rated = opt_.optimizer != Optimizer::adam && opt_.schedule == Schedule::constant && opt_.l1 == 0.0;
+  if (full_batch_ && rated && refusal_.empty() && spectrum_.kappa > 0.0 && std::isfinite(spectrum_.kappa)) {
+    const double eps = std::numeric_limits<double>::epsilon();
+    const double factor = opt_.tol > 0.0 ? opt_.tol : std::clamp(spectrum_.kappa * eps, eps, 0.5);
+    res_.expected_epochs = expected_epochs(opt_.optimizer, lr0_, res_.momentum, spectrum_.mu, spectrum_.L, factor);
+  }
+  if (opt_.on_start)
+    opt_.on_start(StartReport{opt_.optimizer, lr0_, res_.momentum, res_.curvature, res_.min_curvature,
+                              res_.condition_number, res_.expected_epochs, opt_.epochs});
 }
 
 void Trainer::start_fresh() {
@@ -391,6 +459,14 @@ bool Trainer::checkpoint_due(std::int64_t epoch) const {
 FitResult Trainer::finish() {
   const bool diverged = res_.stop_reason == StopReason::diverged;
   if (!diverged && !mid_epoch_stop_) checkpoint(res_.epochs_run, 0);
+  if (res_.stop_reason == StopReason::converged && !(certifiable_digits(res_.condition_number) >= kMinCertifiableDigits) &&
+      res_.condition_number != 0.0) {
+    // "converged" would claim digits the data cannot give.
+    res_.stop_reason = StopReason::ill_conditioned;
+    res_.message += std::string(res_.message.empty() ? "" : " ") + "The loss stopped improving, but the Hessian's "
+                    "condition number " + format_loss(res_.condition_number) +
+                    " leaves no certain digit of the parameters in float64 (kappa eps64 > 0.01).";
+  }
   if (mid_epoch_stop_) backend_->get_parameters(res_.weights.data(), &res_.bias);
   const bool exact_last = full_batch_ || opt_.history == HistoryMode::exact;
   if (gram_) {  // the Gram loss cancels when the MSE is tiny: one exact pass, always
@@ -488,7 +564,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
   s.rows = n_;
   s.cols = X_.cols;
   s.data_fingerprint = fingerprint_;
-  s.options_signature = options_signature(opt_);
+  s.options_signature = options_signature(given_);
   opt_.on_checkpoint(s);
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -19,6 +20,7 @@
 #include "steepest/result.hpp"
 #include "steepest/state.hpp"
 #include "train/gradient_source.hpp"
+#include "train/spectrum.hpp"
 #include "train/step_rule.hpp"
 #include "train/validator.hpp"
 
@@ -44,6 +46,9 @@ class Trainer {
   void split_rows();
   void start_fresh();
   double auto_learning_rate();
+  void take_spectrum();
+  void tune_from_spectrum();
+  void report_start();
   void restore(const TrainingState& s);
   void first_passes();
   bool use_gram() const;
@@ -74,7 +79,10 @@ class Trainer {
   const MatrixView& X_;
   const VectorView& y_;
   const VectorView& sample_weight_;
-  const FitOptions& opt_;
+  // The options as given (a checkpoint's signature, a resume's check) and as run: opt_
+  // has the optimizer, rate and momentum that the spectrum chose (FitOptions::auto_momentum).
+  const FitOptions& given_;
+  FitOptions opt_;
   Team& team_;
   RowShare share_;  // this process's rows among the fit's
   const TrainingState* resume_;
@@ -88,6 +96,8 @@ class Trainer {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Backend> data_;
   bool gram_ = false;
+  Spectrum spectrum_;             // estimated when something needs it (kappa = 0: not)
+  std::string refusal_;           // why no epoch runs (ill-conditioned for the spectrum's parameters)
   std::int64_t stop_polls_ = 0;
   std::unique_ptr<GradientSource> source_;
   std::unique_ptr<Validator> validator_;

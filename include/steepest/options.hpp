@@ -51,7 +51,15 @@ enum class Optimizer : std::int32_t {
   momentum = 1,  ///< v = momentum v + g;  w -= lr v
   nesterov = 2,  ///< v = momentum v + g;  w -= lr (g + momentum v)
   adam = 3,      ///< Adam (Kingma & Ba) with bias correction; t counts steps from 1
+  /// Chosen from the Hessian's spectrum (FitResult::condition_number): full batch, the
+  /// heavy ball (momentum) with the rate and momentum of FitOptions::auto_momentum; in
+  /// mini-batch mode, momentum with lr auto's 1/L_B and momentum 0.5.  The choice is
+  /// FitResult::optimizer.
+  automatic = 4,
 };
+
+/// \brief Lower-case name of \p o ("gd", "momentum", "nesterov", "adam", "auto").
+const char* to_string(Optimizer o) noexcept;
 
 /// How a full-batch fit gets its losses and gradients.
 enum class Solver : std::int32_t {
@@ -66,6 +74,19 @@ enum class Solver : std::int32_t {
   /// (InvalidArgument otherwise).  final_mse is still one exact residual pass at the end:
   /// the loss from the sums cancels when the MSE is tiny against the variance of y.
   gram = 2,
+};
+
+/// What a fit decided before its first epoch, passed to FitOptions::on_start.
+struct StartReport {
+  Optimizer optimizer = Optimizer::gd;  ///< the update rule (never automatic)
+  double learning_rate = 0.0;           ///< the initial rate
+  double momentum = 0.0;                ///< momentum and nesterov; 0 otherwise
+  /// The Hessian's extreme eigenvalues and their ratio, when estimated (0 otherwise; see
+  /// FitResult::condition_number).
+  double curvature = 0.0, min_curvature = 0.0, condition_number = 0.0;
+  /// FitResult::expected_epochs; 0 when unknown.
+  std::int64_t expected_epochs = 0;
+  std::int64_t max_epochs = 0;  ///< FitOptions::epochs
 };
 
 /// Progress of a fit, passed to FitOptions::on_epoch after every epoch.
@@ -120,6 +141,24 @@ struct FitOptions {
   bool standardize = false;
   Optimizer optimizer = Optimizer::gd;
   double momentum = 0.9;                  ///< momentum and nesterov, in [0, 1)
+  /// momentum and nesterov: the rate and the momentum from the Hessian's extreme
+  /// eigenvalues L and mu (kappa = L / mu; learning_rate, momentum and auto_learning_rate
+  /// are then ignored).  Full batch, the parameters that minimise the worst contraction on a
+  /// quadratic: heavy ball alpha = 4 / (sqrt L + sqrt mu)^2, beta = ((sqrt kappa - 1) /
+  /// (sqrt kappa + 1))^2 (B. T. Polyak, "Some methods of speeding up the convergence of
+  /// iteration methods", USSR Comput. Math. Math. Phys. 4(5), 1964); Nesterov alpha = 1/L,
+  /// beta = (sqrt kappa - 1) / (sqrt kappa + 1) (Y. Nesterov, Introductory Lectures on
+  /// Convex Optimization, 2004, constant step scheme III).  A full-batch fit whose kappa
+  /// leaves no certain digit (kappa eps64 > 0.01: near the rounding of the Hessian's
+  /// products mu is not resolved; or mu <= 0: H singular) runs no epoch and stops with
+  /// StopReason::ill_conditioned.  Mini-batch: lr auto's 1/L_B and
+  /// momentum 0.5 (conservative: batch noise grows with lr / (1 - momentum), and every
+  /// batch's step stays a third of the heavy ball's stability bound 2 (1 + beta) / L_B).
+  bool auto_momentum = false;
+  /// Estimate the Hessian's extreme eigenvalues (FitResult::condition_number) even when
+  /// nothing automatic needs them: Lanczos, at most d + 1 extra passes with the residual
+  /// solver (none with gram, which always estimates them).
+  bool estimate_condition = false;
   double beta1 = 0.9, beta2 = 0.999;      ///< adam, in [0, 1)
   double epsilon = 1e-8;                  ///< adam, > 0
   /// Penalties: the objective becomes MSE + l2 ||w||_2^2 + l1 ||w||_1 (the bias is never
@@ -169,6 +208,8 @@ struct FitOptions {
   std::int64_t validate_every = 0;
   /// Largest deviation accepted by the cross-check (see ValidationReport for the measure).
   double validate_tolerance = 1e-8;
+  /// Called once before the first epoch (also when resuming), with the parameters chosen.
+  std::function<void(const StartReport&)> on_start;
   /// Called after every epoch; return false to stop the fit with StopReason::cancelled.
   std::function<bool(const EpochReport&)> on_epoch;
   /// Called after every optimizer step, to draw the path of (stochastic) gradient descent

@@ -17,10 +17,17 @@ enum class StopReason : std::int32_t {
   /// FitOptions::stop_requested was set: the fit stopped after a step (possibly within
   /// an epoch) and handed its state to FitOptions::on_checkpoint
   interrupted = 4,
+  /// The Hessian's condition number kappa leaves no certain digit in float64 (kappa eps64
+  /// > 0.01, where its estimate nears the rounding of the Hessian's products, or the
+  /// Hessian is singular to that precision):
+  /// either FitOptions::auto_momentum (or optimizer automatic) could not choose its
+  /// parameters and no epoch ran, or the fit stopped improving (what would have been
+  /// converged) without certifying any digit of the parameters.  message says which.
+  ill_conditioned = 5,
 };
 
 /// \brief Lower-case name of \p r ("max_epochs", "converged", "diverged", "cancelled",
-/// "interrupted").
+/// "interrupted", "ill_conditioned").
 const char* to_string(StopReason r) noexcept;
 
 /// \brief The CPU reference run beside another backend (FitOptions::validate_every).
@@ -78,11 +85,33 @@ struct FitResult {
   ValidationReport validation;
   double learning_rate = 0.0;        ///< the initial rate used (the estimate under auto)
   double final_learning_rate = 0.0; ///< the rate of the last epoch run (after the schedule)
-  /// The curvature L of the objective (the MSE's Hessian plus 2 l2 on the weights),
-  /// estimated by power iteration (auto learning rate, or after a divergence to state the
-  /// optimizer's stable bound: 2/L for gd, 2(1 + m)/L for momentum, 2(1 + m)/((1 + 2m) L)
-  /// for nesterov, none for adam); 0 when not estimated, +inf when it overflows float64.
+  /// The curvature L of the objective (the MSE's Hessian plus 2 l2 on the weights): by power
+  /// iteration under lr auto (the estimate that set the rate) or after a divergence (to
+  /// state the optimizer's stable bound: 2/L for gd, 2(1 + m)/L for momentum,
+  /// 2(1 + m)/((1 + 2m) L) for nesterov, none for adam); otherwise the Lanczos estimate
+  /// when the spectrum was taken (condition_number); 0 when not estimated, +inf when it
+  /// overflows float64.
   double curvature = 0.0;
+  /// The update rule that ran ("gd", "momentum", "nesterov", "adam"; FitOptions::optimizer
+  /// automatic resolved) and its momentum (0 for gd and adam).
+  std::string optimizer;
+  double momentum = 0.0;
+  /// The extreme eigenvalues of the objective's Hessian H = 2/W [X 1]^T W [X 1] + 2 l2 on
+  /// the weights (of the standardised problem under FitOptions::standardize; without the
+  /// column of ones when fit_intercept is false), by Lanczos on the backend's passes or on
+  /// the Gram sums: mu = min_curvature, condition_number = L / mu (+inf when mu <= 0, H
+  /// singular to the precision of its products).  Estimated with the gram solver, for
+  /// auto_momentum and optimizer automatic, or on request (estimate_condition); 0 when not.
+  /// Gradient descent cannot give the parameters more than -log10(condition_number eps64)
+  /// significant digits.
+  double min_curvature = 0.0;
+  double condition_number = 0.0;
+  /// Full batch with a known condition number, a constant rate and gd, momentum or
+  /// nesterov: the epochs this optimizer needs to shrink the distance to the optimum by
+  /// tol (when tol > 0) or to the data's float64 limit (condition_number eps64) on every
+  /// eigen-direction in [mu, L], momentum's transient growth included; -1 when some
+  /// direction does not contract; 0 unknown.
+  std::int64_t expected_epochs = 0;
 };
 
 /// \brief Goodness of fit of a model on data (steepest::score).
