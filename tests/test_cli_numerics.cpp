@@ -219,3 +219,55 @@ TEST_F(Cli, AutoRateSummaryPrintsTinyAndHugeCurvaturesReadably) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 16: the spectrum through the CLI.
+TEST_F(Cli, OptimizerAutoReportsTheConditionAndItsChoice) {
+  const std::string model = out_ + "/w.json";
+  const Result r = run({"fit", nist("Wampler1"), "--standardize", "--optimizer", "auto", "--epochs", "100000",
+                        "--device", "cpu", "-o", model});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "optimizer    momentum (auto: momentum 0.99")) << r;
+  EXPECT_TRUE(contains(r.out, "condition    2.66")) << r;
+  EXPECT_TRUE(contains(r.err, "cannot give the parameters more than 9 significant digits")) << r;
+  EXPECT_NEAR(model_number(model, "condition_number"), 2.66449e6, 0.01e6);
+  EXPECT_GT(model_number(model, "expected_epochs"), 1000.0);
+  EXPECT_NEAR(model_number(model, "bias"), 1.0, 1e-6);
+}
+
+TEST_F(Cli, TooFewEpochsAreNamedBeforeTheFit) {
+  const Result r = run({"fit", nist("Longley"), "--standardize", "--lr", "auto", "--condition", "--epochs", "100",
+                        "--device", "cpu", "--solver", "residual"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.err, "this fit needs ~")) << r;
+  EXPECT_TRUE(contains(r.err, "; you gave 100")) << r;
+}
+
+TEST_F(Cli, FilipIsRefusedWithExitSixAndNoModel) {
+  const std::string model = out_ + "/f.json";
+  const Result r = run({"fit", nist("Filip"), "--standardize", "--optimizer", "auto", "--epochs", "1000",
+                        "--device", "cpu", "-o", model});
+  EXPECT_EQ(r.code, 6) << r;
+  EXPECT_TRUE(contains(r.err, "no certain digit")) << r;
+  EXPECT_TRUE(contains(r.err, "No model written")) << r;
+  EXPECT_FALSE(fs::exists(model));
+}
+
+TEST_F(Cli, MomentumAutoIsCheckedAgainstItsOptimizerAndLr) {
+  const Result gd = run({"fit", nist("Norris"), "--momentum", "auto", "--device", "cpu", "-q"});
+  EXPECT_EQ(gd.code, 2) << gd;
+  EXPECT_TRUE(contains(gd.err, "auto momentum applies to the momentum and nesterov optimizers")) << gd;
+  const Result lr = run({"fit", nist("Norris"), "--optimizer", "auto", "--lr", "0.1", "--device", "cpu", "-q"});
+  EXPECT_EQ(lr.code, 2) << lr;
+  EXPECT_TRUE(contains(lr.err, "drop --lr")) << lr;
+  const Result bad = run({"fit", nist("Norris"), "--momentum", "1.5", "--optimizer", "momentum", "-q"});
+  EXPECT_EQ(bad.code, 2) << bad;
+  const std::string model = out_ + "/n.json";
+  const Result ok = run({"fit", nist("Norris"), "--standardize", "--optimizer", "nesterov", "--momentum", "auto",
+                         "--epochs", "3000", "--device", "cpu", "-q", "-o", model});
+  ASSERT_EQ(ok.code, 0) << ok;
+  EXPECT_NEAR(model_number(model, "bias"), -0.262323073774029, 1e-9);
+}
+
+}  // namespace
