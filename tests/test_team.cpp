@@ -49,6 +49,9 @@ void expect_same_fit(const steepest::FitResult& a, const steepest::FitResult& b)
   EXPECT_TRUE(same_bits(a.final_mse, b.final_mse)) << a.final_mse << " vs " << b.final_mse;
   EXPECT_TRUE(same_bits(a.learning_rate, b.learning_rate));
   EXPECT_TRUE(same_bits(a.curvature, b.curvature));
+  EXPECT_TRUE(same_bits(a.momentum, b.momentum));
+  EXPECT_TRUE(same_bits(a.condition_number, b.condition_number));
+  EXPECT_EQ(a.expected_epochs, b.expected_epochs);
   EXPECT_EQ(a.epochs_run, b.epochs_run);
   EXPECT_EQ(a.stop_reason, b.stop_reason);
 }
@@ -271,6 +274,22 @@ INSTANTIATE_TEST_SUITE_P(
                o.batch_size = 2500;
                o.shuffle = false;
                o.validation_fraction = 0.1;
+             }},
+        Mode{"optimizer_auto_standardized_gram",
+             [](steepest::FitOptions& o, Distributed&) {
+               o.standardize = true;
+               o.optimizer = steepest::Optimizer::automatic;
+             }},
+        Mode{"optimizer_auto_residual_heldout",
+             [](steepest::FitOptions& o, Distributed&) {
+               o.optimizer = steepest::Optimizer::automatic;
+               o.solver = steepest::Solver::residual;
+               o.validation_fraction = 0.1;
+             }},
+        Mode{"optimizer_auto_batches",
+             [](steepest::FitOptions& o, Distributed&) {
+               o.optimizer = steepest::Optimizer::automatic;
+               o.batch_size = 2500;
              }},
         Mode{"adam_l1_heldout_shuffled",
              [](steepest::FitOptions& o, Distributed&) {

@@ -137,8 +137,11 @@ void validate_on_team(const MatrixView& X, const VectorView& y, const VectorView
     if (!std::isfinite(total)) fail("sample weights: their sum overflows float64");
   }
   if (options != nullptr) {
-    // The same options everywhere: the checkpoint's signature of them, plus the epochs.
-    const std::string signature = options_signature(*options) + "epochs=" + std::to_string(options->epochs);
+    // The same options everywhere: the checkpoint's signature of them, plus what else
+    // decides which collective passes run (the epochs, the solver, the spectrum's Lanczos).
+    const std::string signature = options_signature(*options) + "epochs=" + std::to_string(options->epochs) +
+                                  ";solver=" + std::to_string(static_cast<int>(options->solver)) +
+                                  ";condition=" + std::to_string(static_cast<int>(options->estimate_condition));
     const std::vector<std::int64_t> hashes =
         team.gather(static_cast<std::int64_t>(std::hash<std::string>{}(signature)));
     for (std::size_t r = 1; r < hashes.size(); ++r)
