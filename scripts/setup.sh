@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-          libopenmpi-dev openmpi-bin libhdf5-dev)
+          libopenmpi-dev openmpi-bin libhdf5-dev gfortran pkg-config)
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages=(clang libclang-rt-14-dev)
 fi

@@ -5,6 +5,7 @@
 /// Communicator; see steepest/mpi.hpp for the one made from an MPI communicator.  The core
 /// library only ever calls the collectives below, in the same order on every process.
 #pragma once
+#include "steepest/export.h"
 
 #include <cstddef>
 #include <string>
@@ -12,7 +13,7 @@
 
 namespace steepest {
 
-class Communicator {
+class STEEPEST_API Communicator {
  public:
   virtual ~Communicator() = default;
   /// This process's index in 0..size()-1, and the number of processes.

@@ -1,6 +1,7 @@
 /// \file
 /// \brief What this build can run on.
 #pragma once
+#include "steepest/export.h"
 
 #include <cstdint>
 #include <string>
@@ -32,14 +33,14 @@ struct BuildInfo {
 };
 
 /// \brief Features of this build.
-BuildInfo build_info();
+STEEPEST_API BuildInfo build_info();
 
 /// \brief Usable CUDA devices; empty when CUDA is not compiled, no driver is loaded or no
 /// device is present (any error from the runtime counts as "no device").
-std::vector<DeviceInfo> cuda_devices();
+STEEPEST_API std::vector<DeviceInfo> cuda_devices();
 
 /// \brief Why cuda_devices() is empty, e.g. "CUDA support not compiled" or the runtime's
 /// error text; empty when a device is usable.
-std::string cuda_unavailable_reason();
+STEEPEST_API std::string cuda_unavailable_reason();
 
 }  // namespace steepest

@@ -1,6 +1,7 @@
 /// \file
 /// \brief Fit a linear model by gradient descent on the mean squared error.
 #pragma once
+#include "steepest/export.h"
 
 #include <cstdint>
 #include <vector>
@@ -32,7 +33,7 @@ namespace steepest {
 ///   auto res = steepest::fit(steepest::make_matrix_view(x.data(), n, d),
 ///                            steepest::make_vector_view(y.data(), n), opt);
 /// \endcode
-FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& options = {});
+STEEPEST_API FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& options = {});
 
 /// \brief fit() with sample weights: minimises the weighted MSE
 /// sum_i s_i (x_i . w + b - y_i)^2 / sum_i s_i (each mini-batch by the same formula over its
@@ -40,7 +41,7 @@ FitResult fit(const MatrixView& X, const VectorView& y, const FitOptions& option
 /// finite value >= 0 per row (float32 or float64, any stride), not all zero.  The loss
 /// history, final_mse, the held-out MSE and the CPU cross-check are all weighted alike;
 /// integer weights give the fit of the data with each row repeated that many times.
-FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+STEEPEST_API FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
               const FitOptions& options = {});
 
 /// \brief MSE and its gradient (dMSE/dw = (2/n) X^T r, dMSE/db = (2/n) sum r) at (w, b).
@@ -48,10 +49,10 @@ FitResult fit(const MatrixView& X, const VectorView& y, const VectorView& sample
 /// One fused pass over the data, float64 accumulation.
 /// \throws InvalidArgument  when weights.size() != X.cols, the shapes disagree, a view is
 /// malformed (as for fit()) or EvaluateOptions::threads is out of range.
-Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
+STEEPEST_API Evaluation evaluate(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
                     double bias, const EvaluateOptions& options = {});
 /// \brief evaluate() of the weighted MSE (see the weighted fit()).
-Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+STEEPEST_API Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                     const std::vector<double>& weights, double bias, const EvaluateOptions& options = {});
 
 /// \brief Predictions y_hat_i = x_i . w + b for every row of \p X, into \p out (X.rows
@@ -59,25 +60,25 @@ Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& 
 /// \throws InvalidArgument  when weights.size() != X.cols, \p out is null or the view is
 /// malformed (null data, rows or cols < 1, an unknown dtype or layout, a stride shorter than
 /// a row or column, an extent beyond a 64-bit index): the checks fit() makes.
-void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out);
+STEEPEST_API void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out);
 /// \brief predict() into \p out of \p out_size entries: InvalidArgument when out_size < X.rows.
-void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out,
+STEEPEST_API void predict(const MatrixView& X, const std::vector<double>& weights, double bias, double* out,
              std::int64_t out_size);
 
 /// \brief MSE, RMSE, MAE and R^2 of the model (w, b) on (X, y), on the CPU in float64.
 /// Deterministic: the same bits for any thread count.
 /// \throws InvalidArgument  on malformed views (as fit() and predict()) or a model length
 /// other than X.cols.
-Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
+STEEPEST_API Metrics score(const MatrixView& X, const VectorView& y, const std::vector<double>& weights,
               double bias);
 /// \brief score() with sample weights s_i: MSE = sum s r^2 / sum s, MAE = sum s |r| / sum s,
 /// R^2 = 1 - sum s r^2 / sum s (y - ybar_s)^2 with the weighted mean ybar_s (scikit-learn's
 /// definitions).  Unit weights give the unweighted bits.
-Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+STEEPEST_API Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
               const std::vector<double>& weights, double bias);
 /// \brief score() of rows spread over processes (options.communicator, as for fit();
 /// device and threads are not used): every process gets the metrics of all the rows.
-Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+STEEPEST_API Metrics score(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
               const std::vector<double>& weights, double bias, const EvaluateOptions& options);
 
 }  // namespace steepest

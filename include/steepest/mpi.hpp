@@ -10,6 +10,7 @@
 /// Every rank passes its own rows (any split, a rank may have none); the rows of the fit
 /// are rank 0's, then rank 1's, and so on.
 #pragma once
+#include "steepest/export.h"
 
 #include <memory>
 
@@ -21,6 +22,6 @@ namespace steepest {
 
 /// Wraps \p comm (duplicated, so steepest's messages never meet the caller's; freed with
 /// the last copy of the pointer, which must happen before MPI_Finalize).
-std::shared_ptr<const Communicator> mpi_communicator(MPI_Comm comm);
+STEEPEST_API std::shared_ptr<const Communicator> mpi_communicator(MPI_Comm comm);
 
 }  // namespace steepest

@@ -1,6 +1,7 @@
 /// \file
 /// \brief Options of a fit, with every default in one place.
 #pragma once
+#include "steepest/export.h"
 
 #include <atomic>
 #include <cstdint>
@@ -59,7 +60,7 @@ enum class Optimizer : std::int32_t {
 };
 
 /// \brief Lower-case name of \p o ("gd", "momentum", "nesterov", "adam", "auto").
-const char* to_string(Optimizer o) noexcept;
+STEEPEST_API const char* to_string(Optimizer o) noexcept;
 
 /// How a full-batch fit gets its losses and gradients.
 enum class Solver : std::int32_t {

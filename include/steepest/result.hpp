@@ -1,6 +1,7 @@
 /// \file
 /// \brief What fit() and evaluate() return.
 #pragma once
+#include "steepest/export.h"
 
 #include <cstdint>
 #include <string>
@@ -28,7 +29,7 @@ enum class StopReason : std::int32_t {
 
 /// \brief Lower-case name of \p r ("max_epochs", "converged", "diverged", "cancelled",
 /// "interrupted", "ill_conditioned").
-const char* to_string(StopReason r) noexcept;
+STEEPEST_API const char* to_string(StopReason r) noexcept;
 
 /// \brief The CPU reference run beside another backend (FitOptions::validate_every).
 ///
