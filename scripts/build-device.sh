@@ -20,7 +20,8 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_CUDA_FLAGS=-lineinfo \
   -DSTEEPEST_CUDA_STATIC_RUNTIME=ON \
   -DSTEEPEST_BUILD_TESTS=ON \
-  -DSTEEPEST_BUILD_BENCH=ON
+  -DSTEEPEST_BUILD_BENCH=ON \
+  -DSTEEPEST_ENABLE_FORTRAN=OFF  # the GPU machine has no libgfortran; the Fortran test is host-only
 cmake --build "$build" -j"$jobs"
 
 # Shared libraries the binaries need that the GPU machine's image may not have.

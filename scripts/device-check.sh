@@ -131,7 +131,9 @@ if [ -n "$src_dir" ] && [ "$src_dir" != "$root" ] && [ ! -e "$src_dir" ]; then
     echo "linked $src_dir -> $root (paths baked into the build)" >>"$log"
 fi
 
-export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# $build itself holds libsteepest.so (test_c_api, test_fortran link it; their RPATH names
+# the build folder of the machine that built them).
+export LD_LIBRARY_PATH="$build:$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # bench_gpu links cuBLAS shared (libcublasLt alone is over 500 MB: it is not carried): use
 # the toolkit's, found beside nvcc, after the carried libraries.
 nvcc_bin=$(command -v nvcc 2>/dev/null)
