@@ -7,6 +7,7 @@ import threading
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -157,14 +158,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.threads = threads
 
     # --- scikit-learn API -------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> GDRegressor:
         """Fit from zeros for max_iter epochs (fewer when tol stops it)."""
         X, y, sw = self._validate_fit(X, y, sample_weight, reset=True)
         result = self._run(X, y, sw, self._options(self.max_iter, self._seed(), [], 0.0))
         self._store(result, append=False)
         return self._finish(result)
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> GDRegressor:
         """One epoch on (X, y) from the current parameters (zeros on the first call).
 
         Full-batch gradient descent: k calls on the same data give the bits of
@@ -182,7 +183,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self._store(result, append=not first)
         return self._finish(result)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """x . coef_ + intercept_ for every row of X (float64)."""
         check_is_fitted(self)
         X = _as_view(validate_data(self, X, reset=False, dtype=_FLOATS))
