@@ -115,7 +115,11 @@ void predict(const Array& X, const std::vector<double>& weights, double bias, Ou
 /// Runs Python's SIGINT handler now, as if the signal had just arrived (by default it
 /// raises KeyboardInterrupt).
 void interrupt() {
+#if PY_VERSION_HEX >= 0x030A0000
   if (PyErr_SetInterruptEx(SIGINT) != 0) return;
+#else
+  PyErr_SetInterrupt();  // SIGINT's handler, before Python 3.10
+#endif
   if (PyErr_CheckSignals() != 0) throw nb::python_error();
 }
 
