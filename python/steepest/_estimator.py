@@ -134,7 +134,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         solver="auto",
         device="auto",
         threads=None,
-    ):
+    ) -> None:
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.optimizer = optimizer
