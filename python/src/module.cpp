@@ -60,8 +60,11 @@ VectorView vector_view(const Array& a, const char* name) {
 }
 
 // SIGINT during a fit raises the library's stop flag; the fit returns after its current
-// step (StopReason::interrupted) and Python's own handler is then run (interrupt()).
+// step (StopReason::interrupted) and Python's own handler is then run (deliver_interrupt()).
+// g_pending keeps a SIGINT caught by the last fit until then, also one that came after the
+// fit's last look at the flag.
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_pending{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 extern "C" void on_sigint(int) { g_stop.store(true); }
 
@@ -78,10 +81,13 @@ class SigintGuard {
     mine.sa_handler = on_sigint;
     sigemptyset(&mine.sa_mask);
     g_stop.store(false);
+    g_pending.store(false);
     installed_ = sigaction(SIGINT, &mine, &previous_) == 0;
   }
   ~SigintGuard() {
-    if (installed_) sigaction(SIGINT, &previous_, nullptr);
+    if (!installed_) return;
+    sigaction(SIGINT, &previous_, nullptr);
+    if (g_stop.load()) g_pending.store(true);
   }
   SigintGuard(const SigintGuard&) = delete;
   SigintGuard& operator=(const SigintGuard&) = delete;
@@ -112,9 +118,10 @@ void predict(const Array& X, const std::vector<double>& weights, double bias, Ou
   steepest::predict(xv, weights, bias, out.data(), xv.rows);
 }
 
-/// Runs Python's SIGINT handler now, as if the signal had just arrived (by default it
-/// raises KeyboardInterrupt).
-void interrupt() {
+/// When the last fit caught a SIGINT: runs Python's SIGINT handler now, as if the signal
+/// had just arrived (by default it raises KeyboardInterrupt).
+void deliver_interrupt() {
+  if (!g_pending.exchange(false)) return;
 #if PY_VERSION_HEX >= 0x030A0000
   if (PyErr_SetInterruptEx(SIGINT) != 0) return;
 #else
@@ -143,7 +150,8 @@ void bind_functions(nb::module_& m) {
         "steepest::fit on the arrays as they are (no copy); the GIL is released meanwhile.");
   m.def("predict", &predict, "X"_a.noconvert(), "weights"_a, "bias"_a, "out"_a.noconvert(),
         "x_i . w + b for every row of X into out (float64, one entry per row).");
-  m.def("interrupt", &interrupt, "Run Python's SIGINT handler now (raises KeyboardInterrupt by default).");
+  m.def("deliver_interrupt", &deliver_interrupt,
+        "When the last fit caught a SIGINT, run Python's SIGINT handler now (KeyboardInterrupt by default).");
   m.def("build_info", &build_information, "What this build of the library can run on.");
 }
 

@@ -101,8 +101,9 @@ def predict(
 ) -> None:
     """x_i . w + b for every row of X into out (float64, contiguous, one entry per row)."""
 
-def interrupt() -> None:
-    """Run Python's SIGINT handler now (raises KeyboardInterrupt by default)."""
+def deliver_interrupt() -> None:
+    """When the last fit caught a SIGINT, run Python's SIGINT handler now (raises
+    KeyboardInterrupt by default); nothing otherwise."""
 
 def build_info() -> dict[str, Any]:
     """What this build can run on: version, cuda_compiled, cuda_devices, cpu_kernels, ..."""

@@ -240,8 +240,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _run(self, X, y, sw, options) -> _core.FitResult:
         in_main = threading.current_thread() is threading.main_thread()
-        result = _core.fit(X, y, sw, options, in_main)
+        try:
+            result = _core.fit(X, y, sw, options, in_main)
+        except BaseException:
+            _core.deliver_interrupt()  # a Ctrl-C during a fit that failed is not lost
+            raise
         if result.stop_reason == "diverged":
+            _core.deliver_interrupt()
             raise DivergenceError(result.message)
         return result
 
@@ -260,9 +265,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.backend_ = result.backend
 
     def _finish(self, result):
-        if result.stop_reason == "interrupted":
-            _core.interrupt()  # Python's SIGINT handler: KeyboardInterrupt by default
-        elif result.stop_reason == "ill_conditioned":
+        # A SIGINT during the fit (stop_reason "interrupted", or one that came after the
+        # fit's last step): Python's SIGINT handler runs now, KeyboardInterrupt by default.
+        _core.deliver_interrupt()
+        if result.stop_reason == "ill_conditioned":
             warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
         elif result.stop_reason == "max_epochs" and self.tol > 0:
             warnings.warn(
