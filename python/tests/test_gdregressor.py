@@ -113,3 +113,33 @@ def test_the_gil_is_released_during_the_fit():
     assert duration > 0.3, f"the fit took {duration:.3f} s, too short to tell"
     assert largest_gap < duration / 4, (largest_gap, duration)
     assert est.n_iter_ == 6000
+
+
+def test_device_cuda_runs_on_a_gpu_or_says_why_not():
+    import steepest
+
+    X, y = problem()
+    est = GDRegressor(max_iter=20, device="cuda")
+    if steepest.build_info()["cuda_devices"] == 0:
+        with pytest.raises(steepest.DeviceUnavailable):
+            est.fit(X, y)
+        assert not hasattr(est, "coef_")
+    else:
+        assert est.fit(X, y).backend_ == "cuda"
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(optimizer="sgd"), "optimizer: 'sgd' is not one of gd, momentum"),
+        (dict(schedule="cosine"), "schedule: 'cosine' is not one of constant"),
+        (dict(learning_rate="fast"), "learning_rate must be a float or 'auto'"),
+        (dict(learning_rate=-1.0), "learning rate must be a finite number > 0, got -1"),
+        (dict(momentum=1.5, optimizer="momentum"), "momentum"),
+        (dict(random_state=-3), "random_state must be >= 0"),
+    ],
+)
+def test_bad_parameters_are_refused_at_fit_naming_them(params, message):
+    X, y = problem()
+    with pytest.raises(ValueError, match=message):
+        GDRegressor(**params).fit(X, y)
