@@ -35,7 +35,10 @@ def main() -> int:
         steepest.GDRegressor(max_iter=2).fit(X[:64], y[:64]).predict(X[:64])
     headroom = min(X.nbytes for X in cases.values()) // 2
     limit = vm_data_bytes() + headroom
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.getrlimit(resource.RLIMIT_DATA)[1]))
+    hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
     failures = 0
     for name, X in cases.items():
         try:  # the control: a copy of X does not fit under the limit
