@@ -50,6 +50,7 @@ program fortran_fit
   write (*, '(A, 1X, I0, 1X, A, 1X, I0)') "epochs", epochs, steepest_get_text(res, "stop_reason"), size(history)
   call steepest_result_destroy(res)
   call steepest_options_destroy(opt)
+  deallocate(history)  ! a main program's allocatables live to the end: LeakSanitizer counts them
 
 contains
 
