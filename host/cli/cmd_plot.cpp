@@ -361,15 +361,17 @@ int plot_trace(const PlotArgs& a, const Table& trace) {
   draw_contours(pic, f, s, a.grid);
   pic.line(f, us, vs, svg::colour(0), "path", "descent path");
   pic.marker(f, us.front(), vs.front(), "start", svg::colour(2), "start: MSE " + svg::label(s.mse(us.front(), vs.front())));
-  pic.marker(f, us.back(), vs.back(), "end", svg::colour(1), "end: MSE " + svg::label(s.mse(us.back(), vs.back())));
   std::vector<svg::LegendEntry> legend = {{"descent path", svg::colour(0), false, false},
                                           {"start", svg::colour(2), false, true},
                                           {"end", svg::colour(1), false, true},
                                           {"MSE contours", "#8c8c8c", false, false}};
   if (optimum) {
-    pic.marker(f, ou, ov, "optimum", svg::colour(3), "least-squares optimum: MSE " + svg::label(s.mse(ou, ov)), true);
-    legend.insert(legend.begin() + 3, {"least-squares optimum", svg::colour(3), false, true});
+    const std::string name = s.d > 1 ? "least-squares optimum of this slice" : "least-squares optimum";
+    pic.marker(f, ou, ov, "optimum", svg::colour(3), name + ": MSE " + svg::label(s.mse(ou, ov)), true);
+    legend.insert(legend.begin() + 3, {name, svg::colour(3), false, true});
   }
+  // After the optimum: a converged end lies on it and stays visible.
+  pic.marker(f, us.back(), vs.back(), "end", svg::colour(1), "end: MSE " + svg::label(s.mse(us.back(), vs.back())));
   pic.legend(792, f.top, legend);
   io::write_file_atomically(a.output, pic.finish());
   return kOk;

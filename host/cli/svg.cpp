@@ -55,7 +55,7 @@ std::string escape(std::string_view raw) {
 std::vector<double> nice_ticks(double lo, double hi, int target) {
   std::vector<double> ticks;
   if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};
-  const double step = nice_number(nice_number(hi - lo, false) / std::max(1, target - 1), true);
+  const double step = nice_number((hi - lo) / std::max(1, target - 1), true);
   const double e = std::floor(std::log10(step));
   const double m = std::round(step / std::pow(10.0, e));
   const double slack = 1e-9 * (hi - lo);

@@ -14,8 +14,9 @@ namespace steepest::cli::svg {
 /// \p text with & < > " ' as XML entities and control bytes other than tab/newline dropped.
 std::string escape(std::string_view text);
 
-/// "Nice" tick values (1, 2, 2.5 or 5 times a power of ten) covering [lo, hi], about
-/// \p target of them (Heckbert, Graphics Gems, 1990); lo < hi.
+/// "Nice" tick values (1, 2 or 5 times a power of ten apart) within [lo, hi], about
+/// \p target of them (after Heckbert, Graphics Gems, 1990, with the step taken from the
+/// range itself rather than its rounded-up nice number: more ticks on ranges like 0.6..5.7); lo < hi.
 std::vector<double> nice_ticks(double lo, double hi, int target = 6);
 
 /// Ticks of a log10 axis over [lo, hi] (lo > 0): powers of ten (every k-th when there are
