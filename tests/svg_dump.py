@@ -13,7 +13,7 @@ the two ticks the transform is taken from).  One line per item, tab-separated:
   note     TEXT
   frame    ID  XLO  XHI  YLO  YHI               (the plot area's corners in data units)
   point    FRAME  CLASS  LABEL  INDEX  X  Y  XTOL  YTOL
-  marker   FRAME  KIND  X  Y  XTOL  YTOL
+  marker   FRAME  KIND  X  Y  XTOL  YTOL  TITLE
   bar      FRAME  GROUP  SERIES  VALUE  TOL
   contour  FRAME  LEVEL  X  Y  XTOL  YTOL        (every vertex of every contour path)
   legend   TEXT
@@ -110,7 +110,8 @@ def main():
         elif cls.startswith("marker "):
             px, py = float(el.get("data-cx")), float(el.get("data-cy"))
             out.append(f"marker\t{el.get('data-frame')}\t{cls.split()[1]}\t{f['x'].value(px)!r}\t"
-                       f"{f['y'].value(py)!r}\t{f['x'].tolerance(px)!r}\t{f['y'].tolerance(py)!r}")
+                       f"{f['y'].value(py)!r}\t{f['x'].tolerance(px)!r}\t{f['y'].tolerance(py)!r}\t"
+                       f"{text_of(el.find(NS + 'title'))}")
         elif tag == "rect" and cls == "bar":
             top = float(el.get("y"))  # bars stand on 0 and rise to their value
             tol = f["y"].tolerance(top)

@@ -120,7 +120,7 @@ TEST_F(Plot, HistoryPointsMapBackToTheCsvOnALogAxis) {
   ASSERT_EQ(run({"fit", gen, "--epochs", "30", "--lr", "0.1", "--validation-fraction", "0.2", "--history", h2,
                  "--quiet"}).code, 0);
   const std::string svg = out_ + "/loss.svg";
-  const Result r = run({"plot", dir_ + "/h.csv", h2, "--label", "tutorial <lr 0.1> & \"m=-1\"", "-o", svg});
+  const Result r = run({"plot", dir_ + "/h.csv", "--label", "tutorial <lr 0.1> & \"m=-1\"", h2, "-o", svg});
   ASSERT_EQ(r.code, 0) << r;
   const Rows d = dump(svg, dir_);
   ASSERT_EQ(select(d, "size").at(0), (std::vector<std::string>{"size", "800", "600"}));
@@ -216,6 +216,28 @@ TEST_F(Plot, StepTracesDrawEpochEndsOrEveryStep) {
   fs::remove(svg);
   fit_tutorial("4");  // an epoch trace has no steps to draw
   expect_refused({dir_ + "/t.csv", "--data", data_, "--trace-steps"}, "has no step column");
+}
+
+TEST_F(Plot, AWeightedFitsTraceTakesItsWeightsAndHasNoOptimumMarker) {
+  const std::string data = csv("w.csv", "x,w,y\n1,1,3\n2,3,5\n3,0.5,6\n"), trace = dir_ + "/tw.csv";
+  ASSERT_EQ(run({"fit", data, "--weight-column", "w", "--lr", "0.05", "--epochs", "30", "--trace", trace, "--quiet"}).code, 0);
+  const std::string svg = out_ + "/w.svg";
+  const Result r = run({"plot", trace, "--data", data, "--weight-column", "w", "--grid", "9", "-o", svg});
+  ASSERT_EQ(r.code, 0) << r;
+  const Rows d = dump(svg, dir_);
+  const auto t = read_csv(trace);
+  expect_points(select(d, "point", 2, "path"), t.at("w1"), t.at("bias"));
+  EXPECT_EQ(select(d, "marker", 2, "optimum").size(), 0u);
+  EXPECT_EQ(select(d, "marker", 2, "end").size(), 1u);
+  // The start's MSE (evaluate() on the data with its weights, in the marker's title, 6
+  // digits) is the weighted MSE the fit recorded, 102/4.5 = 22.67 (unweighted: 70/3 = 23.33).
+  const Rows start = select(d, "marker", 2, "start");
+  ASSERT_EQ(start.size(), 1u);
+  ASSERT_EQ(start[0][7].rfind("start: MSE ", 0), 0u) << start[0][7];
+  EXPECT_NEAR(num(start[0][7].substr(11)), t.at("mse")[0], 5e-6 * t.at("mse")[0]);
+  fs::remove(svg);
+  // Without it the weight column is a second feature, and the trace has one weight.
+  expect_refused({trace, "--data", data}, "has 2 feature columns, the trace");
 }
 
 TEST_F(Plot, BadInputIsRefusedAndWritesNothing) {

@@ -252,6 +252,7 @@ struct Surface {
 /// The minimum of the MSE over (p, q) with the other parameters at their final values: the
 /// least-squares solution of the reduced problem (false when it is singular).
 bool slice_optimum(const Surface& s, double& u, double& v) {
+  if (s.data.weights.data != nullptr) return false;  // the weighted slice: not solved here (no marker)
   const std::int64_t n = s.data.X.rows;
   std::vector<double> xs, ys(static_cast<std::size_t>(n));
   const bool bias_free = s.p.index >= 0 && s.q.index >= 0;  // the bias stays fixed: no intercept
@@ -264,7 +265,6 @@ bool slice_optimum(const Surface& s, double& u, double& v) {
       if (par->index >= 0) xs.push_back(detail::value_at(s.data.X, i, par->index));
   }
   const std::int64_t cols = bias_free ? 2 : 1;
-  if (s.data.weights.data != nullptr) return false;  // the weighted slice: not solved here
   try {
     const auto ls = io::least_squares(make_matrix_view(xs.data(), n, cols), make_vector_view(ys.data(), n), !bias_free);
     u = s.p.index < 0 ? ls.bias : ls.weights[0];
@@ -408,13 +408,18 @@ void add_plot_command(CLI::App& app, Action& action) {
                                           "MSE's contours (with --data) as SVG");
   cmd->add_option("FILE", a->files, "History CSV files (overlaid), or one trace CSV")->required();
   cmd->add_option("--output,-o", a->output, "The SVG file to write")->required();
-  cmd->add_option("--label", a->labels, "Legend label of each history file, in order (default: the file names)");
+  // One value an occurrence: `--label a h2.csv` must not take h2.csv as a second label.
+  cmd->add_option("--label", a->labels, "Legend label of each history file, in order, once each (default: the file names)")
+      ->allow_extra_args(false);
   cmd->add_option("--title", a->title, "Title of the picture (default: names the files)");
   cmd->add_flag("--linear", a->linear, "History: a linear loss axis instead of log10");
   cmd->add_option("--data", a->in.path, "Trace: the data the fit ran on (CSV or .npy), for the MSE's contours");
   cmd->add_option("--target", a->in.target, "Trace: --data's target column (as for fit)");
   cmd->add_option("--features", a->in.features, "Trace: --data's feature columns (as for fit)");
   cmd->add_option("--delimiter", a->in.delimiter, "Trace: --data's CSV delimiter (as for fit)");
+  auto* wc = cmd->add_option("--weight-column", a->in.weight_column,
+                             "Trace: --data's sample-weight column, for a weighted fit's MSE (as for fit)");
+  cmd->add_option("--weight-file", a->in.weight_file, "Trace: sample weights of a weighted fit (as for fit)")->excludes(wc);
   cmd->add_option("--params", a->params, "Trace: the two parameters drawn, e.g. w1,w2 or w1,bias (default for one "
                                          "feature: m = w1 and b = bias); the others stay at their final values");
   cmd->add_flag("--trace-steps", a->trace_steps, "Trace: draw every optimizer step of a fit --trace-steps file "
