@@ -9,4 +9,4 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [[ -f "$build/CTestTestfile.cmake" ]] || { echo "plot-stage: $build is not a configured build directory" >&2; exit 1; }
 "$root/scripts/setup.sh" --browser
 cmake --build "$build" --target steepest_cli test_plot
-STEEPEST_REQUIRE_BROWSER=1 ctest --test-dir "$build" --no-tests=error -R '^(render_svg|Plot\.)' --output-on-failure
+STEEPEST_REQUIRE_BROWSER=1 ctest --test-dir "$build" --no-tests=error -R '^(render_svg|Plot)' --output-on-failure

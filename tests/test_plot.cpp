@@ -307,3 +307,90 @@ TEST_F(Plot, EscapesFileNamesInTheTitle) {
 }
 
 }  // namespace
+
+// --- the pieces: ticks, labels, escaping, marching squares (host/cli/svg.*, contour.*) ---
+
+#include "cli/contour.hpp"
+#include "cli/svg.hpp"
+
+namespace {
+
+namespace svg = steepest::cli::svg;
+
+TEST(PlotPieces, NiceTicksAreEvenOneTwoOrFiveStepsInsideTheRange) {
+  for (const auto& [lo, hi] : std::vector<std::pair<double, double>>{
+           {0, 1}, {-1.3, 2.3}, {0.59, 5.51}, {0, 150}, {1e-9, 3e-9}, {-7e6, -2e6}, {0.1, 0.3}, {99.5, 100.5}}) {
+    const std::vector<double> t = svg::nice_ticks(lo, hi);
+    ASSERT_GE(t.size(), 3u) << lo << ".." << hi;
+    EXPECT_LE(t.size(), 11u) << lo << ".." << hi;
+    const double step = t[1] - t[0];
+    const double mantissa = step / std::pow(10.0, std::floor(std::log10(step)));
+    EXPECT_TRUE(std::abs(mantissa - 1) < 1e-9 || std::abs(mantissa - 2) < 1e-9 || std::abs(mantissa - 5) < 1e-9)
+        << "step " << step;
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      EXPECT_GE(t[k], lo - 1e-12 * (hi - lo));
+      EXPECT_LE(t[k], hi + 1e-12 * (hi - lo));
+      if (k > 0) {
+        EXPECT_NEAR(t[k] - t[k - 1], step, 1e-9 * step);
+      }
+      EXPECT_NEAR(t[k] / step, std::round(t[k] / step), 1e-9) << "a tick off the step's multiples";
+    }
+  }
+  EXPECT_EQ(svg::nice_ticks(0.1, 0.3, 3), (std::vector<double>{0.1, 0.2, 0.3}));  // 0.3, not 0.30000000000000004
+}
+
+TEST(PlotPieces, LogTicksArePowersOfTenWithTwoAndFiveOverFewDecades) {
+  EXPECT_EQ(svg::log_ticks(0.05, 3), (std::vector<double>{0.05, 0.1, 0.2, 0.5, 1, 2}));
+  EXPECT_EQ(svg::log_ticks(0.06, 3), (std::vector<double>{0.1, 0.2, 0.5, 1, 2}));
+  const std::vector<double> many = svg::log_ticks(1e-12, 10);
+  ASSERT_GE(many.size(), 4u);
+  for (const double v : many) EXPECT_NEAR(std::log10(v), std::round(std::log10(v)), 1e-12) << v;
+}
+
+TEST(PlotPieces, LabelsAreShortAndExact) {
+  EXPECT_EQ(svg::label(60), "60");
+  EXPECT_EQ(svg::label(20000), "20000");
+  EXPECT_EQ(svg::label(0.1), "0.1");
+  EXPECT_EQ(svg::label(-0.0), "0");
+  EXPECT_EQ(svg::label(1e-5), "1e-05");
+  EXPECT_EQ(svg::label(2.5), "2.5");
+}
+
+TEST(PlotPieces, EscapeMakesTextSafeForXml) {
+  EXPECT_EQ(svg::escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+  EXPECT_EQ(svg::escape(std::string("x\x01y\x1bz", 5)), "xyz");  // no control bytes in XML 1.0
+  EXPECT_EQ(svg::escape("\xff"), "\\xff");                        // invalid UTF-8 spelled out
+}
+
+TEST(PlotPieces, MarchingSquaresIsExactOnAPlaneAndClosedAroundABowl) {
+  steepest::cli::Grid g;
+  for (int k = 0; k <= 10; ++k) {
+    g.xs.push_back(-1 + 0.2 * k);
+    g.ys.push_back(-1 + 0.2 * k);
+  }
+  for (const double y : g.ys)
+    for (const double x : g.xs) g.v.push_back(2 * x - y);
+  // A plane is linear along every edge: every vertex lies on the level exactly (to rounding).
+  const auto plane = steepest::cli::contour_segments(g, 0.3);
+  ASSERT_GE(plane.size(), 10u);
+  for (const auto& s : plane) {
+    EXPECT_NEAR(2 * s.x0 - s.y0, 0.3, 1e-12);
+    EXPECT_NEAR(2 * s.x1 - s.y1, 0.3, 1e-12);
+  }
+  // A bowl x^2 + y^2: the level set is a closed ring, every endpoint shared by two segments.
+  g.v.clear();
+  for (const double y : g.ys)
+    for (const double x : g.xs) g.v.push_back(x * x + y * y);
+  const auto ring = steepest::cli::contour_segments(g, 0.5);
+  std::map<std::pair<long, long>, int> ends;
+  for (const auto& s : ring) {
+    ++ends[{std::lround(s.x0 * 1e9), std::lround(s.y0 * 1e9)}];
+    ++ends[{std::lround(s.x1 * 1e9), std::lround(s.y1 * 1e9)}];
+    EXPECT_NEAR(std::hypot(s.x0, s.y0), std::sqrt(0.5), 0.02);  // interpolation of a parabola, h = 0.2
+  }
+  ASSERT_GE(ring.size(), 8u);
+  for (const auto& [at, count] : ends) EXPECT_EQ(count, 2) << at.first << ", " << at.second;
+  EXPECT_EQ(steepest::cli::contour_levels(0, 9, 2), (std::vector<double>{1, 4}));
+}
+
+}  // namespace
