@@ -4,12 +4,16 @@
 # not installed here: without nvcc the CPU backend is built alone.
 #   scripts/setup.sh          build and test dependencies
 #   scripts/setup.sh --fuzz   also clang and its fuzzer/sanitizer runtimes
+#   scripts/setup.sh --browser  headless Chromium (and a font) for the render_svg test
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
           libopenmpi-dev openmpi-bin libhdf5-dev gfortran pkg-config)
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages=(clang libclang-rt-14-dev)
+fi
+if [[ "${1:-}" == "--browser" ]]; then
+  packages=(chromium fonts-dejavu-core)
 fi
 missing=()
 for p in "${packages[@]}"; do

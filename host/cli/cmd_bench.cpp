@@ -16,10 +16,12 @@
 #include "backend/gram.hpp"
 #include "backend/view_access.hpp"
 #include "cli/commands.hpp"
+#include "cli/svg.hpp"
 #include "backend/device_probe.hpp"
 #include "io/atomic_file.hpp"
 #include "io/least_squares.hpp"
 #include "io/synthetic.hpp"
+#include "io/text.hpp"
 
 namespace steepest::cli {
 namespace {
@@ -36,6 +38,7 @@ struct BenchArgs {
   std::int64_t solver_epochs = 100;
   int threads = 0;
   std::string json;
+  std::string plot;
   bool quiet = false;
 };
 
@@ -301,8 +304,56 @@ void write_json(const std::vector<Measured>& results, const BenchArgs& a, double
   io::write_file_atomically(a.json, j.dump(2) + "\n");
 }
 
+/// Bars of \p value(m) for each result in \p groups, in a frame of its own (one colour a backend).
+template <typename Value>
+void bench_bars(svg::Picture& pic, const svg::Frame& f, const std::vector<Measured>& results,
+                const std::vector<std::string>& groups, Value value) {
+  const double share = 0.7 / static_cast<double>(results.size());
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      const double x0 = static_cast<double>(g) + 0.15 + share * static_cast<double>(k);
+      pic.bar(f, x0, x0 + share, value(results[k], g), svg::colour(k), groups[g], results[k].backend);
+    }
+}
+
+/// The --plot picture: milliseconds per epoch (full batch, mini-batch) and the fused pass's
+/// percent of its device's ceiling, a bar a backend; without a GPU, the CPU's and a note.
+std::string bench_svg(const std::vector<Measured>& results, const BenchArgs& a, const std::string& note,
+                      const std::string& why) {
+  char head[160];
+  std::snprintf(head, sizeof head, "steepest bench: %lld rows x %lld features, %s", static_cast<long long>(a.spec.rows),
+                static_cast<long long>(a.spec.cols), a.dtype.c_str());
+  std::string devices;
+  for (const auto& m : results) devices += (devices.empty() ? "" : "; ") + m.backend + ": " + m.device;
+  svg::Picture pic(800, 600, head, devices);
+  svg::Frame epochs, ceiling;
+  epochs.id = "epoch-time", ceiling.id = "ceiling";
+  epochs.left = 90, epochs.width = 330, ceiling.left = 540, ceiling.width = 200;
+  double top_ms = 0;
+  for (const auto& m : results) top_ms = std::max({top_ms, 1e3 * m.full_epoch_s, 1e3 * m.mini_epoch_s});
+  epochs.x = {0, 2, false, "", {"full-batch epoch", "mini-batch (B=" + std::to_string(a.batch) + ")"}};
+  epochs.y = {0, top_ms > 0 ? top_ms * 1.08 : 1, false, "milliseconds per epoch", {}};
+  ceiling.x = {0, 1, false, "", {"fused loss+gradient pass"}};
+  ceiling.y = {0, 100, false, "percent of the device's ceiling", {}};
+  pic.axes(epochs);
+  pic.axes(ceiling);
+  bench_bars(pic, epochs, results, epochs.x.categories,
+             [](const Measured& m, std::size_t g) { return 1e3 * (g == 0 ? m.full_epoch_s : m.mini_epoch_s); });
+  bench_bars(pic, ceiling, results, ceiling.x.categories, [](const Measured& m, std::size_t) {
+    return m.ceiling_gbs > 0 ? std::min(100.0, 100.0 * m.gbs / m.ceiling_gbs) : 0.0;
+  });
+  std::vector<svg::LegendEntry> legend;
+  for (std::size_t k = 0; k < results.size(); ++k) legend.push_back({results[k].backend, svg::colour(k), false, true});
+  pic.legend(ceiling.left + ceiling.width, ceiling.top + 8, legend);
+  pic.text(400, 572, note, "middle", 13, "note");
+  pic.text(400, 590, io::printable(why, 120), "middle", 10, "reason");
+  return pic.finish();
+}
+
 int run_bench(BenchArgs& a) {
   if (!a.json.empty()) io::check_writable(a.json, "--json");
+  if (!a.plot.empty()) io::check_writable(a.plot, "--plot");
+  io::check_distinct_files({{"--json", a.json}, {"--plot", a.plot}}, {});
   const bool f32 = a.dtype == "float32";
   const bool want_cpu = a.device != "cuda", want_cuda = a.device != "cpu";
   if (a.device == "cuda" && !detail::cuda_usable())
@@ -340,6 +391,13 @@ int run_bench(BenchArgs& a) {
     print_gram(results, a);
   }
   if (!a.json.empty()) write_json(results, a, bytes, optimum);
+  if (!a.plot.empty()) {
+    const bool no_gpu = want_cuda && !detail::cuda_usable();
+    const std::string note = no_gpu            ? "no usable GPU on this machine: CPU bars only"
+                             : a.device == "cpu" ? "--device cpu: CPU bars only"
+                                                 : "ceiling: CPU = read-only pass over the same bytes; GPU = device-to-device copy";
+    io::write_file_atomically(a.plot, bench_svg(results, a, note, no_gpu ? cuda_unavailable_reason() : ""));
+  }
   return kOk;
 }
 
@@ -363,6 +421,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->capture_default_str()->check(integer_in(0, 1000000));
   cmd->add_option("--threads", a->threads, "CPU threads (0 = all)")->capture_default_str()->check(integer_in(0, INT32_MAX));
   cmd->add_option("--json", a->json, "Write the results as JSON (machine, device, commit, options)");
+  cmd->add_option("--plot", a->plot, "Draw the results as an SVG bar chart (time per epoch, percent of each ceiling)");
   cmd->add_flag("--quiet,-q", a->quiet, "Print nothing but errors");
   cmd->callback([&action, a] { action = [a] { return run_bench(*a); }; });
 }

@@ -89,6 +89,7 @@ int parse_and_run(int argc, char** argv) {
   add_evaluate_command(app, action);
   add_info_command(app, action);
   add_bench_command(app, action);
+  add_plot_command(app, action);
 
   try {
     app.parse(argc, argv);

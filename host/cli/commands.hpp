@@ -29,6 +29,7 @@ void add_predict_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_info_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
+void add_plot_command(CLI::App& app, Action& action);
 
 /// The input files named by \p a (DATA, --x, --y, --weight-file), for check_distinct_files.
 std::vector<io::NamedPath> input_files(const DataArgs& a);
