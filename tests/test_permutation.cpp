@@ -90,4 +90,75 @@ TEST(EpochShuffle, PermutesAGivenArrayAsTheEpochPermutationPermutesIndices) {
   for (std::int64_t k = 0; k < n; ++k) EXPECT_EQ(rows[k], before[perm[k]]) << k;
 }
 
+
+// ---- the bucketed shuffle (n > kShuffleBucketRows) ----------------------------------------
+
+TEST(EpochPermutation, LargeOrdersArePermutationsWhateverTheThreadCount) {
+  const std::int64_t n = 3 * kShuffleBucketRows + 17;
+  std::vector<std::int64_t> one(n), two(n), three(n);
+  epoch_permutation(5, 2, one.data(), n, 1);
+  epoch_permutation(5, 2, two.data(), n, 2);
+  epoch_permutation(5, 2, three.data(), n, 3);
+  EXPECT_EQ(one, two);
+  EXPECT_EQ(one, three);
+  std::vector<std::int64_t> sorted = one, iota(static_cast<std::size_t>(n));
+  std::sort(sorted.begin(), sorted.end());
+  std::iota(iota.begin(), iota.end(), 0);
+  EXPECT_EQ(sorted, iota);
+  std::vector<std::int64_t> other(n);
+  epoch_permutation(5, 3, other.data(), n);
+  EXPECT_NE(one, other);
+}
+
+TEST(EpochPermutation, LargeGoldenValuesPinTheBucketedOrder) {
+  // From an independent Python implementation of the algorithm in permutation.hpp (the
+  // deal by counter-based draws, the buckets in order, Fisher-Yates within each).
+  const std::int64_t n = 200003;
+  std::vector<std::int64_t> p(n);
+  epoch_permutation(5, 2, p.data(), n);
+  EXPECT_EQ(std::vector<std::int64_t>(p.begin(), p.begin() + 6),
+            (std::vector<std::int64_t>{23331, 183322, 56163, 40557, 162661, 170255}));
+  EXPECT_EQ(std::vector<std::int64_t>(p.begin() + n / 2, p.begin() + n / 2 + 3),
+            (std::vector<std::int64_t>{177289, 89504, 129483}));
+  EXPECT_EQ(std::vector<std::int64_t>(p.end() - 3, p.end()), (std::vector<std::int64_t>{137613, 180499, 154766}));
+}
+
+TEST(EpochPermutation, LargeOrdersMixEveryPartOfTheInputIntoEveryPartOfTheOutput) {
+  // Quarter of the input x quarter of the output: each of the 16 cells holds ~n/16 rows
+  // under a uniform permutation (hypergeometric, sd ~ sqrt(n) * 3/16 ~ 68 here); a deal
+  // that kept rows near their place, or buckets that were not shuffled, would be far off.
+  const std::int64_t n = 2 * kShuffleBucketRows + 1;
+  for (std::uint64_t seed : {0ull, 1ull, 77ull}) {
+    std::vector<std::int64_t> p(n);
+    epoch_permutation(seed, 0, p.data(), n);
+    std::int64_t cells[4][4] = {};
+    for (std::int64_t k = 0; k < n; ++k) ++cells[4 * p[k] / n][4 * k / n];
+    for (const auto& row : cells)
+      for (std::int64_t c : row) EXPECT_NEAR(static_cast<double>(c), n / 16.0, 6 * 68.0) << "seed " << seed;
+  }
+}
+
+TEST(EpochPermutation, LargeOrdersPlaceARowAnywhereWithEqualChance) {
+  // Where row 12345 lands over 2000 epochs, in 8 bins: ~250 each (sd 15).
+  const std::int64_t n = kShuffleBucketRows + 5;
+  std::vector<int> bins(8, 0);
+  std::vector<std::int64_t> p(n), where(n);
+  for (std::int64_t e = 0; e < 2000; ++e) {
+    epoch_permutation(3, e, p.data(), n, 2);
+    for (std::int64_t k = 0; k < n; ++k) where[p[k]] = k;
+    ++bins[static_cast<std::size_t>(8 * where[12345] / n)];
+  }
+  for (int c : bins) EXPECT_NEAR(c, 250, 6 * 15);
+}
+
+TEST(EpochShuffle, LargeSubsetsAreShuffledAsTheirIndicesAre) {
+  const std::int64_t n = kShuffleBucketRows + 999;
+  std::vector<std::int64_t> perm(n), rows(n), scratch;
+  epoch_permutation(9, 4, perm.data(), n);
+  for (std::int64_t k = 0; k < n; ++k) rows[k] = 3 * k + 1;
+  const auto before = rows;
+  epoch_shuffle(9, 4, rows.data(), n, 2, scratch);
+  for (std::int64_t k = 0; k < n; ++k) ASSERT_EQ(rows[k], before[perm[k]]) << k;
+}
+
 }  // namespace

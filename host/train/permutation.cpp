@@ -1,6 +1,12 @@
 #include "train/permutation.hpp"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
+
+#if defined(STEEPEST_HAVE_OPENMP)
+#include <omp.h>
+#endif
 
 namespace steepest::detail {
 namespace {
@@ -28,18 +34,104 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) noexcept {
   return b.next();
 }
 
-void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order,
-                       std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) order[i] = i;
-  epoch_shuffle(seed, epoch, order, n);
+namespace {
+
+constexpr std::uint64_t kGamma = 0x9E3779B97F4A7C15ull;  // SplitMix64's increment
+
+/// Output \p k (0-based) of the SplitMix64 stream seeded with \p key, computed alone.
+std::uint64_t draw(std::uint64_t key, std::uint64_t k) noexcept { return SplitMix64(key + k * kGamma).next(); }
+
+/// The bucket of row \p k: uniform in [0, buckets), from a generator of the row's own.
+std::int64_t bucket_of(std::uint64_t key, std::int64_t k, std::int64_t buckets) noexcept {
+  SplitMix64 rng(draw(key, static_cast<std::uint64_t>(k)));
+  return static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(buckets)));
 }
 
-void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n) {
-  SplitMix64 rng(epoch_seed(seed, epoch));
+void fisher_yates(SplitMix64& rng, std::int64_t* rows, std::int64_t n) noexcept {
   for (std::int64_t i = n - 1; i > 0; --i) {
     const auto j = static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(i) + 1));
     std::swap(rows[i], rows[j]);
   }
+}
+
+int thread_count(std::int32_t threads) {
+#if defined(STEEPEST_HAVE_OPENMP)
+  return threads > 0 ? threads : omp_get_max_threads();
+#else
+  (void)threads;
+  return 1;
+#endif
+}
+
+/// The bucketed shuffle of epoch_shuffle (n > kShuffleBucketRows).  Blocks of rows (a
+/// function of n only) are dealt in parallel; counts[j * buckets + b] is first block j's count
+/// in bucket b, then where its next row for b goes.
+void bucketed_shuffle(std::uint64_t epoch_key, std::int64_t* rows, std::int64_t n, std::int32_t threads,
+                      std::vector<std::int64_t>& scratch) {
+  SplitMix64 keys(epoch_key);
+  const std::uint64_t deal_key = keys.next(), bucket_key = keys.next();
+  const std::int64_t buckets = (n + kShuffleBucketRows - 1) / kShuffleBucketRows, blocks = std::min<std::int64_t>(buckets, 64);
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(blocks * buckets), 0), start(static_cast<std::size_t>(buckets) + 1);
+  scratch.resize(static_cast<std::size_t>(n));
+  [[maybe_unused]] const int teams = thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(teams)
+#endif
+  for (std::int64_t j = 0; j < blocks; ++j) {
+    std::int64_t* c = counts.data() + j * buckets;
+    for (std::int64_t k = n * j / blocks; k < n * (j + 1) / blocks; ++k) ++c[bucket_of(deal_key, k, buckets)];
+  }
+  std::int64_t at = 0;
+  for (std::int64_t b = 0; b < buckets; ++b) {
+    start[static_cast<std::size_t>(b)] = at;
+    for (std::int64_t j = 0; j < blocks; ++j) {  // a count becomes that block's first place
+      std::int64_t& c = counts[static_cast<std::size_t>(j * buckets + b)];
+      const std::int64_t size = c;
+      c = at;
+      at += size;
+    }
+  }
+  start[static_cast<std::size_t>(buckets)] = n;
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(teams)
+#endif
+  for (std::int64_t j = 0; j < blocks; ++j) {
+    std::int64_t* c = counts.data() + j * buckets;
+    for (std::int64_t k = n * j / blocks; k < n * (j + 1) / blocks; ++k)
+      scratch[static_cast<std::size_t>(c[bucket_of(deal_key, k, buckets)]++)] = rows[k];
+  }
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(teams)
+#endif
+  for (std::int64_t b = 0; b < buckets; ++b) {
+    const std::int64_t lo = start[static_cast<std::size_t>(b)], hi = start[static_cast<std::size_t>(b) + 1];
+    std::copy(scratch.begin() + lo, scratch.begin() + hi, rows + lo);
+    SplitMix64 rng(draw(bucket_key, static_cast<std::uint64_t>(b)));
+    fisher_yates(rng, rows + lo, hi - lo);
+  }
+}
+
+}  // namespace
+
+void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, std::int64_t n,
+                       std::int32_t threads) {
+  for (std::int64_t i = 0; i < n; ++i) order[i] = i;
+  epoch_shuffle(seed, epoch, order, n, threads);
+}
+
+void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n, std::int32_t threads) {
+  std::vector<std::int64_t> scratch;
+  epoch_shuffle(seed, epoch, rows, n, threads, scratch);
+}
+
+void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n, std::int32_t threads,
+                   std::vector<std::int64_t>& scratch) {
+  if (n > kShuffleBucketRows) {
+    bucketed_shuffle(epoch_seed(seed, epoch), rows, n, threads, scratch);
+    return;
+  }
+  SplitMix64 rng(epoch_seed(seed, epoch));
+  fisher_yates(rng, rows, n);
 }
 
 }  // namespace steepest::detail

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace steepest::detail {
 
@@ -31,13 +32,30 @@ std::uint64_t uniform_below(SplitMix64& rng, std::uint64_t bound) noexcept;
 /// epoch's order never depends on what ran before it (resume needs no RNG state).
 std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) noexcept;
 
-/// Fill order[0..n) with the permutation of epoch \p epoch: the identity shuffled by
-/// Fisher-Yates (i from n-1 down to 1 swaps with uniform_below(i + 1)).
-void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order,
-                       std::int64_t n);
+/// Rows up to which an epoch's permutation is one Fisher-Yates shuffle; beyond, the rows are
+/// first dealt into ceil(n / kShuffleBucketRows) buckets (each in a core's cache).
+inline constexpr std::int64_t kShuffleBucketRows = std::int64_t{1} << 16;
 
-/// The same swaps applied to rows[0..n) as given: afterwards rows[k] = before[perm[k]],
-/// with perm = epoch_permutation(seed, epoch).  Shuffles a subset of rows in place.
-void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n);
+/// Fill order[0..n) with the permutation of epoch \p epoch (the identity given to
+/// epoch_shuffle).  Every order is equally likely; a pure function of (seed, epoch, n),
+/// whatever the thread count.
+void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order,
+                       std::int64_t n, std::int32_t threads = 0);
+
+/// Shuffle rows[0..n) as given: afterwards rows[k] = before[perm[k]], with perm =
+/// epoch_permutation(seed, epoch).  Shuffles a subset of rows in place.
+///  - n <= kShuffleBucketRows: Fisher-Yates, i from n-1 down to 1 swapping with
+///    uniform_below(i + 1), from one SplitMix64 seeded with epoch_seed(seed, epoch).
+///  - larger n (Rao 1961, Sandelius 1962: random buckets, each shuffled, concatenated, give
+///    a uniform permutation): row k goes to bucket uniform_below(K) of a generator seeded
+///    with a draw of its own (counter-based: the k-th output of one SplitMix64 stream), so
+///    the deal runs in parallel; the buckets are concatenated in bucket order, each keeping
+///    its rows in their given order, then each bucket is shuffled by Fisher-Yates from a
+///    stream of its own.  Threads only split fixed blocks of work.  \p scratch holds n
+///    values (resized as needed, reused across epochs).
+void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
+                   std::int32_t threads = 0);
+void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
+                   std::int32_t threads, std::vector<std::int64_t>& scratch);
 
 }  // namespace steepest::detail

@@ -103,6 +103,7 @@ class Trainer {
   std::unique_ptr<Validator> validator_;
   std::uint64_t fingerprint_ = 0;
   std::vector<std::int64_t> order_, split_, sort_scratch_, sort_counts_;  // split_: shuffled with rows held out
+  std::vector<std::int64_t> shuffle_scratch_;  // epoch_shuffle's, kept across epochs
   bool epoch_order_set_ = false;  // the backend holds an epoch's order, not the split's
   StepRule rule_;
 
