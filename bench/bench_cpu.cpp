@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <numeric>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "backend/view_access.hpp"
 #include "io/synthetic.hpp"
 #include "steepest/fit.hpp"
+#include "train/permutation.hpp"
 
 namespace {
 
@@ -426,5 +428,38 @@ BENCHMARK(BM_SolverFit)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
+
+// ---- the epoch order (host/train/permutation.hpp) ----------------------------------------
+// 4e7 rows: the serial Fisher-Yates that orders up to 65536 rows, against the bucketed
+// shuffle beyond, on 1 and 2 threads (same rows; the ratio of the two is the gain).
+constexpr std::int64_t kOrderRows = 40'000'000;
+
+void BM_EpochOrderSerialFisherYates(benchmark::State& state) {
+  std::vector<std::int64_t> rows(kOrderRows);
+  std::int64_t epoch = 0;
+  for (auto _ : state) {
+    std::iota(rows.begin(), rows.end(), std::int64_t{0});
+    steepest::detail::SplitMix64 rng(steepest::detail::epoch_seed(1, epoch++));
+    for (std::int64_t i = kOrderRows - 1; i > 0; --i)
+      std::swap(rows[i], rows[steepest::detail::uniform_below(rng, static_cast<std::uint64_t>(i) + 1)]);
+    benchmark::DoNotOptimize(rows.data());
+  }
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(kOrderRows), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_EpochOrder(benchmark::State& state) {
+  std::vector<std::int64_t> rows(kOrderRows), scratch(kOrderRows);
+  std::int64_t epoch = 0;
+  for (auto _ : state) {
+    std::iota(rows.begin(), rows.end(), std::int64_t{0});
+    steepest::detail::epoch_shuffle(1, epoch++, rows.data(), kOrderRows, static_cast<std::int32_t>(state.range(0)),
+                                    scratch);
+    benchmark::DoNotOptimize(rows.data());
+  }
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(kOrderRows), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_EpochOrderSerialFisherYates)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_EpochOrder)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 
 BENCHMARK_MAIN();
