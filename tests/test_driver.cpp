@@ -133,6 +133,15 @@ TEST(Fit, ThreadCountNeverChangesABit) {
   const auto mb1 = steepest::fit(d.X, d.y, mb);
   mb.threads = 2;
   EXPECT_TRUE(same_bits(mb1, steepest::fit(d.X, d.y, mb)));
+  // Batches of 1024 shuffled rows: gathered passes split across threads, and an epoch
+  // order of more than 65536 rows (the bucketed shuffle, on every thread).
+  auto small = cpu(0.05, 2, 1024);
+  small.threads = 1;
+  const auto small1 = steepest::fit(d.X, d.y, small);
+  for (int t : {2, 3}) {
+    small.threads = t;
+    EXPECT_TRUE(same_bits(small1, steepest::fit(d.X, d.y, small))) << "batch 1024, " << t << " threads";
+  }
 }
 
 TEST(Fit, HistoryIsTheExactMseAfterEachEpoch) {
