@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "backend/gram.hpp"
@@ -118,6 +119,35 @@ void gram_fill_tile(GramTile& t, const MatrixView& X, const VectorView& y, const
     }
 }
 
+/// Four consecutive values from \p p as float64 lanes into \p v (a vector load and, for
+/// float32, a vector conversion: each lane the value static_cast<double> gives).  By
+/// reference: a 32-byte vector returned by value changes the ABI without AVX.
+template <class T>
+inline void load_lanes(const T* p, Lanes& v) {
+  if constexpr (std::is_same_v<T, double>) {
+    __builtin_memcpy(&v, p, sizeof v);
+  } else {
+    static_assert(std::is_same_v<T, float>, "float32 or float64 storage");
+    using Floats = float __attribute__((vector_size(16)));
+    Floats f;
+    __builtin_memcpy(&f, p, sizeof f);
+    v = __builtin_convertvector(f, Lanes);
+  }
+}
+
+/// Rows t..t+3 of a packed row-major X (D values a row) as D lanes: z[k][l] = X(t + l, k)
+/// - shift[k], the values and the order of the element-wise path, from D vector loads.
+template <int D, class TX>
+inline void packed_rows(const TX* X, std::int64_t t, const double* shift, Lanes* z) {
+  double v[4 * D];
+  for (int m = 0; m < D; ++m) {
+    Lanes part;
+    load_lanes(X + t * D + 4 * m, part);
+    __builtin_memcpy(v + 4 * m, &part, sizeof part);
+  }
+  for (int k = 0; k < D; ++k) z[k] = Lanes{v[k], v[D + k], v[2 * D + k], v[3 * D + k]} - shift[k];
+}
+
 /// Row-major rows of D <= 4 features: every sum in a vector accumulator whose 4 lanes take
 /// every 4th row of the group (the last < 4 rows go to lane 0), lanes added as lane_sum at
 /// the end: no tile, no copy, one read of each row.
@@ -137,6 +167,17 @@ void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_st
     sw += wl;
   };
   std::int64_t t = lo;
+  if (rows == nullptr && stride == D && y_stride == 1 && (w == nullptr || w_stride == 1)) {
+    // Packed rows in their natural order: vector loads instead of element by element.
+    for (; t + 4 <= hi; t += 4) {
+      Lanes z[M], wl = {1.0, 1.0, 1.0, 1.0};
+      packed_rows<D>(X, t, shift, z);
+      load_lanes(y + t, z[D]);
+      z[D] -= shift[D];
+      if (w != nullptr) load_lanes(w + t, wl);
+      add(z, wl);
+    }
+  }
   for (; t + 4 <= hi; t += 4) {
     Lanes z[M], wl = {1.0, 1.0, 1.0, 1.0};
     for (int l = 0; l < 4; ++l) {
