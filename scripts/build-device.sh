@@ -7,6 +7,10 @@
 # device-build/lib, which scripts/device-check.sh puts on LD_LIBRARY_PATH.  The folder
 # must stay under 64 MiB: the device tool carries at most that much.
 #
+# MPI and HDF5 are off by default (the GPU machine's image is not known to have Open MPI's or
+# HDF5's shared libraries, and the CLI and libsteepest.so would link them); DEVICE_MPI=ON
+# builds MPI in, for a check of the GPU ranks of a distributed fit (copy libmpi along then).
+#
 # Usage: scripts/build-device.sh [build-dir]     (JOBS=2 by default)
 set -euo pipefail
 
@@ -21,6 +25,8 @@ cmake -S "$root" -B "$build" \
   -DSTEEPEST_CUDA_STATIC_RUNTIME=ON \
   -DSTEEPEST_BUILD_TESTS=ON \
   -DSTEEPEST_BUILD_BENCH=ON \
+  -DSTEEPEST_ENABLE_MPI="${DEVICE_MPI:-OFF}" \
+  -DSTEEPEST_ENABLE_HDF5=OFF \
   -DSTEEPEST_ENABLE_FORTRAN=OFF  # the GPU machine has no libgfortran; the Fortran test is host-only
 cmake --build "$build" -j"$jobs"
 
