@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "backend/chunk_plan.hpp"
+
 #if defined(STEEPEST_HAVE_OPENMP)
 #include <omp.h>
 #endif
@@ -132,6 +134,30 @@ void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, s
   }
   SplitMix64 rng(epoch_seed(seed, epoch));
   fisher_yates(rng, rows, n);
+}
+
+void group_epoch_batches(std::int64_t* rows, std::int64_t count, std::int64_t batch, std::int64_t n,
+                         std::int64_t rows_per_shard, std::int32_t threads, std::vector<std::int64_t>& scratch,
+                         std::vector<std::int64_t>& counts) {
+  if (count < kShuffleBucketRows) {
+    group_batches_by_shard(rows, count, batch, n, rows_per_shard, scratch, counts);
+    return;
+  }
+  const std::int64_t batches = (count + batch - 1) / batch;
+  [[maybe_unused]] const int teams = thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel num_threads(teams)
+#endif
+  {
+    std::vector<std::int64_t> own_scratch, own_counts;
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp for schedule(static)
+#endif
+    for (std::int64_t b = 0; b < batches; ++b) {
+      const std::int64_t lo = b * batch;
+      group_batches_by_shard(rows + lo, std::min(batch, count - lo), batch, n, rows_per_shard, own_scratch, own_counts);
+    }
+  }
 }
 
 }  // namespace steepest::detail

@@ -58,4 +58,12 @@ void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, s
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
                    std::int32_t threads, std::vector<std::int64_t>& scratch);
 
+/// The epoch's batches made ready for the backends: group_batches_by_shard
+/// (backend/chunk_plan.hpp) over each slice of \p batch of rows[0..count), each slice alone,
+/// so on several threads from kShuffleBucketRows rows on (the result does not depend on it).
+/// \p scratch and \p counts serve the one-thread case.
+void group_epoch_batches(std::int64_t* rows, std::int64_t count, std::int64_t batch, std::int64_t n,
+                         std::int64_t rows_per_shard, std::int32_t threads, std::vector<std::int64_t>& scratch,
+                         std::vector<std::int64_t>& counts);
+
 }  // namespace steepest::detail

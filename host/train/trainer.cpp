@@ -1,9 +1,5 @@
 #include "train/trainer.hpp"
 
-#if defined(STEEPEST_HAVE_OPENMP)
-#include <omp.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -39,32 +35,6 @@ StepRule step_rule_of(const FitOptions& o) {
   rule.l1 = o.l1;
   rule.update_bias = o.fit_intercept;
   return rule;
-}
-
-/// group_batches_by_shard over the epoch's batches, each batch alone (so on several threads
-/// above a size where that pays; the result does not depend on it).
-void group_all_batches(std::int64_t* rows, std::int64_t count, std::int64_t batch, std::int64_t n,
-                       std::int64_t rows_per_shard, std::int32_t threads, std::vector<std::int64_t>& scratch,
-                       std::vector<std::int64_t>& counts) {
-  const std::int64_t batches = (count + batch - 1) / batch;
-  if (count < kShuffleBucketRows) {
-    group_batches_by_shard(rows, count, batch, n, rows_per_shard, scratch, counts);
-    return;
-  }
-#if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
-#endif
-  {
-    (void)threads;
-    std::vector<std::int64_t> own_scratch, own_counts;
-#if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp for schedule(static)
-#endif
-    for (std::int64_t b = 0; b < batches; ++b) {
-      const std::int64_t lo = b * batch;
-      group_batches_by_shard(rows + lo, std::min(batch, count - lo), batch, n, rows_per_shard, own_scratch, own_counts);
-    }
-  }
 }
 
 }  // namespace
@@ -532,8 +502,8 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
   epoch_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_, opt_.threads, shuffle_scratch_);
   // The batches are the permutation's slices; each is then ordered by shard of the data
   // plan, as the backends' passes over the row order need (backend/chunk_plan.hpp).
-  group_all_batches(order_.data(), n_train_, opt_.batch_size, n_, plan_data(n_, X_.cols).rows_per_shard, opt_.threads,
-                    sort_scratch_, sort_counts_);
+  group_epoch_batches(order_.data(), n_train_, opt_.batch_size, n_, plan_data(n_, X_.cols).rows_per_shard, opt_.threads,
+                      sort_scratch_, sort_counts_);
   backend_->set_row_order(order_.data());
   epoch_order_set_ = held_ > 0;
 }
