@@ -36,8 +36,10 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -681,6 +683,76 @@ void BM_MiniBatchEpoch(benchmark::State& state) {
 
 BENCHMARK(BM_FullBatchEpoch)->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(BM_MiniBatchEpoch)->Unit(benchmark::kMillisecond)->UseManualTime();
+
+// --- the upload (set-up) ----------------------------------------------------------------------
+
+/// Host-to-device bandwidth from pinned memory over \p bytes (cudaHostAlloc, one
+/// cudaMemcpy, best of 3): the bus's ceiling for an upload, measured once per size.
+double pinned_h2d_ceiling(std::int64_t bytes) {
+  static std::map<std::int64_t, double> measured;
+  auto it = measured.find(bytes);
+  if (it != measured.end()) return it->second;
+  void* host = nullptr;
+  void* dev = nullptr;
+  if (cudaHostAlloc(&host, static_cast<std::size_t>(bytes), cudaHostAllocDefault) != cudaSuccess ||
+      cudaMalloc(&dev, static_cast<std::size_t>(bytes)) != cudaSuccess) {
+    (void)cudaFreeHost(host);
+    throw std::runtime_error("pinned_h2d_ceiling: no room for " + std::to_string(bytes) + " bytes");
+  }
+  std::memset(host, 1, static_cast<std::size_t>(bytes));
+  double best = 0.0;
+  for (int r = 0; r < 3; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (cudaMemcpy(dev, host, static_cast<std::size_t>(bytes), cudaMemcpyHostToDevice) != cudaSuccess)
+      throw std::runtime_error("pinned_h2d_ceiling: cudaMemcpy failed");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(bytes) / s / 1e9);
+  }
+  (void)cudaFree(dev);
+  (void)cudaFreeHost(host);
+  return measured.emplace(bytes, best).first->second;
+}
+
+/// make_cuda_backend on pageable host data (as a user's arrays are): the allocations, the
+/// upload of X and y and the first memsets, wall time; mode 0 the pageable copies (today's
+/// default), mode 1 STEEPEST_CUDA_UPLOAD=pinned (kernels/cuda_backend.cu, PinnedUpload).
+/// pct_pinned_h2d: the upload's GB/s over the pinned ceiling of the same bytes, in this run
+/// (issue 17's target: >= 80).
+void BM_Upload(benchmark::State& state) {
+  guarded(state, [&] {
+    release_case();
+    const Shape s{state.range(1), 16, true, false};
+    const HostData host(s);
+    const bool pinned = state.range(0) != 0;
+    setenv("STEEPEST_CUDA_UPLOAD", pinned ? "pinned" : "pageable", 1);
+    double total_s = 0.0;
+    for (auto _ : state) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto be = steepest::detail::make_cuda_backend(host.X(), host.y());
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      state.SetIterationTime(secs);
+      total_s += secs;
+      be.reset();
+    }
+    unsetenv("STEEPEST_CUDA_UPLOAD");
+    set_processed(state, s);
+    const double gbs = static_cast<double>(s.bytes()) * static_cast<double>(state.iterations()) / total_s / 1e9;
+    const double ceiling = pinned_h2d_ceiling(s.bytes());
+    state.counters["pinned_h2d_GBps"] = ceiling;
+    state.counters["pct_pinned_h2d"] = 100.0 * gbs / ceiling;
+    state.SetLabel(std::string(pinned ? "pinned pipeline" : "pageable") +
+                   format(": %.1f GB/s, %.0f%% of the pinned H2D ceiling (%.1f GB/s)", gbs, 100.0 * gbs / ceiling,
+                          ceiling));
+  });
+}
+// 25e6 x 16 float32: 1.7 GB, a quarter of the issue's 6.8 GB set (the device check's time).
+BENCHMARK(BM_Upload)
+    ->Args({0, 25'000'000})
+    ->Args({1, 25'000'000})
+    ->ArgNames({"pinned", "rows"})
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 /// The card, for the report's context (not asked for when only listing the benchmarks).
 std::string device_context() {

@@ -17,9 +17,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -74,11 +76,94 @@ const std::string& unavailable_reason() {
 /// order a non-blocking stream, hence the backend's stream here, never plain cudaMemcpy.
 /// The staging vector may be refilled at once: a pageable copy returns only after its
 /// source has been staged.
+/// Whether uploads take the pinned pipeline (STEEPEST_CUDA_UPLOAD=pinned): not yet the
+/// default, until a GPU run has measured it and checked its bits (scripts/device-check.sh
+/// runs the CUDA tests both ways and bench_gpu's BM_Upload compares them).
+bool pinned_upload_requested() {
+  const char* mode = std::getenv("STEEPEST_CUDA_UPLOAD");
+  return mode != nullptr && std::strcmp(mode, "pinned") == 0;
+}
+
+/// The pinned pipeline of plan::kPinnedBuffers buffers (launch_plan.hpp, "pinned upload"):
+/// chunk c of the packed stream is gathered by host threads into buffer c % buffers once
+/// the DMA that last read that buffer is done (its event), then sent by cudaMemcpyAsync on
+/// \p stream.  The destructor waits for the last copies before it frees the buffers.
+class PinnedUpload {
+ public:
+  explicit PinnedUpload(cudaStream_t stream) : stream_(stream) {
+    try {
+      for (int b = 0; b < plan::kPinnedBuffers; ++b) {
+        STEEPEST_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&buffer_[b]),
+                                          static_cast<std::size_t>(plan::kPinnedChunkBytes), cudaHostAllocDefault));
+        STEEPEST_CUDA_CHECK(cudaEventCreateWithFlags(&done_[b], cudaEventDisableTiming));
+      }
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  ~PinnedUpload() { release(); }
+  PinnedUpload(const PinnedUpload&) = delete;
+  PinnedUpload& operator=(const PinnedUpload&) = delete;
+
+  /// The packed stream of \p count segments of \p seg_bytes (\p src_pitch apart) into \p dst.
+  void send(unsigned char* dst, const unsigned char* src, std::int64_t count, std::int64_t seg_bytes,
+            std::int64_t src_pitch) {
+    const std::int64_t total = count * seg_bytes;
+    for (std::int64_t c = 0; c < plan::pinned_chunks(total); ++c) {
+      const int b = static_cast<int>(c % plan::kPinnedBuffers);
+      const std::int64_t offset = c * plan::kPinnedChunkBytes;
+      const std::int64_t len = std::min(plan::kPinnedChunkBytes, total - offset);
+      if (c >= plan::kPinnedBuffers) STEEPEST_CUDA_CHECK(cudaEventSynchronize(done_[b]));
+      gather(buffer_[b], src, seg_bytes, src_pitch, offset, len);
+      STEEPEST_CUDA_CHECK(cudaMemcpyAsync(dst + offset, buffer_[b], static_cast<std::size_t>(len),
+                                          cudaMemcpyHostToDevice, stream_));
+      STEEPEST_CUDA_CHECK(cudaEventRecord(done_[b], stream_));
+    }
+  }
+
+ private:
+  /// plan::gather_packed_bytes split across host threads (a memcpy of tens of MB from one
+  /// thread is well below the bus): parts of at least 4 MiB, at most 8 threads.
+  static void gather(unsigned char* dst, const unsigned char* src, std::int64_t seg_bytes, std::int64_t src_pitch,
+                     std::int64_t offset, std::int64_t len) {
+    constexpr std::int64_t kMinPart = std::int64_t{4} << 20;
+    const auto hw = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::int64_t parts = std::max<std::int64_t>(1, std::min({hw, std::int64_t{8}, len / kMinPart}));
+    std::vector<std::thread> threads;
+    for (std::int64_t p = 1; p < parts; ++p) {
+      const std::int64_t lo = len * p / parts, hi = len * (p + 1) / parts;
+      threads.emplace_back(plan::gather_packed_bytes, dst + lo, src, seg_bytes, src_pitch, offset + lo, hi - lo);
+    }
+    plan::gather_packed_bytes(dst, src, seg_bytes, src_pitch, offset, len / parts);
+    for (std::thread& t : threads) t.join();
+  }
+
+  /// Waits for the copies still reading the buffers, then frees them.
+  void release() noexcept {
+    STEEPEST_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream_));
+    for (int b = 0; b < plan::kPinnedBuffers; ++b) {
+      if (done_[b] != nullptr) STEEPEST_CUDA_CHECK_NOTHROW(cudaEventDestroy(done_[b]));
+      if (buffer_[b] != nullptr) STEEPEST_CUDA_CHECK_NOTHROW(cudaFreeHost(buffer_[b]));
+      done_[b] = nullptr;
+      buffer_[b] = nullptr;
+    }
+  }
+
+  cudaStream_t stream_;
+  unsigned char* buffer_[plan::kPinnedBuffers] = {};
+  cudaEvent_t done_[plan::kPinnedBuffers] = {};
+};
+
 void upload_packed(void* dst, const void* src, std::int64_t count, std::int64_t seg_bytes,
                    std::int64_t src_pitch, bool column_segments, std::size_t max_pitch,
                    cudaStream_t stream) {
   const auto* in = static_cast<const unsigned char*>(src);
   auto* out = static_cast<unsigned char*>(dst);
+  if (pinned_upload_requested() && count * seg_bytes >= plan::kPinnedMinBytes) {
+    PinnedUpload(stream).send(out, in, count, seg_bytes, src_pitch);
+    return;
+  }
   const std::int64_t pitch_limit =
       static_cast<std::int64_t>(std::min<std::size_t>(max_pitch, std::size_t{1} << 62));
   switch (plan::upload_path(count, seg_bytes, src_pitch, column_segments, pitch_limit)) {

@@ -241,11 +241,12 @@ fi
 # representative subset: the fused pass for float32 row-major d = 1, 16, 256, float64 d = 16
 # and column-major float32 d = 16; the Gram pass for float32 row-major d = 1, 16, 32 (three
 # more shapes to make and upload: an estimated 15 s more, not yet measured); the 6.8 GB
-# ceilings; cuBLAS at d = 16; both epochs.
+# ceilings; cuBLAS at d = 16; both epochs; the upload both ways (BM_Upload).
 gpu_filter='GpuFusedPass/rows:[0-9]+/d:(1|16|256)/f32:1/colmajor:0/'
 gpu_filter+='|GpuFusedPass/rows:[0-9]+/d:16/f32:(0/colmajor:0|1/colmajor:1)/'
 gpu_filter+='|GpuGramPass/rows:[0-9]+/d:(1|16|32)/'
 gpu_filter+='|Ceiling/bytes:6800000000/|CublasGemvPlusLoss/rows:[0-9]+/d:16/|Epoch'
+gpu_filter+='|Upload'  # pageable against STEEPEST_CUDA_UPLOAD=pinned, 1.7 GB (about 15 s, estimated)
 gpu_bench="$build/bench/bench_gpu"
 if [ "${BENCH_GPU:-1}" != 1 ]; then
   row bench_gpu skip -

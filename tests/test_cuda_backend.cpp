@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -517,6 +518,37 @@ TEST(CudaBackend, ColumnMajorStridedUploadsColumnByColumn) {
   for (Backend* be : {gpu.get(), cpu.get()}) be->set_parameters(p.w.data(), p.b);
   compute_and_compare(*gpu, *cpu, p, 0, n, nullptr, "full");
   compute_and_compare(*gpu, *cpu, p, n - 7, n, nullptr, "last column entries");
+}
+
+// STEEPEST_CUDA_UPLOAD=pinned (kernels/cuda_backend.cu, PinnedUpload): the same bytes on the
+// device as the pageable copies, so the same bits, on data past its 16 MiB threshold and its
+// 32 MiB chunks: packed rows (several chunks), narrow strided rows (the staged path's
+// shape) and strided columns (the per-column path's), and a strided y.
+TEST(CudaBackend, PinnedUploadGivesThePageableBits) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Case cases[] = {{5000011, 2, DType::float32, Layout::row_major},
+                        {1200007, 4, DType::float64, Layout::row_major, 3, 2},
+                        {1500007, 3, DType::float32, Layout::col_major, 4099, 1}};
+  for (const Case& c : cases) {
+    const Problem p(c);
+    setenv("STEEPEST_CUDA_UPLOAD", "pinned", 1);
+    auto pinned = steepest::detail::make_cuda_backend(p.X, p.y);
+    unsetenv("STEEPEST_CUDA_UPLOAD");
+    auto pageable = steepest::detail::make_cuda_backend(p.X, p.y);
+    std::vector<double> g1(static_cast<std::size_t>(c.d)), g2(g1.size());
+    double b1 = 0.0, b2 = 0.0;
+    for (Backend* be : {pinned.get(), pageable.get()}) {
+      be->set_parameters(p.w.data(), p.b);
+      be->compute(0, c.n, false);
+    }
+    const double l1 = pinned->loss(), l2 = pageable->loss();
+    pinned->gradient(g1.data(), &b1);
+    pageable->gradient(g2.data(), &b2);
+    EXPECT_EQ(std::memcmp(&l1, &l2, sizeof l1), 0) << case_name(c) << ": loss " << l1 << " vs " << l2;
+    EXPECT_EQ(std::memcmp(&b1, &b2, sizeof b1), 0) << case_name(c);
+    EXPECT_EQ(std::memcmp(g1.data(), g2.data(), g1.size() * sizeof(double)), 0) << case_name(c);
+    EXPECT_TRUE(std::isfinite(l1) && l1 > 0.0) << case_name(c);
+  }
 }
 
 // The tiled kernel's shared-memory limit is a process-wide attribute: a second backend that

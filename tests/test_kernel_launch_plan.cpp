@@ -3,6 +3,7 @@
 // and in the CPU-only build.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -268,6 +269,39 @@ TEST(LaunchPlan, TiledOrdersAreTheKernels) {
 }
 
 // --- upload of strided host data -------------------------------------------------------------
+
+// The pinned upload (STEEPEST_CUDA_UPLOAD=pinned) sends the packed stream in chunks, each
+// gathered in parts by several host threads: any cut of the stream into pieces must give
+// back exactly the segments one after another.
+TEST(LaunchPlan, PinnedGatherOfAnyPiecesIsThePackedStream) {
+  std::mt19937_64 rng(7);
+  struct Shape {
+    std::int64_t count, seg, pitch;
+  };
+  for (const Shape sh : {Shape{1, 1000, 1000}, Shape{37, 24, 24}, Shape{37, 24, 40}, Shape{5, 4096, 4100},
+                         Shape{1000, 8, 16}, Shape{3, 1, 7}}) {
+    std::vector<unsigned char> src(static_cast<std::size_t>((sh.count - 1) * sh.pitch + sh.seg));
+    for (auto& b : src) b = static_cast<unsigned char>(rng());
+    std::vector<unsigned char> want;
+    for (std::int64_t s = 0; s < sh.count; ++s)
+      want.insert(want.end(), src.begin() + s * sh.pitch, src.begin() + s * sh.pitch + sh.seg);
+    const auto total = static_cast<std::int64_t>(want.size());
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<unsigned char> got(want.size(), 0);
+      for (std::int64_t at = 0; at < total;) {  // pieces of random length, as chunks and parts cut it
+        const std::int64_t len = std::min<std::int64_t>(total - at, 1 + static_cast<std::int64_t>(rng() % 97));
+        gather_packed_bytes(got.data() + at, src.data(), sh.seg, sh.pitch, at, len);
+        at += len;
+      }
+      ASSERT_EQ(got, want) << "count " << sh.count << " seg " << sh.seg << " pitch " << sh.pitch;
+    }
+  }
+  EXPECT_EQ(pinned_chunks(1), 1);
+  EXPECT_EQ(pinned_chunks(kPinnedChunkBytes), 1);
+  EXPECT_EQ(pinned_chunks(kPinnedChunkBytes + 1), 2);
+  // 6.8 GB (the H200 upload) in chunks the buffers cycle through.
+  EXPECT_EQ(pinned_chunks(std::int64_t{6800} << 20), 213);
+}
 
 TEST(LaunchPlan, UploadPathKeepsTheTwoDCopyWithinMemPitch) {
   const std::int64_t mem_pitch = (std::int64_t{1} << 31) - 1;  // H100, H200
