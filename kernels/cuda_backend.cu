@@ -22,6 +22,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -224,9 +226,14 @@ void validate_views(const MatrixView& X, const VectorView& y, const VectorView& 
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(const MatrixView& X, const VectorView& y, const VectorView& weights)
+  /// \p device_index: the device to use (-1: the current one).  \p share with a Reduction:
+  /// this process's rows of a fit across processes (see compute()).
+  CudaBackend(const MatrixView& X, const VectorView& y, const VectorView& weights, const RowShare& share,
+              int device_index)
       : n_(X.rows), d_(X.cols), x_dtype_(X.dtype), y_dtype_(y.dtype), w_dtype_(weights.dtype),
-        weighted_(weights.data != nullptr), layout_(X.layout) {
+        weighted_(weights.data != nullptr), layout_(X.layout), first_(share.first),
+        total_(share.total < 0 ? X.rows : share.total), reduction_(share.reduction) {
+    if (device_index >= 0) STEEPEST_CUDA_CHECK(cudaSetDevice(device_index));
     STEEPEST_CUDA_CHECK(cudaGetDevice(&device_));
     cudaDeviceProp prop{};
     STEEPEST_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
@@ -279,7 +286,7 @@ class CudaBackend final : public Backend {
 
   const char* name() const noexcept override { return "cuda"; }
   std::string device_name() const override { return device_name_; }
-  std::int64_t rows() const noexcept override { return n_; }
+  std::int64_t rows() const noexcept override { return total_; }
   std::int64_t cols() const noexcept override { return d_; }
 
   void set_parameters(const double* w, double b) override {
@@ -325,21 +332,39 @@ class CudaBackend final : public Backend {
     // Synchronous on purpose: the caller may overwrite \p order (the next epoch's
     // permutation) as soon as we return, and kernels of the previous epoch may still read
     // the device copy, which stream order protects.
-    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(order_.get(), order, static_cast<std::size_t>(order_.bytes()),
-                                        cudaMemcpyHostToDevice, stream_));
+    if (reduction_ != nullptr) {
+      // Across processes: this process's rows of the fit's order (launch_plan.hpp).
+      plan::local_row_order(order, total_, first_, n_, local_order_, local_before_);
+      order = local_order_.data();
+    }
+    const std::size_t count = reduction_ != nullptr ? local_order_.size() : static_cast<std::size_t>(n_);
+    if (count > 0)
+      STEEPEST_CUDA_CHECK(cudaMemcpyAsync(order_.get(), order, count * sizeof(std::int64_t), cudaMemcpyHostToDevice,
+                                          stream_));
     STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
     order_set_ = true;
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
     activate();
-    if (begin < 0 || end > n_ || begin >= end) {
+    if (begin < 0 || end > total_ || begin >= end) {
       throw InvalidArgument("compute: row range [" + std::to_string(begin) + ", " +
                             std::to_string(end) + ") is empty or outside [0, " +
-                            std::to_string(n_) + ")");
+                            std::to_string(total_) + ")");
     }
     // A reserved but never filled order would send the kernel to uninitialised indices.
     if (ordered && !order_set_) throw InvalidArgument("compute: no row order was set");
+    if (reduction_ != nullptr) {
+      compute_shared(begin, end, ordered);
+      return;
+    }
+    enqueue_pass(begin, end, ordered, nullptr);
+  }
+
+  /// The fused pass over positions [begin, end) of this process's rows (local indices, or
+  /// positions of the device's order) and its reduction: into grad_ and stats_, or with
+  /// \p raw the sums alone into raw (launch_reduce_partials).
+  void enqueue_pass(std::int64_t begin, std::int64_t end, bool ordered, double* raw) {
     const std::int64_t m = end - begin;
     const std::int64_t grid = plan::fused_grid(m, plan_.rows_per_iteration, plan_.max_grid);
     FusedArgs args;
@@ -362,7 +387,55 @@ class CudaBackend final : public Backend {
     // grad = (2/m) [X^T r; sum r], loss = sum r^2 / m, running += (sum r^2, m); weighted,
     // W = sum w replaces m.
     launch_reduce_partials(partials_.get(), grid, d_, m, weighted_, grad_.get(), stats_.get(),
-                           stream_);
+                           stream_, raw);
+  }
+
+  /// compute() across processes: this process's sums of its rows among positions
+  /// [begin, end) come to the host (d + 4 values), the Reduction adds every process's in
+  /// rank order, and the host finishes the pass as the CPU backend does (same expressions);
+  /// the gradient goes back up for step().  Deterministic for a given split of the rows;
+  /// how close to one process: docs/ARCHITECTURE.md, "GPU ranks".
+  void compute_shared(std::int64_t begin, std::int64_t end, bool ordered) {
+    const std::size_t width = static_cast<std::size_t>(d_) + (weighted_ ? 4 : 3);
+    const auto [lo, hi] = local_range(begin, end, ordered);
+    std::vector<double> row(width, 0.0), totals(width, 0.0);
+    if (hi > lo) {
+      reserve_raw();
+      enqueue_pass(lo, hi, ordered, raw_.get());
+      STEEPEST_CUDA_CHECK(cudaMemcpyAsync(row.data(), raw_.get(), (width - 1) * sizeof(double),
+                                          cudaMemcpyDeviceToHost, stream_));
+      STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    }
+    row[width - 1] = static_cast<double>(hi - lo);
+    reduction_->combine(row.data(), 1, width, totals.data());
+    const std::size_t d = static_cast<std::size_t>(d_);
+    const double sse = totals[d], sum_r = totals[d + 1];
+    const double total = weighted_ ? totals[d + 2] : totals[width - 1];
+    shared_grad_.assign(d + 1, 0.0);
+    shared_loss_ = 0.0;
+    if (total != 0.0) {  // else no rows, or zero weights: no loss, no step, no running sums
+      const double inv_m = 1.0 / total;
+      for (std::size_t k = 0; k < d; ++k) shared_grad_[k] = totals[k] * (2.0 * inv_m);
+      shared_grad_[d] = 2.0 * inv_m * sum_r;
+      shared_loss_ = sse * inv_m;
+      shared_running_sse_ += sse;
+      shared_running_rows_ += total;
+    }
+    // Pageable source: staged before the call returns.
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(grad_.get(), shared_grad_.data(), (d + 1) * sizeof(double),
+                                        cudaMemcpyHostToDevice, stream_));
+  }
+
+  /// Positions [begin, end) of the fit as this process's: a range of its compact order, or
+  /// of its local rows in the natural order.
+  std::pair<std::int64_t, std::int64_t> local_range(std::int64_t begin, std::int64_t end, bool ordered) const {
+    if (ordered)
+      return {local_before_[static_cast<std::size_t>(begin)], local_before_[static_cast<std::size_t>(end)]};
+    return {std::clamp<std::int64_t>(begin - first_, 0, n_), std::clamp<std::int64_t>(end - first_, 0, n_)};
+  }
+
+  void reserve_raw() {
+    if (raw_.size() == 0) raw_ = DeviceBuffer<double>(d_ + 3, "raw sums");
   }
 
   // Its own buffers (allocated on the first call), its own kernels: the parameters, the
@@ -370,14 +443,15 @@ class CudaBackend final : public Backend {
   void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift,
                  double* totals) override {
     activate();
-    if (begin < 0 || end > n_ || begin > end) {
+    if (begin < 0 || end > total_ || begin > end) {
       throw InvalidArgument("gram_sums: row range [" + std::to_string(begin) + ", " +
-                            std::to_string(end) + ") is outside [0, " + std::to_string(n_) + "]");
+                            std::to_string(end) + ") is outside [0, " + std::to_string(total_) + "]");
     }
     if (shift == nullptr || totals == nullptr) throw InvalidArgument("gram_sums: null shift or totals");
     if (ordered && !order_set_) throw InvalidArgument("gram_sums: no row order was set");
     const std::size_t width = gram_width(d_);
     std::vector<double> row(width, 0.0);  // an empty range: zeros
+    if (reduction_ != nullptr) std::tie(begin, end) = local_range(begin, end, ordered);
     if (end > begin) {
       reserve_gram();
       enqueue_gram(begin, end, ordered, shift);
@@ -387,9 +461,9 @@ class CudaBackend final : public Backend {
       STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
     }
     row[static_cast<std::size_t>(gram_rows(d_))] = static_cast<double>(end - begin);
-    // One process: the one row through the Reduction a distributed run will replace.
+    // This process's row through the Reduction: every process's, in rank order.
     std::fill(totals, totals + width, 0.0);
-    local_reduction().combine(row.data(), 1, width, totals);
+    (reduction_ != nullptr ? *reduction_ : local_reduction()).combine(row.data(), 1, width, totals);
   }
 
   void step(const StepRule& rule) override {
@@ -399,34 +473,49 @@ class CudaBackend final : public Backend {
   }
 
   double loss() override {
+    if (reduction_ != nullptr) return shared_loss_;
     read_stats();
     return host_stats_[kStatLoss];
   }
 
   void gradient(double* gw, double* gb) override {
+    if (reduction_ != nullptr) {
+      std::copy(shared_grad_.begin(), shared_grad_.begin() + d_, gw);
+      *gb = shared_grad_.empty() ? 0.0 : shared_grad_[static_cast<std::size_t>(d_)];
+      return;
+    }
     read_back(grad_.get(), d_ + 1);
     std::copy(host_params_.begin(), host_params_.begin() + d_, gw);
     *gb = host_params_[static_cast<std::size_t>(d_)];
   }
 
   void reset_running_loss() override {
+    shared_running_sse_ = shared_running_rows_ = 0.0;
     activate();
     STEEPEST_CUDA_CHECK(cudaMemsetAsync(stats_.get() + kStatRunningSse, 0, 2 * sizeof(double), stream_));
   }
 
   double running_loss() override {
+    if (reduction_ != nullptr) return shared_running_rows_ > 0.0 ? shared_running_sse_ / shared_running_rows_ : 0.0;
     read_stats();
     const double rows = host_stats_[kStatRunningRows];
     return rows > 0.0 ? host_stats_[kStatRunningSse] / rows : 0.0;
   }
 
   void get_running_sums(double* sse, double* rows) override {
+    if (reduction_ != nullptr) {
+      *sse = shared_running_sse_;
+      *rows = shared_running_rows_;
+      return;
+    }
     read_stats();
     *sse = host_stats_[kStatRunningSse];
     *rows = host_stats_[kStatRunningRows];
   }
 
   void set_running_sums(double sse, double rows) override {
+    shared_running_sse_ = sse;
+    shared_running_rows_ = rows;
     activate();
     // Pageable source: cudaMemcpyAsync returns once the two values are staged.
     const double sums[2] = {sse, rows};
@@ -546,6 +635,9 @@ class CudaBackend final : public Backend {
   DType w_dtype_;
   bool weighted_;
   Layout layout_;
+  std::int64_t first_ = 0;          // this process's rows are rows [first_, first_ + n_)
+  std::int64_t total_ = 0;          // of the fit's total_ (n_ in one process)
+  Reduction* reduction_ = nullptr;  // across processes; null in one process
   int device_ = 0;
   std::string device_name_;
   FusedPlan plan_;
@@ -567,6 +659,12 @@ class CudaBackend final : public Backend {
   DeviceBuffer<double> gram_out_;      // S2, S1, W: gram_rows(d) values
   std::vector<double> host_params_;  // staging for parameter and gradient transfers
   double host_stats_[kStatCount] = {};
+  // Across processes (reduction_ set): the passes finish on the host (compute_shared),
+  // which keeps the loss, gradient and running sums.
+  std::vector<std::int64_t> local_order_, local_before_;  // plan::local_row_order
+  DeviceBuffer<double> raw_;                              // a pass's sums (d + 3)
+  std::vector<double> shared_grad_;
+  double shared_loss_ = 0.0, shared_running_sse_ = 0.0, shared_running_rows_ = 0.0;
 };
 
 }  // namespace
@@ -579,11 +677,24 @@ bool cuda_usable() noexcept {
   }
 }
 
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                                           const RowShare& share, int device_index) {
+  if (!cuda_usable()) throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
+  int count = 0;
+  STEEPEST_CUDA_CHECK(cudaGetDeviceCount(&count));
+  if (device_index >= count)
+    throw InvalidArgument("no CUDA device " + std::to_string(device_index) + ": this machine has " +
+                          std::to_string(count) + " (devices 0.." + std::to_string(count - 1) + ")");
+  if (share.reduction != nullptr && X.rows == 0)
+    throw InvalidArgument("CUDA backend: this process holds no rows of the fit; give every process rows, "
+                          "or use the CPU backend (which takes empty shares)");
+  validate_views(X, y, weights);
+  return std::make_unique<CudaBackend>(X, y, weights, share, device_index);
+}
+
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y,
                                            const VectorView& weights) {
-  if (!cuda_usable()) throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
-  validate_views(X, y, weights);
-  return std::make_unique<CudaBackend>(X, y, weights);
+  return make_cuda_backend(X, y, weights, RowShare{}, -1);
 }
 
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y) {

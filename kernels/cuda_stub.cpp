@@ -26,6 +26,11 @@ std::unique_ptr<Backend> make_cuda_backend(const MatrixView&, const VectorView&,
   throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
 }
 
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView&, const VectorView&, const VectorView&,
+                                           const RowShare&, int) {
+  throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());
+}
+
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y) {
   return make_cuda_backend(X, y, VectorView{});
 }

@@ -345,6 +345,26 @@ inline void gather_packed_bytes(unsigned char* dst, const unsigned char* src, st
   }
 }
 
+// --- across processes (a RowShare with a Reduction) -----------------------------------------
+// Each process holds rows [first, first + m) of the fit; a row order (set_row_order) lists
+// all `total` rows of the fit.  The device keeps only this process's rows of it, in order,
+// as local indices, and a pass over positions [begin, end) of the order runs over positions
+// [before[begin], before[end]) of that compact order: the same rows, in the same order.
+
+/// The compact order of the rows this process holds and, for every position p of \p order
+/// (total + 1 entries), how many of them come before it.
+inline void local_row_order(const std::int64_t* order, std::int64_t total, std::int64_t first, std::int64_t m,
+                            std::vector<std::int64_t>& compact, std::vector<std::int64_t>& before) {
+  compact.clear();
+  before.resize(static_cast<std::size_t>(total) + 1);
+  for (std::int64_t p = 0; p < total; ++p) {
+    before[static_cast<std::size_t>(p)] = static_cast<std::int64_t>(compact.size());
+    const std::int64_t local = order[p] - first;
+    if (local >= 0 && local < m) compact.push_back(local);
+  }
+  before[static_cast<std::size_t>(total)] = static_cast<std::int64_t>(compact.size());
+}
+
 // --- Gram sums (kernels/gram_sums.cu) ------------------------------------------------------
 // The Gram pass forms S' = sum_i w_i z'_i z'_i^T over the augmented rows
 // z'_i = (x_i - s_x, y_i - s_y, 1) of p = d + 2 columns, whose upper triangle holds all of

@@ -353,7 +353,7 @@ template <bool kWeighted>
 __global__ void __launch_bounds__(kReduceThreads)
     reduce_partials(const double* __restrict__ partials, std::int64_t grid, std::int64_t d,
                     double inv_m, double m, double* __restrict__ grad,
-                    double* __restrict__ stats) {
+                    double* __restrict__ stats, double* __restrict__ raw) {
   __shared__ double buf[kReduceThreads];
   __shared__ double wbuf[kWeighted ? kReduceThreads : 1];
   const std::int64_t column = blockIdx.x;
@@ -377,6 +377,15 @@ __global__ void __launch_bounds__(kReduceThreads)
   }
   if (threadIdx.x != 0) return;
   const double total = buf[0];
+  if (raw != nullptr) {
+    // The raw totals in the CPU's partial layout (X^T r, sum r^2, sum r, sum w): across
+    // processes the host adds every process's row first, then finishes the pass itself.
+    raw[column] = total;
+    if constexpr (kWeighted) {
+      if (column == plan::sse_column(d)) raw[plan::sum_w_column(d)] = wbuf[0];
+    }
+    return;
+  }
   if constexpr (kWeighted) {
     m = wbuf[0];
     if (m == 0.0) {
@@ -525,14 +534,14 @@ void launch_fused_loss_gradient(const FusedPlan& plan, const FusedArgs& args,
 
 void launch_reduce_partials(const double* partials, std::int64_t grid, std::int64_t d,
                             std::int64_t m, bool weighted, double* grad, double* stats,
-                            cudaStream_t stream) {
+                            cudaStream_t stream, double* raw) {
   if (grid < 1 || d < 1 || m < 1) throw InvalidArgument("launch_reduce_partials: empty pass");
   // One block per output column: ceil_div(columns, 1 column per block).
   const std::int64_t blocks = plan::ceil_div(plan::output_columns(d), 1);
   const double inv_m = 1.0 / static_cast<double>(m);
   const auto kernel = weighted ? reduce_partials<true> : reduce_partials<false>;
   kernel<<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream>>>(
-      partials, grid, d, inv_m, static_cast<double>(m), grad, stats);
+      partials, grid, d, inv_m, static_cast<double>(m), grad, stats, raw);
   STEEPEST_CUDA_CHECK_LAUNCH("reduce_partials", stream);
 }
 

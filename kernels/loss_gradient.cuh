@@ -71,10 +71,12 @@ inline constexpr int kStatCount = 3;
 /// grad[0..d) = (2/m) X^T r, grad[d] = (2/m) sum r, stats[kStatLoss] = sse / m, and adds
 /// sse and m to the running pair.  \p weighted: m is W, the reduced sum-w column, on the
 /// device; W = 0 writes a zero loss and gradient and adds nothing.  Asynchronous on
-/// \p stream.
+/// \p stream.  With \p raw, the reduced sums alone go there instead, in the CPU's partial
+/// layout (X^T r, sum r^2, sum r, then sum w when weighted) and grad and stats are left as
+/// they were: across processes the host combines every process's sums before it divides.
 void launch_reduce_partials(const double* partials, std::int64_t grid, std::int64_t d,
                             std::int64_t m, bool weighted, double* grad, double* stats,
-                            cudaStream_t stream);
+                            cudaStream_t stream, double* raw = nullptr);
 
 /// apply_step_rule(rule) to params[j] with grad[j] and its state (state[j], state[d+1+j])
 /// for j < d, and for j == d (the bias) when rule.update_bias.  Asynchronous on \p stream.

@@ -426,6 +426,8 @@ TEST(CApiErrors, UnknownNamesAndBadValues) {
   expect_error(steepest_options_set_int(h.options, "standardize", 2), bad, "0 or 1");
   expect_error(steepest_options_set_int(h.options, "seed", -1), bad, "seed");
   expect_error(steepest_options_set_int(h.options, "threads", -1), bad, "threads");
+  expect_error(steepest_options_set_int(h.options, "cuda_device", -2), bad, "cuda_device");
+  EXPECT_EQ(steepest_options_set_int(h.options, "cuda_device", -1), STEEPEST_OK);
   expect_error(steepest_options_set_int(h.options, "l2", 1), bad, "unknown integer option");
   expect_error(steepest_options_set_text(h.options, "optimizer", "sgd"), bad, "adam");
   expect_error(steepest_options_set_text(h.options, "learning_rate", "fast"), bad, "auto");

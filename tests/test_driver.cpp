@@ -270,6 +270,9 @@ TEST(FitErrors, BadOptionsAreRefusedBeforeAnyWork) {
   o = cpu(0.1, 1);
   o.threads = -1;
   expect_invalid(o, "threads < 0");
+  o = cpu(0.1, 1);
+  o.cuda_device = -2;
+  expect_invalid(o, "cuda_device < -1");
 }
 
 TEST(FitErrors, BadViewsAreRefused) {

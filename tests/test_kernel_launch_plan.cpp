@@ -303,6 +303,39 @@ TEST(LaunchPlan, PinnedGatherOfAnyPiecesIsThePackedStream) {
   EXPECT_EQ(pinned_chunks(std::int64_t{6800} << 20), 213);
 }
 
+// GPU ranks: a pass over positions [begin, end) of the fit's row order visits, on each
+// process, exactly its own rows among them, in the order's order; the processes' passes
+// together visit each row once.
+TEST(LaunchPlan, LocalRowOrderKeepsEachProcessesRowsInOrder) {
+  std::mt19937_64 rng(11);
+  const std::int64_t total = 1000;
+  std::vector<std::int64_t> order(total);
+  for (std::int64_t i = 0; i < total; ++i) order[static_cast<std::size_t>(i)] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  const std::int64_t cuts[] = {0, 0, 333, 334, 700, 1000};  // an empty process, unequal shares
+  std::vector<int> seen(total, 0);
+  for (int p = 0; p + 1 < 6; ++p) {
+    const std::int64_t first = cuts[p], m = cuts[p + 1] - cuts[p];
+    std::vector<std::int64_t> compact, before;
+    local_row_order(order.data(), total, first, m, compact, before);
+    ASSERT_EQ(static_cast<std::int64_t>(compact.size()), m);
+    ASSERT_EQ(before.size(), static_cast<std::size_t>(total) + 1);
+    for (const std::int64_t begin : {0, 17, 500, 999})
+      for (const std::int64_t end : {begin, begin + 1, std::min<std::int64_t>(total, begin + 128), total}) {
+        std::vector<std::int64_t> want;
+        for (std::int64_t q = begin; q < end; ++q) {
+          const std::int64_t row = order[static_cast<std::size_t>(q)];
+          if (row >= first && row < first + m) want.push_back(row - first);
+        }
+        const std::vector<std::int64_t> got(compact.begin() + before[static_cast<std::size_t>(begin)],
+                                            compact.begin() + before[static_cast<std::size_t>(end)]);
+        ASSERT_EQ(got, want) << "process " << p << " positions [" << begin << ", " << end << ")";
+      }
+    for (const std::int64_t local : compact) ++seen[static_cast<std::size_t>(first + local)];
+  }
+  for (const int s : seen) EXPECT_EQ(s, 1);
+}
+
 TEST(LaunchPlan, UploadPathKeepsTheTwoDCopyWithinMemPitch) {
   const std::int64_t mem_pitch = (std::int64_t{1} << 31) - 1;  // H100, H200
   // Packed data, or a single segment: one copy, whatever the stride.

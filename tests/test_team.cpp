@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -12,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.hpp"
 #include "backend/chunk_plan.hpp"
 #include "backend/team.hpp"
+#include "gpu_test_support.hpp"
 #include "reference.hpp"
 #include "steepest/steepest.hpp"
 #include "test_support.hpp"
@@ -314,6 +317,61 @@ TEST(AcrossRanksSplits, AnySplitIsDeterministicAndCloseToOneProcess) {
   const steepest::FitResult one = data.alone(o);
   for (std::size_t k = 0; k < one.weights.size(); ++k) EXPECT_NEAR(a.weights[k], one.weights[k], 1e-12);
   EXPECT_NEAR(a.final_mse, one.final_mse, 1e-14);
+}
+
+// GPU ranks (make_cuda_backend with a RowShare): each rank's pass sums its rows on the
+// device, the host adds the ranks' sums in rank order.  Not the bits of one process (the
+// device sums in its own order), but deterministic for a split and within rounding of one
+// process, for full batch, shuffled batches with rows held out, and Adam; and every rank
+// returns the same result (fit_on checks it).
+TEST(AcrossRanksGpu, CudaRanksAreDeterministicAndCloseToOneProcess) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  Distributed data(60000, 5, 21);
+  for (int mode = 0; mode < 3; ++mode) {
+    SCOPED_TRACE("mode " + std::to_string(mode));
+    steepest::FitOptions o = base_options();
+    o.device = steepest::Device::cuda;
+    if (mode >= 1) {
+      o.batch_size = 2048;
+      o.validation_fraction = 0.1;
+    }
+    if (mode == 2) {
+      o.optimizer = steepest::Optimizer::adam;
+      o.learning_rate = 0.01;
+    }
+    const std::vector<std::int64_t> edges = {0, 20011, 41000, 60000};  // off the shard boundaries
+    auto split = [&](int, int rank) {
+      return std::make_pair(edges[static_cast<std::size_t>(rank)], edges[static_cast<std::size_t>(rank) + 1]);
+    };
+    const steepest::FitResult a = data.fit_on(3, o, split);
+    const steepest::FitResult b = data.fit_on(3, o, split);
+    expect_same_fit(a, b);
+    EXPECT_EQ(a.backend, "cuda");
+    const steepest::FitResult one = data.alone(o);
+    ASSERT_EQ(a.loss_history.size(), one.loss_history.size());
+    for (std::size_t k = 0; k < one.weights.size(); ++k)
+      EXPECT_NEAR(a.weights[k], one.weights[k], 1e-10 * (1.0 + std::fabs(one.weights[k])));
+    for (std::size_t e = 0; e < one.loss_history.size(); ++e)
+      EXPECT_NEAR(a.loss_history[e], one.loss_history[e], 1e-10 * one.loss_history[e]) << "epoch " << e;
+    EXPECT_NEAR(a.final_mse, one.final_mse, 1e-10 * one.final_mse);
+  }
+}
+
+// Without a usable GPU, --device cuda across ranks is the device's error on every rank
+// (not a hang, not a silent CPU run).
+TEST(AcrossRanksGpu, WithoutAGpuCudaRanksSayWhy) {
+  if (steepest::detail::cuda_usable()) GTEST_SKIP() << "a GPU is usable here";
+  Distributed data(3000, 2, 3);
+  steepest::FitOptions o = base_options();
+  o.device = steepest::Device::cuda;
+  run_ranks(2, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+    const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
+    steepest::FitOptions mine = o;
+    mine.communicator = comm;
+    EXPECT_THROW(steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
+                               steepest::make_vector_view(data.p.y.data() + lo, hi - lo), mine),
+                 steepest::DeviceUnavailable);
+  });
 }
 
 TEST(AcrossRanksSplits, EvaluateSeesEveryRanksRows) {

@@ -73,8 +73,13 @@ void set_int(steepest_options& o, const std::string& name, std::int64_t value) {
     if (value < 0 || value > 1 << 30)
       throw CApiError(STEEPEST_ERROR_INVALID_ARGUMENT, "threads out of range: " + std::to_string(value));
     o.fit.threads = static_cast<std::int32_t>(value);
+  } else if (name == "cuda_device") {
+    if (value < -1 || value > 1 << 20)
+      throw CApiError(STEEPEST_ERROR_INVALID_ARGUMENT, "cuda_device must be -1 or a device index, got " +
+                                                           std::to_string(value));
+    o.fit.cuda_device = static_cast<std::int32_t>(value);
   } else {
-    unknown("integer option", name, names(counts) + ", " + names(switches) + ", seed, threads");
+    unknown("integer option", name, names(counts) + ", " + names(switches) + ", seed, threads, cuda_device");
   }
 }
 

@@ -157,6 +157,9 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
   if (!(o.tol >= 0.0) || !std::isfinite(o.tol))
     fail("tol must be a finite number >= 0, got " + num(o.tol));
   validate_threads(o.threads, "fit");
+  if (o.cuda_device < -1)
+    fail("cuda_device must be -1 (the current device, or the node-local rank's) or a device index, got " +
+         std::to_string(o.cuda_device));
   if (!o.init_weights.empty() && static_cast<std::int64_t>(o.init_weights.size()) != cols)
     fail("initial weights: " + str(static_cast<std::int64_t>(o.init_weights.size())) +
          " values given for " + str(cols) + " feature columns");

@@ -126,6 +126,14 @@ std::unique_ptr<Backend> make_cpu_backend(const MatrixView& X, const VectorView&
 /// \p weights is uploaded once with X and y.
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y,
                                            const VectorView& weights);
+/// The same on device \p device_index (-1: the current device; one past the last is
+/// InvalidArgument) with \p share: across processes (a Reduction), each pass's sums of this
+/// process's rows come to the host, are combined with every process's in rank order and
+/// the pass is finished there (d + 4 values down, d + 1 up per pass).  Deterministic for a
+/// given split of the rows; not the bits of one process (the device sums each process's
+/// rows in its own order).  A process with no rows is refused (InvalidArgument).
+std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                                           const RowShare& share, int device_index);
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y);
 
 /// Whether make_cuda_backend() can succeed on this machine (compiled and a device usable).

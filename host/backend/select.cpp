@@ -1,21 +1,27 @@
 #include "backend/select.hpp"
 
+#include "steepest/device.hpp"
 #include "steepest/error.hpp"
 
 namespace steepest::detail {
 
+int cuda_device_for(int requested, const Team& team) {
+  if (requested >= 0 || team.alone() || !cuda_usable()) return requested;
+  const auto count = static_cast<int>(cuda_devices().size());
+  return count > 0 ? team.communicator()->node_rank() % count : -1;
+}
+
 SelectedBackend select_backend(Device device, const MatrixView& X, const VectorView& y, const VectorView& sw,
-                               std::int32_t threads, bool ordered, const RowShare& share) {
-  if (share.reduction != nullptr) {
-    if (device == Device::cuda)
-      throw InvalidArgument("the CUDA backend does not run across MPI processes yet; use the CPU backend");
-    return {make_cpu_backend(X, y, sw, threads, share), {}};
-  }
+                               std::int32_t threads, bool ordered, const RowShare& share, int cuda_device) {
   auto cuda = [&] {
-    auto be = make_cuda_backend(X, y, sw);
+    auto be = make_cuda_backend(X, y, sw, share, cuda_device);
     if (ordered) be->reserve_row_order();
     return be;
   };
+  if (share.reduction != nullptr) {
+    if (device == Device::cuda) return {cuda(), {}};
+    return {make_cpu_backend(X, y, sw, threads, share), {}};
+  }
   switch (device) {
     case Device::cpu: return {make_cpu_backend(X, y, sw, threads), {}};
     case Device::cuda: return {cuda(), {}};

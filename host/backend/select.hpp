@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backend/backend.hpp"
+#include "backend/team.hpp"
 #include "steepest/options.hpp"
 
 namespace steepest::detail {
@@ -18,9 +19,17 @@ struct SelectedBackend {
 
 /// The backend for \p device, with the row-order buffer reserved when \p ordered, so that
 /// running out of device memory happens here (where auto can still fall back) or not at all.
-/// Across processes (\p share names a Reduction) the CPU backend is the only one so far:
-/// Device::cuda is refused and automatic runs on the CPU.
+/// \p cuda_device: the CUDA device (-1: the current one; cuda_device_for).  Across processes
+/// (\p share names a Reduction) Device::cuda runs each process on its GPU
+/// (make_cuda_backend with the share) and automatic runs on the CPU: a fallback must be
+/// the same on every process, and one process's GPU may be full where another's is not.
 SelectedBackend select_backend(Device device, const MatrixView& X, const VectorView& y, const VectorView& sw,
-                               std::int32_t threads, bool ordered, const RowShare& share = {});
+                               std::int32_t threads, bool ordered, const RowShare& share = {},
+                               int cuda_device = -1);
+
+/// FitOptions::cuda_device resolved: \p requested when >= 0; else, across processes, the
+/// node-local rank modulo the CUDA devices (so the ranks of a node spread over its GPUs),
+/// and -1 (the current device) alone or without a device.
+int cuda_device_for(int requested, const Team& team);
 
 }  // namespace steepest::detail

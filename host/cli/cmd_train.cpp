@@ -133,8 +133,12 @@ void add_start_options(CLI::App& cmd, TrainArgs& a) {
 
 /// How the fit runs: device, loss history, threads, and the --validate checks against the CPU.
 void add_run_options(CLI::App& cmd, TrainArgs& a) {
-  cmd.add_option("--device", a.device, "auto (GPU if usable, else CPU), cpu or cuda")
+  cmd.add_option("--device", a.device, "auto (GPU if usable, else CPU; under mpirun the CPU), cpu or cuda")
       ->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd.add_option("--cuda-device", a.fit.cuda_device,
+                 "CUDA device index (-1: the current device; under mpirun the node-local rank's, modulo the "
+                 "devices)")
+      ->capture_default_str()->check(CLI::Range(-1, 1 << 20));
   cmd.add_option("--solver", a.solver,
                  "Full-batch losses and gradients: residual (a pass over the data per epoch), gram (one "
                  "pass for the Gram sums, then O(d^2) per epoch; full batch, d <= 512) or auto (gram "

@@ -204,6 +204,10 @@ struct FitOptions {
   /// hardware threads (but 64 is always allowed) and never more than 1024: more is refused
   /// with InvalidArgument (OpenMP aborts the process when it cannot start them).
   std::int32_t threads = 0;
+  /// The CUDA device of the fit (device cuda, or automatic when it takes the GPU): -1 (the
+  /// default) is the current device, or across processes (communicator) the node-local
+  /// rank's, node_rank modulo the devices; a device the machine lacks is InvalidArgument.
+  std::int32_t cuda_device = -1;
   /// Cross-check a non-CPU backend against the CPU reference on the same parameters at
   /// the start and every validate_every epochs (0 = off); see FitResult::validation.
   std::int64_t validate_every = 0;

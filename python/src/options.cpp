@@ -79,7 +79,8 @@ void bind_fit_options(nb::module_& m) {
       .def_rw("init_weights", &FitOptions::init_weights)
       .def_rw("init_bias", &FitOptions::init_bias)
       .def_rw("fit_intercept", &FitOptions::fit_intercept)
-      .def_rw("threads", &FitOptions::threads);
+      .def_rw("threads", &FitOptions::threads)
+      .def_rw("cuda_device", &FitOptions::cuda_device);
   STEEPEST_ENUM_PROPERTY(c, "optimizer", optimizer, kOptimizers);
   STEEPEST_ENUM_PROPERTY(c, "schedule", schedule, kSchedules);
   STEEPEST_ENUM_PROPERTY(c, "device", device, kDevices);
