@@ -331,6 +331,7 @@ TEST(AcrossRanksGpu, CudaRanksAreDeterministicAndCloseToOneProcess) {
     SCOPED_TRACE("mode " + std::to_string(mode));
     steepest::FitOptions o = base_options();
     o.device = steepest::Device::cuda;
+    o.validate_every = 3;  // the CPU reference across the ranks beside the GPU ranks
     if (mode >= 1) {
       o.batch_size = 2048;
       o.validation_fraction = 0.1;
@@ -347,6 +348,8 @@ TEST(AcrossRanksGpu, CudaRanksAreDeterministicAndCloseToOneProcess) {
     const steepest::FitResult b = data.fit_on(3, o, split);
     expect_same_fit(a, b);
     EXPECT_EQ(a.backend, "cuda");
+    EXPECT_GT(a.validation.checks, 0);
+    EXPECT_TRUE(a.validation.passed) << a.validation.max_loss_deviation << " " << a.validation.max_gradient_deviation;
     const steepest::FitResult one = data.alone(o);
     ASSERT_EQ(a.loss_history.size(), one.loss_history.size());
     for (std::size_t k = 0; k < one.weights.size(); ++k)

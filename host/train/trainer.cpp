@@ -310,7 +310,7 @@ void Trainer::first_passes() {
                           format_loss(std::isfinite(loss_) ? heldout_ : loss_) +
                           ": X or y holds non-finite values, or values so large that their "
                           "squares overflow float64");
-  validator_ = std::make_unique<Validator>(X_, y_, opt_, gram_ ? *data_ : *backend_, sample_weight_);
+  validator_ = std::make_unique<Validator>(X_, y_, opt_, gram_ ? *data_ : *backend_, sample_weight_, share_, &team_);
   if (validator_->due(0)) cross_check();
   data_loss_ = loss_;
   if (resume_) return;

@@ -8,8 +8,8 @@
 namespace steepest::detail {
 namespace {
 
-// With weights, sqrt(sum w_i x_ik^2): the norm Cauchy-Schwarz pairs with sqrt(sum w_i r_i^2).
-std::vector<double> column_norms(const MatrixView& X, const VectorView& weights) {
+// With weights, sum w_i x_ik^2: the squared norm Cauchy-Schwarz pairs with sqrt(sum w_i r_i^2).
+std::vector<double> column_squares(const MatrixView& X, const VectorView& weights) {
   std::vector<double> norms(static_cast<std::size_t>(X.cols), 0.0);
   for (std::int64_t i = 0; i < X.rows; ++i) {
     const double wi = weights.data != nullptr ? value_at(weights, i) : 1.0;
@@ -18,7 +18,6 @@ std::vector<double> column_norms(const MatrixView& X, const VectorView& weights)
       norms[static_cast<std::size_t>(k)] += wi * v * v;
     }
   }
-  for (double& v : norms) v = std::sqrt(v);
   return norms;
 }
 
@@ -32,7 +31,7 @@ double total_weight(std::int64_t n, const VectorView& weights) {
 }  // namespace
 
 Validator::Validator(const MatrixView& X, const VectorView& y, const FitOptions& options,
-                     const Backend& primary, const VectorView& weights) {
+                     const Backend& primary, const VectorView& weights, const RowShare& share, const Team* team) {
   report_.tolerance = options.validate_tolerance;
   if (options.validate_every <= 0) return;
   if (std::string(primary.name()) == "cpu") {
@@ -40,9 +39,15 @@ Validator::Validator(const MatrixView& X, const VectorView& y, const FitOptions&
     return;
   }
   every_ = options.validate_every;
-  reference_ = make_cpu_backend(X, y, weights, options.threads);
-  column_norms_ = column_norms(X, weights);
-  total_weight_ = total_weight(X.rows, weights);
+  reference_ = make_cpu_backend(X, y, weights, options.threads, share);
+  // Across processes the reference and the scales cover every process's rows.
+  std::vector<double> sums = column_squares(X, weights);
+  sums.push_back(total_weight(X.rows, weights));
+  if (team != nullptr && !team->alone()) sums = team->sum(sums);
+  total_weight_ = sums.back();
+  sums.pop_back();
+  column_norms_.resize(sums.size());
+  std::transform(sums.begin(), sums.end(), column_norms_.begin(), [](double v) { return std::sqrt(v); });
   w_.resize(column_norms_.size());
   g_.resize(column_norms_.size());
   g_ref_.resize(column_norms_.size());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/team.hpp"
 #include "steepest/options.hpp"
 #include "steepest/result.hpp"
 
@@ -16,8 +17,11 @@ class Validator {
   /// Inactive (no checks) when validation is off or \p primary is the CPU backend itself.
   /// \p weights: the sample weights \p primary was built with (none by default); the
   /// reference gets the same, and the gradient scale becomes its weighted form (check()).
+  /// Across processes, \p share and \p team: the reference holds this process's rows of
+  /// the fit, and its passes and scales cover every process's.
   Validator(const MatrixView& X, const VectorView& y, const FitOptions& options,
-            const Backend& primary, const VectorView& weights = VectorView{});
+            const Backend& primary, const VectorView& weights = VectorView{}, const RowShare& share = {},
+            const Team* team = nullptr);
 
   /// Whether epoch \p epoch (0 = the initial parameters) is due for a check.
   bool due(std::int64_t epoch) const noexcept {
