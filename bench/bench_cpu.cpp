@@ -448,7 +448,8 @@ void BM_EpochOrderSerialFisherYates(benchmark::State& state) {
 }
 
 void BM_EpochOrder(benchmark::State& state) {
-  std::vector<std::int64_t> rows(kOrderRows), scratch(kOrderRows);
+  std::vector<std::int64_t> rows(kOrderRows);
+  steepest::detail::IndexVector scratch(kOrderRows);
   std::int64_t epoch = 0;
   for (auto _ : state) {
     std::iota(rows.begin(), rows.end(), std::int64_t{0});

@@ -153,7 +153,8 @@ TEST(EpochPermutation, LargeOrdersPlaceARowAnywhereWithEqualChance) {
 
 TEST(EpochShuffle, LargeSubsetsAreShuffledAsTheirIndicesAre) {
   const std::int64_t n = kShuffleBucketRows + 999;
-  std::vector<std::int64_t> perm(n), rows(n), scratch;
+  std::vector<std::int64_t> perm(n), rows(n);
+  steepest::detail::IndexVector scratch;
   epoch_permutation(9, 4, perm.data(), n);
   for (std::int64_t k = 0; k < n; ++k) rows[k] = 3 * k + 1;
   const auto before = rows;

@@ -18,6 +18,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/host_state.hpp"
+#include "backend/index_vector.hpp"
 #include "backend/reduction.hpp"
 #include "cpu/cpu_chunk.hpp"
 
@@ -54,8 +55,12 @@ class CpuBackend final : public HostStateBackend {
   void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(total_)); }
   /// Kept as local row indices (row - first): other processes' rows fall outside [0, X.rows).
   void set_row_order(const std::int64_t* order) override {
-    order_.resize(static_cast<std::size_t>(total_));
-    std::transform(order, order + total_, order_.begin(), [this](std::int64_t row) { return row - first_; });
+    order_.resize(static_cast<std::size_t>(total_));  // uninitialised: first touched below, on every thread
+    std::int64_t* out = order_.data();
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads_) if (total_ >= kParallelElements)
+#endif
+    for (std::int64_t p = 0; p < total_; ++p) out[p] = order[p] - first_;
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
@@ -223,7 +228,7 @@ class CpuBackend final : public HostStateBackend {
   std::int64_t total_;  // rows of the fit, over every process
   DataPlan plan_;       // chunks and shards of the fit's rows
   Reduction& reduction_;
-  std::vector<std::int64_t> order_;
+  IndexVector order_;
   std::vector<RowGroup> groups_;  // of the current pass, chunk (shard) order
   std::vector<std::int64_t> scratch_;  // local rows of shards this process holds in part
   std::vector<double> partials_;  // groups x width, chunk order

@@ -69,7 +69,7 @@ int thread_count(std::int32_t threads) {
 /// function of n only) are dealt in parallel; counts[j * buckets + b] is first block j's count
 /// in bucket b, then where its next row for b goes.
 void bucketed_shuffle(std::uint64_t epoch_key, std::int64_t* rows, std::int64_t n, std::int32_t threads,
-                      std::vector<std::int64_t>& scratch) {
+                      IndexVector& scratch) {
   SplitMix64 keys(epoch_key);
   const std::uint64_t deal_key = keys.next(), bucket_key = keys.next();
   const std::int64_t buckets = (n + kShuffleBucketRows - 1) / kShuffleBucketRows, blocks = std::min<std::int64_t>(buckets, 64);
@@ -117,23 +117,31 @@ void bucketed_shuffle(std::uint64_t epoch_key, std::int64_t* rows, std::int64_t 
 
 void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, std::int64_t n,
                        std::int32_t threads) {
-  for (std::int64_t i = 0; i < n; ++i) order[i] = i;
+  fill_rows(order, nullptr, n, threads);
   epoch_shuffle(seed, epoch, order, n, threads);
 }
 
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n, std::int32_t threads) {
-  std::vector<std::int64_t> scratch;
+  IndexVector scratch;
   epoch_shuffle(seed, epoch, rows, n, threads, scratch);
 }
 
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n, std::int32_t threads,
-                   std::vector<std::int64_t>& scratch) {
+                   IndexVector& scratch) {
   if (n > kShuffleBucketRows) {
     bucketed_shuffle(epoch_seed(seed, epoch), rows, n, threads, scratch);
     return;
   }
   SplitMix64 rng(epoch_seed(seed, epoch));
   fisher_yates(rng, rows, n);
+}
+
+void fill_rows(std::int64_t* rows, const std::int64_t* from, std::int64_t n, std::int32_t threads) {
+  [[maybe_unused]] const int teams = n < kShuffleBucketRows ? 1 : thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(teams)
+#endif
+  for (std::int64_t i = 0; i < n; ++i) rows[i] = from != nullptr ? from[i] : i;
 }
 
 void group_epoch_batches(std::int64_t* rows, std::int64_t count, std::int64_t batch, std::int64_t n,

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/index_vector.hpp"
+
 namespace steepest::detail {
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny generator with a 64-bit state that passes
@@ -56,7 +58,11 @@ void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* ord
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
                    std::int32_t threads = 0);
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
-                   std::int32_t threads, std::vector<std::int64_t>& scratch);
+                   std::int32_t threads, IndexVector& scratch);
+
+/// rows[i] = from[i], or i when \p from is null, for i < n, on \p threads threads (an
+/// epoch's starting order: a fresh IndexVector's pages are first touched here, in parallel).
+void fill_rows(std::int64_t* rows, const std::int64_t* from, std::int64_t n, std::int32_t threads);
 
 /// The epoch's batches made ready for the backends: group_batches_by_shard
 /// (backend/chunk_plan.hpp) over each slice of \p batch of rows[0..count), each slice alone,

@@ -496,9 +496,9 @@ FitResult Trainer::finish() {
 void Trainer::set_epoch_order(std::int64_t epoch) {
   if (!shuffle_) return;
   if (held_ == 0) {
-    std::iota(order_.begin(), order_.end(), std::int64_t{0});  // epoch_permutation, its scratch kept
+    fill_rows(order_.data(), nullptr, n_, opt_.threads);  // epoch_permutation, its scratch kept
   } else {
-    std::copy(split_.begin(), split_.begin() + n_train_, order_.begin());
+    fill_rows(order_.data(), split_.data(), n_train_, opt_.threads);
   }
   epoch_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_, opt_.threads, shuffle_scratch_);
   // The batches are the permutation's slices; each is then ordered by shard of the data

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/index_vector.hpp"
 #include "backend/team.hpp"
 #include "steepest/data.hpp"
 #include "steepest/options.hpp"
@@ -102,8 +103,9 @@ class Trainer {
   std::unique_ptr<GradientSource> source_;
   std::unique_ptr<Validator> validator_;
   std::uint64_t fingerprint_ = 0;
-  std::vector<std::int64_t> order_, split_, sort_scratch_, sort_counts_;  // split_: shuffled with rows held out
-  std::vector<std::int64_t> shuffle_scratch_;  // epoch_shuffle's, kept across epochs
+  IndexVector order_, split_;                          // split_: shuffled with rows held out
+  std::vector<std::int64_t> sort_scratch_, sort_counts_;
+  IndexVector shuffle_scratch_;  // epoch_shuffle's, kept across epochs
   bool epoch_order_set_ = false;  // the backend holds an epoch's order, not the split's
   StepRule rule_;
 
