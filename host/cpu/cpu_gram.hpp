@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -115,22 +116,43 @@ void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_st
 }
 
 constexpr std::int64_t kGramTile = 128;            // rows per tile (any count works; measured)
-constexpr std::int64_t kGramPanel = 4 * kGramTile;  // float64 values in one panel of a tile
+constexpr std::int64_t kGramPanel = 4 * kGramTile + 8;  // a panel, and 64 bytes so that panels are not 4 KiB apart
+
+/// Zeroed float64 storage whose first value sits on a 64-byte line: the kernels' 32-byte
+/// loads and stores then never straddle two lines (std::vector aligns to 16 bytes only).
+class LineAligned {
+ public:
+  explicit LineAligned(std::size_t n) : store_(n + 8, 0.0) {
+    const auto misalign = reinterpret_cast<std::uintptr_t>(store_.data()) % 64;
+    data_ = store_.data() + (64 - misalign) % 64 / sizeof(double);
+  }
+  LineAligned(const LineAligned&) = delete;
+  LineAligned& operator=(const LineAligned&) = delete;
+  double* data() { return data_; }
+  const double* data() const { return data_; }
+
+ private:
+  std::vector<double> store_;
+  double* data_;
+};
 
 /// A thread's working set for groups of d features.  The tile: z = [x - shift, y - shift_y]
 /// of up to kGramTile rows in panels of 4 columns (panel p holds columns 4p..4p+3, row after
 /// row: value (r, k) at (k / 4) * kGramPanel + 4 r + k % 4), columns past d zero; zw the
-/// same times the rows' weights (empty unweighted: zw is z).  The group's sums so far: S2 as
-/// a full width x width matrix (only blocks on or above the diagonal are summed), S1.
+/// same times the rows' weights (unweighted: zw is z).  The group's sums so far: S2 as a
+/// full width x width matrix (only its blocks on or above the diagonal are summed), S1.
 struct GramWork {
   std::int64_t m, panels, width;
-  std::vector<double> z, zw, s2, s1, w;
-  GramWork(std::int64_t d, bool weighted)
-      : m(d + 1), panels((d + 4) / 4), width(4 * panels),
-        z(static_cast<std::size_t>(panels * kGramPanel), 0.0), zw(weighted ? z.size() : 0, 0.0),
+  bool weighted;
+  LineAligned z, zw;
+  std::vector<double> s2, s1, w;
+  GramWork(std::int64_t d, bool weights)
+      : m(d + 1), panels((d + 4) / 4), width(4 * panels), weighted(weights),
+        z(static_cast<std::size_t>(panels * kGramPanel)),
+        zw(weighted ? static_cast<std::size_t>(panels * kGramPanel) : 0),
         s2(static_cast<std::size_t>(width * width), 0.0), s1(static_cast<std::size_t>(width), 0.0),
         w(static_cast<std::size_t>(kGramTile), 0.0) {}
-  const double* weighted_z() const { return zw.empty() ? z.data() : zw.data(); }
+  const double* weighted_z() const { return weighted ? zw.data() : z.data(); }
 };
 
 /// One row-major row's d features into the tile at \p z (its row's first panel value):
@@ -194,13 +216,18 @@ inline void gram_block(const double* a, const double* b, std::int64_t len, doubl
   Lanes acc[4][NV] = {};
   for (std::int64_t r = 0; r < len; ++r) {
     Lanes z[NV];
+#pragma GCC unroll 4  // unrolled, or GCC keeps the accumulators in memory
     for (int v = 0; v < NV; ++v) __builtin_memcpy(&z[v], b + v * kGramPanel + 4 * r, sizeof(Lanes));
+#pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       const double zw = a[4 * r + i];  // broadcast: one multiply per lane, as in scalar code
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += zw * z[v];
     }
   }
+#pragma GCC unroll 4
   for (int i = 0; i < 4; ++i)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       Lanes sum;
       __builtin_memcpy(&sum, s2 + i * width + 4 * v, sizeof sum);
@@ -209,18 +236,56 @@ inline void gram_block(const double* a, const double* b, std::int64_t len, doubl
     }
 }
 
-/// Adds the tile's first len rows to the group's S2 (the blocks of 4 x 8 on or above the
-/// diagonal, then one 4 x 4 where the row's panel count is odd) and S1.
+/// Adds to S2's column k (at \p s2, its entry in row 4 p0, rows \p width apart) the tile's
+/// sums of zw_j z_k for the rows j of NP panels from p0 (\p a), z_k at \p b: a vector of 4 rows
+/// j times a broadcast z_k.  For the columns of a last panel that holds fewer than 4: the
+/// blocks would spend 4 vector multiply-adds a row on each such panel, this spends one.
+template <int NP>
+inline void gram_column(const double* a, const double* b, std::int64_t len, double* s2, std::int64_t width) {
+  Lanes acc[NP] = {};
+  for (std::int64_t r = 0; r < len; ++r) {
+    const double zk = b[4 * r];
+#pragma GCC unroll 8
+    for (int i = 0; i < NP; ++i) {
+      Lanes zw;
+      __builtin_memcpy(&zw, a + i * kGramPanel + 4 * r, sizeof zw);
+      acc[i] += zw * zk;
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < NP; ++i)
+#pragma GCC unroll 4
+    for (int l = 0; l < 4; ++l) s2[(4 * i + l) * width] += acc[i][l];
+}
+
+/// gram_column for \p count panels from p0, in runs of up to 8 (the accumulators in registers).
+inline void gram_columns(const double* zw, const double* zk, std::int64_t p0, std::int64_t count,
+                         std::int64_t len, double* s2, std::int64_t width) {
+  using Column = void (*)(const double*, const double*, std::int64_t, double*, std::int64_t);
+  static constexpr Column kernels[] = {gram_column<1>, gram_column<2>, gram_column<3>, gram_column<4>,
+                                       gram_column<5>, gram_column<6>, gram_column<7>, gram_column<8>};
+  for (std::int64_t p = p0; p < p0 + count; p += 8) {
+    const std::int64_t np = std::min<std::int64_t>(8, p0 + count - p);
+    kernels[np - 1](zw + p * kGramPanel, zk, len, s2 + 4 * p * width, width);
+  }
+}
+
+/// Adds the tile's first len rows to the group's S2 and S1.  The columns of whole panels
+/// (4 each) go in blocks of 4 x 12 on or above the diagonal (4 x 8 or 4 x 4 at the end of a
+/// block row); the < 4 columns of a last, partial panel (y's, at least) one by one.
 inline void gram_tile_blocks(GramWork& g, std::int64_t len) {
   const double* zw = g.weighted_z();
   const double* z = g.z.data();
-  const std::int64_t n = g.panels, width = g.width;
-  for (std::int64_t p = 0; p < n; ++p) {
+  const std::int64_t n = g.panels, whole = g.m / 4, width = g.width;
+  for (std::int64_t p = 0; p < whole; ++p) {
     double* s2 = g.s2.data() + 4 * p * width;
     std::int64_t q = p;
-    for (; q + 2 <= n; q += 2) gram_block<2>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
-    if (q < n) gram_block<1>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
+    for (; q + 3 <= whole; q += 3) gram_block<3>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
+    if (whole - q == 2) gram_block<2>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
+    if (whole - q == 1) gram_block<1>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
   }
+  for (std::int64_t k = 4 * whole; k < g.m; ++k)
+    gram_columns(zw, z + whole * kGramPanel + k % 4, 0, n, len, g.s2.data() + k, width);
   for (std::int64_t p = 0; p < n; ++p) {
     Lanes acc = {};
     for (std::int64_t r = 0; r < len; ++r) {
@@ -242,7 +307,7 @@ void gram_tiled(const MatrixView& X, const VectorView& y, const TW* w, std::int6
                 const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
   const std::int64_t d = X.cols;
   thread_local std::unique_ptr<GramWork> work;  // one per thread, reused across groups
-  if (!work || work->m != d + 1 || work->zw.empty() != (w == nullptr))
+  if (!work || work->m != d + 1 || work->weighted != (w != nullptr))
     work = std::make_unique<GramWork>(d, w != nullptr);
   GramWork& g = *work;
   std::fill(g.s2.begin(), g.s2.end(), 0.0);
