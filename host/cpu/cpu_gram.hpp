@@ -155,19 +155,24 @@ struct GramWork {
   const double* weighted_z() const { return weighted ? zw.data() : z.data(); }
 };
 
-/// One row-major row's d features into the tile at \p z (its row's first panel value):
-/// vector loads and conversions 4 features at a time, the values static_cast gives.
+/// The tile's whole panels of row-major X, panel by panel: for each row a vector load (and
+/// conversion) of 4 features, minus the shift, stored next to the row before: the values
+/// static_cast gives, with a loop-invariant shift and contiguous stores.
 template <class TX>
-inline void gram_pack_row(const TX* xi, std::int64_t d, const double* shift, double* z) {
-  std::int64_t k = 0;
-  for (; k + 4 <= d; k += 4) {
-    Lanes v, s;
-    load_lanes(xi + k, v);
-    __builtin_memcpy(&s, shift + k, sizeof s);
-    v -= s;
-    __builtin_memcpy(z + (k / 4) * kGramPanel, &v, sizeof v);
+void gram_pack_rows(const TX* x, std::int64_t stride, std::int64_t whole, const double* shift,
+                    const std::int64_t* rows, std::int64_t t0, std::int64_t len, double* z) {
+  for (std::int64_t p = 0; p < whole; ++p) {
+    Lanes s;
+    __builtin_memcpy(&s, shift + 4 * p, sizeof s);
+    double* zp = z + p * kGramPanel;
+    for (std::int64_t r = 0; r < len; ++r) {
+      const std::int64_t i = rows != nullptr ? rows[t0 + r] : t0 + r;
+      Lanes v;
+      load_lanes(x + i * stride + 4 * p, v);
+      v -= s;
+      __builtin_memcpy(zp + 4 * r, &v, sizeof v);
+    }
   }
-  for (; k < d; ++k) z[(k / 4) * kGramPanel + k % 4] = static_cast<double>(xi[k]) - shift[k];
 }
 
 /// Packs positions t0..t0+len of the group into the tile (shifted, and weighted); adds the
@@ -182,7 +187,11 @@ void gram_pack_tile(GramWork& g, const MatrixView& X, const VectorView& y, const
   double* z = g.z.data();
   auto row = [&](std::int64_t r) { return rows != nullptr ? rows[t0 + r] : t0 + r; };
   if (X.layout == Layout::row_major) {
-    for (std::int64_t r = 0; r < len; ++r) gram_pack_row(x + row(r) * X.stride, d, shift, z + 4 * r);
+    gram_pack_rows(x, X.stride, d / 4, shift, rows, t0, len, z);
+    for (std::int64_t k = 4 * (d / 4); k < d; ++k) {  // the features of a partial last panel
+      double* zk = z + (k / 4) * kGramPanel + k % 4;
+      for (std::int64_t r = 0; r < len; ++r) zk[4 * r] = static_cast<double>(x[row(r) * X.stride + k]) - shift[k];
+    }
   } else {
     // Column by column: each column's values are read in the rows' order.
     for (std::int64_t k = 0; k < d; ++k) {
