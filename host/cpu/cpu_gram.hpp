@@ -279,6 +279,37 @@ inline void gram_columns(const double* zw, const double* zk, std::int64_t p0, st
   }
 }
 
+/// Adds to S1's entries 4 p0.. (at \p s1) the tile's sums of NP panels of zw from p0 (\p a):
+/// NP independent accumulators, so that the additions of successive rows overlap.
+template <int NP>
+inline void gram_panel_sums(const double* a, std::int64_t len, double* s1) {
+  Lanes acc[NP] = {};
+  for (std::int64_t r = 0; r < len; ++r)
+#pragma GCC unroll 8
+    for (int i = 0; i < NP; ++i) {
+      Lanes v;
+      __builtin_memcpy(&v, a + i * kGramPanel + 4 * r, sizeof v);
+      acc[i] += v;
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < NP; ++i) {
+    Lanes sum;
+    __builtin_memcpy(&sum, s1 + 4 * i, sizeof sum);
+    sum += acc[i];
+    __builtin_memcpy(s1 + 4 * i, &sum, sizeof sum);
+  }
+}
+
+/// gram_panel_sums for the \p count panels of \p zw, in runs of up to 8.
+inline void gram_sum_panels(const double* zw, std::int64_t count, std::int64_t len, double* s1) {
+  using Sums = void (*)(const double*, std::int64_t, double*);
+  static constexpr Sums kernels[] = {gram_panel_sums<1>, gram_panel_sums<2>, gram_panel_sums<3>,
+                                     gram_panel_sums<4>, gram_panel_sums<5>, gram_panel_sums<6>,
+                                     gram_panel_sums<7>, gram_panel_sums<8>};
+  for (std::int64_t p = 0; p < count; p += 8)
+    kernels[std::min<std::int64_t>(8, count - p) - 1](zw + p * kGramPanel, len, s1 + 4 * p);
+}
+
 /// Adds the tile's first len rows to the group's S2 and S1.  The columns of whole panels
 /// (4 each) go in blocks of 4 x 12 on or above the diagonal (4 x 8 or 4 x 4 at the end of a
 /// block row); the < 4 columns of a last, partial panel (y's, at least) one by one.
@@ -295,18 +326,7 @@ inline void gram_tile_blocks(GramWork& g, std::int64_t len) {
   }
   for (std::int64_t k = 4 * whole; k < g.m; ++k)
     gram_columns(zw, z + whole * kGramPanel + k % 4, 0, n, len, g.s2.data() + k, width);
-  for (std::int64_t p = 0; p < n; ++p) {
-    Lanes acc = {};
-    for (std::int64_t r = 0; r < len; ++r) {
-      Lanes v;
-      __builtin_memcpy(&v, zw + p * kGramPanel + 4 * r, sizeof v);
-      acc += v;
-    }
-    Lanes sum;
-    __builtin_memcpy(&sum, g.s1.data() + 4 * p, sizeof sum);
-    sum += acc;
-    __builtin_memcpy(g.s1.data() + 4 * p, &sum, sizeof sum);
-  }
+  gram_sum_panels(zw, n, len, g.s1.data());
 }
 
 /// Asks for the X rows of positions t0..t0+len of the group ahead of their packing: the
