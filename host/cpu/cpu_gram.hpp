@@ -3,20 +3,24 @@
 // cpu_kernels.hpp, by host/cpu/cpu_kernels_<isa>.cpp (STEEPEST_CPU_ISA is the namespace).
 //
 // Row-major rows of d <= 4 features stream through vector accumulators (gram_small).
-// Wider rows, and column-major X, go through in tiles of kGramTile: each tile is copied as float64 columns of shifted
-// values, z_k = x_k - s_k (y is column d), and (weighted) a second copy times w.  Then every
-// pair (j, k), j <= k, of the packed triangle takes the tile's dot product of column j of
-// the weighted copy with column k, in blocks of 2 x 4 pairs whose 8 vector accumulators
-// stay in registers (6 loads for 8 multiply-adds of 4 rows each).  A pair's tile sum is its
-// 4 lanes added as (l0 + l1) + (l2 + l3), then added to out: the order of every sum is
-// fixed by the group's rows alone, never by the thread count.
+// Wider rows, and column-major X, go through in tiles of kGramTile rows (gram_tiled), a
+// small GEMM: each tile is packed as float64 shifted values z = (x - s_x, y - s_y) in
+// panels of 4 columns, row after row (and, weighted, a second copy times w).  Each block
+// of 4 x 12 entries of S2 on or above the diagonal (4 x 8, 4 x 4 at a row's end) sums
+// zw_j z_k over the tile's rows in 12 vector accumulators, each lane a different column k:
+// a broadcast zw_j times 4 values of z, no horizontal sums.  The < 4 columns of a last,
+// partial panel (y's column at least) take a vector of 4 rows j times a broadcast z_k.
+// Every entry's tile sum runs over the tile's rows in order; it is added to the group's
+// full matrix, and the group's sums to out at its end: the order of every sum is fixed by
+// the group's rows alone, never by the thread count, and the baseline and AVX2 builds do
+// the same operations (GCC vector extensions, no FMA) and so give the same bits.
 #ifndef STEEPEST_CPU_ISA
 #error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_gram.hpp"
 #endif
 
 #include <algorithm>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <vector>
