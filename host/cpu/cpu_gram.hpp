@@ -333,16 +333,21 @@ inline void gram_tile_blocks(GramWork& g, std::int64_t len) {
   gram_sum_panels(zw, n, len, g.s1.data());
 }
 
-/// Asks for the X rows of positions t0..t0+len of the group ahead of their packing: the
-/// tile before is summed meanwhile, where the hardware prefetcher sees no loads of X.
-template <class TX>
-void gram_prefetch(const MatrixView& X, const std::int64_t* rows, std::int64_t t0, std::int64_t len) {
+/// Asks for the X rows and y values of positions t0..t0+len of the group ahead of their
+/// packing: the tile before is summed meanwhile, and the hardware prefetcher, seeing no
+/// loads of X or y, would not (2 threads at d = 16: 30 -> 22 ms a pass).
+template <class TX, class TY>
+void gram_prefetch(const MatrixView& X, const VectorView& y, const std::int64_t* rows, std::int64_t t0,
+                   std::int64_t len) {
   const auto* x = static_cast<const TX*>(X.data);
-  if (X.layout != Layout::row_major) return;  // columns: long sequential runs already
+  const auto* yv = static_cast<const TY*>(y.data);
+  const bool row_major = X.layout == Layout::row_major;  // columns: long sequential runs already
   const auto row_bytes = static_cast<std::int64_t>(sizeof(TX)) * X.cols;
   for (std::int64_t r = 0; r < len; ++r) {
-    const char* xi = reinterpret_cast<const char*>(x + (rows != nullptr ? rows[t0 + r] : t0 + r) * X.stride);
-    for (std::int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(xi + b);
+    const std::int64_t i = rows != nullptr ? rows[t0 + r] : t0 + r;
+    __builtin_prefetch(yv + i * y.stride);
+    const char* xi = reinterpret_cast<const char*>(x + i * X.stride);
+    for (std::int64_t b = 0; row_major && b < row_bytes; b += 64) __builtin_prefetch(xi + b);
   }
 }
 
@@ -362,7 +367,7 @@ void gram_tiled(const MatrixView& X, const VectorView& y, const TW* w, std::int6
   for (std::int64_t t0 = lo; t0 < hi; t0 += kGramTile) {
     const std::int64_t len = std::min(kGramTile, hi - t0);
     gram_pack_tile<TX, TY, TW>(g, X, y, w, w_stride, shift, rows, t0, len, sum_w);
-    gram_prefetch<TX>(X, rows, t0 + len, std::min(kGramTile, hi - t0 - len));
+    gram_prefetch<TX, TY>(X, y, rows, t0 + len, std::min(kGramTile, hi - t0 - len));
     gram_tile_blocks(g, len);
   }
   for (std::int64_t j = 0; j <= d; ++j)
