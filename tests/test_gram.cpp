@@ -48,6 +48,8 @@
 #include <vector>
 
 #include "backend/chunk_plan.hpp"
+#include "backend/gram.hpp"
+#include "cpu/cpu_chunk.hpp"
 #include "io/csv.hpp"
 #include "reference.hpp"
 #include "steepest/steepest.hpp"
@@ -941,6 +943,108 @@ TEST(GramCancellation, FinalMseIsAnExactPassWhenTheGramLossCancels) {
   EXPECT_LE(std::fabs(static_cast<long double>(res.final_mse) - exact_res), 1e-10L * exact_res);
   // Both reached the optimum: their exact MSEs agree (second order in the parameters).
   EXPECT_LE(std::fabs(gram.final_mse - res.final_mse), 1e-10 * res.final_mse);
+}
+
+// ---- the CPU Gram kernel itself ----------------------------------------------------------
+
+/// One call of the Gram kernel: d features stored as float32 or float64, row- or
+/// column-major (row-major with 2 values of padding a row when gathered), optional weights
+/// (float32 with float32 storage), rows in order or gathered (every other row, backwards).
+struct KernelCase {
+  std::int64_t d;
+  steepest::Layout layout;
+  bool f32, weighted, gathered;
+};
+
+std::ostream& operator<<(std::ostream& os, const KernelCase& c) {
+  return os << "d " << c.d << (c.layout == steepest::Layout::row_major ? " row-major" : " column-major")
+            << (c.f32 ? " float32" : " float64") << (c.weighted ? " weighted" : "") << (c.gathered ? " gathered" : "");
+}
+
+/// The stored values of a case: x around 3 (so that the shift matters), y around -2.
+struct KernelData {
+  std::int64_t n, d, stride;
+  std::vector<double> x, y, w;  // as stored (float32 values widened exactly)
+  std::vector<float> x32, y32, w32;
+  std::vector<std::int64_t> rows;
+  steepest::MatrixView X;
+  steepest::VectorView Y, W;
+
+  KernelData(const KernelCase& c, std::int64_t rows_n, unsigned seed) : n(rows_n), d(c.d) {
+    std::mt19937_64 gen(seed);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    const bool row_major = c.layout == steepest::Layout::row_major;
+    stride = row_major ? d + (c.gathered ? 2 : 0) : n;
+    auto stored = [&](double v) { return c.f32 ? static_cast<double>(static_cast<float>(v)) : v; };
+    x.resize(static_cast<std::size_t>(row_major ? n * stride : d * n));
+    for (double& v : x) v = stored(3.0 + u(gen));
+    for (std::int64_t i = 0; i < n; ++i) y.push_back(stored(-2.0 + u(gen)));
+    for (std::int64_t i = 0; i < n && c.weighted; ++i) w.push_back(stored(i % 7 == 0 ? 0.0 : 1.0 + u(gen)));
+    for (std::int64_t i = n - 1; i >= 0 && c.gathered; i -= 2) rows.push_back(i);
+    x32.assign(x.begin(), x.end());
+    y32.assign(y.begin(), y.end());
+    w32.assign(w.begin(), w.end());
+    X = c.f32 ? steepest::make_matrix_view(x32.data(), n, d, c.layout, stride)
+              : steepest::make_matrix_view(x.data(), n, d, c.layout, stride);
+    Y = c.f32 ? steepest::make_vector_view(y32.data(), n) : steepest::make_vector_view(y.data(), n);
+    if (c.weighted) W = c.f32 ? steepest::make_vector_view(w32.data(), n) : steepest::make_vector_view(w.data(), n);
+  }
+  double at(std::int64_t i, std::int64_t k) const {
+    return X.layout == steepest::Layout::row_major ? x[static_cast<std::size_t>(i * stride + k)]
+                                                   : x[static_cast<std::size_t>(k * stride + i)];
+  }
+};
+
+/// Gram sums (backend/gram.hpp) of \p data's positions in long double from the float64 z
+/// the kernel forms; \p scale: the sums of |terms|, what a float64 sum's error is relative to.
+void gram_reference(const KernelData& data, const std::vector<double>& shift, std::vector<long double>& sums,
+                    std::vector<long double>& scale) {
+  using steepest::detail::gram_index;
+  const std::int64_t d = data.d, count = data.rows.empty() ? data.n : static_cast<std::int64_t>(data.rows.size());
+  sums.assign(steepest::detail::gram_width(d), 0.0L);
+  scale.assign(sums.size(), 0.0L);
+  std::vector<double> z(static_cast<std::size_t>(d) + 1);
+  for (std::int64_t t = 0; t < count; ++t) {
+    const std::int64_t i = data.rows.empty() ? t : data.rows[static_cast<std::size_t>(t)];
+    for (std::int64_t k = 0; k < d; ++k) z[static_cast<std::size_t>(k)] = data.at(i, k) - shift[static_cast<std::size_t>(k)];
+    z[static_cast<std::size_t>(d)] = data.y[static_cast<std::size_t>(i)] - shift[static_cast<std::size_t>(d)];
+    const long double wi = data.w.empty() ? 1.0L : data.w[static_cast<std::size_t>(i)];
+    auto add = [&](std::int64_t at, long double v) {
+      sums[static_cast<std::size_t>(at)] += v;
+      scale[static_cast<std::size_t>(at)] += std::fabs(v);
+    };
+    for (std::int64_t j = 0; j <= d; ++j) {
+      const long double zj = wi * z[static_cast<std::size_t>(j)];
+      for (std::int64_t k = j; k <= d; ++k) add(gram_index(d, j, k), zj * z[static_cast<std::size_t>(k)]);
+      add(steepest::detail::gram_s1(d) + j, zj);
+    }
+    add(steepest::detail::gram_weight(d), wi);
+    add(steepest::detail::gram_rows(d), 1.0L);
+  }
+}
+
+TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForWideRows) {
+  const bool avx2 = std::string(steepest::detail::best_fused_chunk_name()) == "avx2";
+  unsigned seed = 100;
+  for (const std::int64_t d : {5, 6, 7, 8, 11, 15, 16, 17, 31, 32, 33, 47, 64, 65, 70})
+    for (const auto layout : {steepest::Layout::row_major, steepest::Layout::col_major})
+      for (const int variant : {0, 1, 2, 3, 4, 5, 6, 7}) {
+        const KernelCase c{d, layout, (variant & 1) != 0, (variant & 2) != 0, (variant & 4) != 0};
+        const KernelData data(c, 333, ++seed);  // 333 rows: whole tiles and a partial one
+        std::vector<double> shift(static_cast<std::size_t>(d) + 1, 2.9);
+        shift.back() = -2.1;
+        const std::int64_t hi = c.gathered ? static_cast<std::int64_t>(data.rows.size()) : data.n;
+        const std::int64_t* rows = c.gathered ? data.rows.data() : nullptr;
+        std::vector<double> base(steepest::detail::gram_width(d), 0.0), wide(base.size(), 0.0);
+        steepest::detail::baseline::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, base.data());
+        std::vector<long double> expected, scale;
+        gram_reference(data, shift, expected, scale);
+        for (std::size_t e = 0; e < base.size(); ++e)
+          ASSERT_LE(std::fabs(static_cast<long double>(base[e]) - expected[e]), 1e-13L * scale[e]) << c << " entry " << e;
+        if (!avx2) continue;
+        steepest::detail::avx2::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, wide.data());
+        for (std::size_t e = 0; e < base.size(); ++e) ASSERT_TRUE(same_bits(base[e], wide[e])) << c << " entry " << e;
+      }
 }
 
 // ---- the CLI --------------------------------------------------------------------------------
