@@ -209,17 +209,18 @@ void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t
 }
 
 // ---- float32 rows, four at a time ---------------------------------------------------------
-// Row-major float32 X with d >= 2 (float64 X keeps the kernels above, and its bits): the
-// features of a row sit in float64 lanes, F64x4, written with GCC vector extensions so
-// that the baseline (two SSE2 halves) and AVX2 builds do the same operations in the same
-// order and give the same bits.  Rows go four at a time: each row's floats are converted
-// once per use with one vector conversion; a row's dot product is its lanes' products
-// summed group after group (4 features a group, zeros past d), then its 4 lanes added as
-// (l0 + l1) + (l2 + l3) -- for the 4 rows at once, by a transpose-add, not one horizontal
-// reduction a row.  r = (dot + b) - y, wr = w r (or r), sse += wr r and sum_r += wr in a
-// lane per row of the block; the gradient adds (wr0 x0 + wr1 x1) + (wr2 x2 + wr3 x3) per
-// block.  The last < 4 rows of a chunk go one by one into lane 0 / the gradient.  Unit
-// weights give the unweighted bits (1.0 r == r).
+// Row-major float32 X with d >= 4 (float64 X, and d < 4, keep the kernels above and their
+// bits): the features of a row sit in float64 lanes, F64x4, written with GCC vector
+// extensions so that the baseline (two SSE2 halves) and AVX2 builds do the same operations
+// in the same order and give the same bits.  Rows go four at a time: each row's floats are
+// converted once, 4 features a group with one vector conversion; a row's dot product is
+// its groups' lane products summed group after group, its 4 lanes added as (l0 + l1) +
+// (l2 + l3) -- for the 4 rows at once, by a transpose-add, not one horizontal reduction a
+// row -- then + x_k w_k for each of the last d % 4 features (taken as one vector of the 4
+// rows' values).  r = (dot + b) - y, wr = w r (or r), sse += wr r and sum_r += wr in a
+// lane per row of the block; the gradient of a group adds (wr0 x0 + wr1 x1) + (wr2 x2 +
+// wr3 x3) per block.  The last < 4 rows of a chunk go one by one into lane 0 / the
+// gradient.  Unit weights give the unweighted bits (1.0 r == r).
 
 using F64x4 = double __attribute__((vector_size(32)));
 using F32x4 = float __attribute__((vector_size(16)));
@@ -315,47 +316,7 @@ inline void prefetch_block(const TX* X, std::int64_t stride, std::int64_t d, con
   }
 }
 
-/// Float32 rows of a compile-time D (2..8): parameters and gradient in G = 1 or 2 lane
-/// registers, each row converted once.
-template <int D, class TX, class TY, class W>
-void f32_rows_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t ys, W wts, Params p,
-                    const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
-  constexpr int G = (D + 3) / 4;
-  F64x4 wl[G], g[G] = {};
-  for (int m = 0; m < G; ++m) load_f64x4(p.w + 4 * m, std::min(4, D - 4 * m), wl[m]);
-  LaneSums s;
-  std::int64_t t = lo;
-  for (; t + 4 <= hi; t += 4) {
-    if (rows != nullptr) prefetch_block(X, stride, D, y, ys, wts, rows, t, hi);
-    std::int64_t i[4];
-    F64x4 xv[4][G], acc[4];
-    for (int j = 0; j < 4; ++j) {
-      i[j] = rows != nullptr ? rows[t + j] : t + j;
-      for (int m = 0; m < G; ++m) load_f64x4(X + i[j] * stride + 4 * m, std::min(4, D - 4 * m), xv[j][m]);
-      acc[j] = xv[j][0] * wl[0];
-      for (int m = 1; m < G; ++m) acc[j] += xv[j][m] * wl[m];
-    }
-    F64x4 dot, wr;
-    lanes_totals(acc, dot);
-    block_residuals(dot, y, ys, i, wts, p.b, wr, s);
-    for (int m = 0; m < G; ++m)
-      g[m] += (xv[0][m] * wr[0] + xv[1][m] * wr[1]) + (xv[2][m] * wr[2] + xv[3][m] * wr[3]);
-  }
-  for (; t < hi; ++t) {
-    const std::int64_t i = rows != nullptr ? rows[t] : t;
-    F64x4 xv[G], acc;
-    for (int m = 0; m < G; ++m) load_f64x4(X + i * stride + 4 * m, std::min(4, D - 4 * m), xv[m]);
-    acc = xv[0] * wl[0];
-    for (int m = 1; m < G; ++m) acc += xv[m] * wl[m];
-    const double wr = row_residual(lanes_total(acc), y, ys, i, wts, p.b, s);
-    for (int m = 0; m < G; ++m) g[m] += xv[m] * wr;
-  }
-  for (int k = 0; k < D; ++k) out[k] += g[k / 4][k % 4];
-  s.add_to(out + D);
-  if constexpr (W::kOn) out[D + 2] += lanes_total(s.sum_w);
-}
-
-// Rows of d > 8 features: the first d4 = d - d % 4 in lanes as above; each of the last
+// Rows of d > 16 features: the first d4 = d - d % 4 in lanes as above; each of the last
 // d % 4 features of the 4 rows of a block goes as one vector of the 4 rows' values (a row's
 // dot product is its lanes' total, then + x_k w_k feature after feature; the gradient of
 // such a feature adds (wr0 x0 + wr1 x1) + (wr2 x2 + wr3 x3), as a lane of the others does).
@@ -417,7 +378,62 @@ template <class TX>
   for (; k < d; ++k) g[k] += static_cast<double>(x[k]) * wr;
 }
 
-/// Float32 rows of any d > 8: the 4 rows' dot products, then the gradient in out itself,
+/// Float32 rows of a compile-time D (4..16): parameters and gradient in registers, each
+/// row converted once; the G = D / 4 groups in lanes, the T = D % 4 last features as the
+/// wide kernel's (a lane per row of the block), their gradient in a lane per row too, added
+/// up as (l0 + l1) + (l2 + l3) at the end.
+template <int D, class TX, class TY, class W>
+void f32_rows_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t ys, W wts, Params p,
+                    const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
+  constexpr int G = D / 4, T = D % 4, T1 = T > 0 ? T : 1;
+  F64x4 wl[G], g[G] = {}, gt[T1] = {};
+  double wt[T1] = {};
+  for (int m = 0; m < G; ++m) __builtin_memcpy(&wl[m], p.w + 4 * m, sizeof(F64x4));
+  for (int k = 0; k < T; ++k) wt[k] = p.w[4 * G + k];
+  LaneSums s;
+  std::int64_t t = lo;
+  for (; t + 4 <= hi; t += 4) {
+    if (rows != nullptr) prefetch_block(X, stride, D, y, ys, wts, rows, t, hi);
+    std::int64_t i[4];
+    const TX* x[4];
+    F64x4 xv[4][G], acc[4], col[T1], dot, wr;
+    for (int j = 0; j < 4; ++j) {
+      i[j] = rows != nullptr ? rows[t + j] : t + j;
+      x[j] = X + i[j] * stride;
+      for (int m = 0; m < G; ++m) load_f64x4(x[j] + 4 * m, 4, xv[j][m]);
+      acc[j] = xv[j][0] * wl[0];
+      for (int m = 1; m < G; ++m) acc[j] += xv[j][m] * wl[m];
+    }
+    lanes_totals(acc, dot);
+    for (int k = 0; k < T; ++k) {
+      feature_lanes(x, 4 * G + k, col[k]);
+      dot += col[k] * wt[k];
+    }
+    block_residuals(dot, y, ys, i, wts, p.b, wr, s);
+    for (int m = 0; m < G; ++m)
+      g[m] += (xv[0][m] * wr[0] + xv[1][m] * wr[1]) + (xv[2][m] * wr[2] + xv[3][m] * wr[3]);
+    for (int k = 0; k < T; ++k) gt[k] += col[k] * wr;
+  }
+  for (; t < hi; ++t) {
+    const std::int64_t i = rows != nullptr ? rows[t] : t;
+    const TX* xi = X + i * stride;
+    F64x4 xv[G], acc;
+    for (int m = 0; m < G; ++m) load_f64x4(xi + 4 * m, 4, xv[m]);
+    acc = xv[0] * wl[0];
+    for (int m = 1; m < G; ++m) acc += xv[m] * wl[m];
+    double dot = lanes_total(acc);
+    for (int k = 0; k < T; ++k) dot += static_cast<double>(xi[4 * G + k]) * wt[k];
+    const double wr = row_residual(dot, y, ys, i, wts, p.b, s);
+    for (int m = 0; m < G; ++m) g[m] += xv[m] * wr;
+    for (int k = 0; k < T; ++k) gt[k][0] += static_cast<double>(xi[4 * G + k]) * wr;
+  }
+  for (int k = 0; k < 4 * G; ++k) out[k] += g[k / 4][k % 4];
+  for (int k = 0; k < T; ++k) out[4 * G + k] += lanes_total(gt[k]);
+  s.add_to(out + D);
+  if constexpr (W::kOn) out[D + 2] += lanes_total(s.sum_w);
+}
+
+/// Float32 rows of any d > 16: the 4 rows' dot products, then the gradient in out itself,
 /// from the rows converted once into a float64 tile (L1) when d <= kWideTile, else
 /// converted again (the same values: both paths give the same bits).
 template <class TX, class TY, class W>
@@ -435,6 +451,7 @@ void f32_rows_wide(const TX* X, std::int64_t stride, std::int64_t d, const TY* y
     std::int64_t i[4];
     const TX* x[4];
     F64x4 acc[4], dot, v, wr;
+#pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       i[j] = rows != nullptr ? rows[t + j] : t + j;
       x[j] = X + i[j] * stride;
@@ -533,6 +550,28 @@ void col_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY*
   if constexpr (W::kOn) out[d + 2] += sum_w;
 }
 
+/// Row-major float32 X of d >= 4.
+template <class TX, class TY, class W>
+void f32_row_major(const TX* x, std::int64_t s, std::int64_t d, const TY* yv, std::int64_t ys, W wts,
+                   Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
+  switch (d) {
+    case 4: return f32_rows_small<4>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 5: return f32_rows_small<5>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 6: return f32_rows_small<6>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 7: return f32_rows_small<7>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 8: return f32_rows_small<8>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 9: return f32_rows_small<9>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 10: return f32_rows_small<10>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 11: return f32_rows_small<11>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 12: return f32_rows_small<12>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 13: return f32_rows_small<13>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 14: return f32_rows_small<14>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 15: return f32_rows_small<15>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    case 16: return f32_rows_small<16>(x, s, yv, ys, wts, p, rows, lo, hi, out);
+    default: return f32_rows_wide(x, s, d, yv, ys, wts, p, rows, lo, hi, out);
+  }
+}
+
 template <class TX, class TY, class W>
 void chunk_typed(const MatrixView& X, const VectorView& y, W wts, Params p,
                  const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
@@ -540,18 +579,8 @@ void chunk_typed(const MatrixView& X, const VectorView& y, W wts, Params p,
   const auto* yv = static_cast<const TY*>(y.data);
   const std::int64_t s = X.stride, ys = y.stride;
   if constexpr (std::is_same_v<TX, float>) {
-    if (X.layout == Layout::row_major && X.cols > 1) {  // d = 1 keeps its stream loop
-      switch (X.cols) {
-      case 2: return f32_rows_small<2>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      case 3: return f32_rows_small<3>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      case 4: return f32_rows_small<4>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      case 5: return f32_rows_small<5>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      case 6: return f32_rows_small<6>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      case 7: return f32_rows_small<7>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      case 8: return f32_rows_small<8>(x, s, yv, ys, wts, p, rows, lo, hi, out);
-      default: return f32_rows_wide(x, s, X.cols, yv, ys, wts, p, rows, lo, hi, out);
-      }
-    }
+    if (X.layout == Layout::row_major && X.cols >= 4)  // d < 4 keeps row_major_small
+      return f32_row_major(x, s, X.cols, yv, ys, wts, p, rows, lo, hi, out);
   }
   if (X.layout == Layout::row_major) {
     switch (X.cols) {
