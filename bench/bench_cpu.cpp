@@ -95,9 +95,11 @@ CpuTimes cpu_times_now() {
   CpuTimes t;
   if (std::FILE* f = std::fopen("/proc/stat", "r")) {
     unsigned long long v[8] = {};  // user nice system idle iowait irq softirq steal
-    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                    &v[6], &v[7]) == 8)
-      t.machine = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5], &v[6], &v[7]) == 8) {
+      const double busy_ticks = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+      t.machine = busy_ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
     std::fclose(f);
   }
   rusage u{};

@@ -1,8 +1,9 @@
 // Internal: the CPU reference kernel, one chunk of rows at a time, vectorised with
 // `omp simd` (no -ffast-math: the order of every sum is fixed by the code and the vector
 // width of the build, never by the thread count) and, for row-major float32 X, with GCC
-// vector extensions whose order is the code's alone (the same bits in every build).  Included once per instruction set by
-// host/cpu/cpu_kernels_<isa>.cpp, which defines STEEPEST_CPU_ISA as the namespace.
+// vector extensions whose order is the code's alone (the same bits in every build).
+// Included once per instruction set by host/cpu/cpu_kernels_<isa>.cpp, which defines
+// STEEPEST_CPU_ISA as the namespace.
 #ifndef STEEPEST_CPU_ISA
 #error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_kernels.hpp"
 #endif
