@@ -6,15 +6,20 @@
 //   build/bench/bench_cpu --benchmark_filter='Gram|FmaPeak|Solver'
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -72,39 +77,128 @@ double ceiling_gbs(const void* data, std::int64_t bytes) {
   return it->second;
 }
 
-// args: rows, cols, float32?, column-major?
+// ---- Is the machine busy? ----------------------------------------------------------------
+// A 2-thread pass ends with its slower thread: a process sharing one of the 2 cores slows
+// the ceiling probe and the pass alike, by chance not by the same amount, and their ratio
+// means little.  What other processes took is measured, not guessed from the load average
+// (which counts this benchmark's own threads): the machine's busy CPU time from /proc/stat
+// (steal included: on a VM, time the host gave to others) less this process's own
+// (getrusage), over the same interval, as a share of all CPUs.
+
+/// The machine's busy CPU seconds (all CPUs) and this process's CPU seconds, now.
+struct CpuTimes {
+  double machine = 0, self = 0;
+  std::chrono::steady_clock::time_point wall = std::chrono::steady_clock::now();
+};
+
+CpuTimes cpu_times_now() {
+  CpuTimes t;
+  if (std::FILE* f = std::fopen("/proc/stat", "r")) {
+    unsigned long long v[8] = {};  // user nice system idle iowait irq softirq steal
+    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5], &v[6], &v[7]) == 8) {
+      const double busy_ticks = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+      t.machine = busy_ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+    std::fclose(f);
+  }
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  t.self = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  return t;
+}
+
+/// Percent of all CPUs used by other processes since \p since (0 = idle; clamped at 0:
+/// /proc/stat counts in 10 ms ticks).
+double others_cpu_pct(const CpuTimes& since) {
+  const CpuTimes now = cpu_times_now();
+  const double wall = std::chrono::duration<double>(now.wall - since.wall).count();
+  const double cpus = static_cast<double>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  if (wall <= 0) return 0;
+  return std::max(0.0, 100.0 * ((now.machine - since.machine) - (now.self - since.self)) / (wall * cpus));
+}
+
+constexpr double kBusyPct = 10;  // others above 10 % of the CPUs: the row is flagged busy
+
+/// "idle", or "BUSY: ..." for a row whose timing saw other processes use \p pct of the CPUs.
+std::string busy_label(double pct) {
+  char buf[96];
+  if (pct <= kBusyPct) return "idle";
+  std::snprintf(buf, sizeof buf, "BUSY: other processes used %.0f%% of the CPUs", pct);
+  return buf;
+}
+
+/// One read-only pass over \p bytes at \p data, the loop of cpu_read_bandwidth (vectorised
+/// 64-bit adds, the default OpenMP threads, static schedule): seconds.
+double read_pass_seconds(const void* data, std::int64_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  const std::int64_t words = bytes / 8;
+  std::uint64_t acc = 0;
+  const auto start = std::chrono::steady_clock::now();
+#if defined(_OPENMP)
+#pragma omp parallel for simd reduction(+ : acc) schedule(static)
+#endif
+  for (std::int64_t i = 0; i < words; ++i) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i * 8, 8);
+    acc += w;
+  }
+  benchmark::DoNotOptimize(acc);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// args: rows, cols, float32?, column-major?  Each timed pass is followed (timing paused) by
+// a read-only pass over the same bytes, X's buffer then y's: the ceiling is their mean GB/s
+// under the same conditions as the passes, and pct_ceiling the passes' mean GB/s over it.
+// others_cpu_pct: what other processes took of the CPUs meanwhile; label "idle", or
+// "BUSY: ..." above kBusyPct (the ratio of such a run means little).
 void BM_FusedPass(benchmark::State& state) {
   const auto layout = state.range(3) ? steepest::Layout::col_major : steepest::Layout::row_major;
   const Case c = make_case(state.range(0), state.range(1), state.range(2) != 0, layout);
   auto be = steepest::detail::make_cpu_backend(c.X, c.y, 0);
   std::vector<double> w(static_cast<std::size_t>(c.X.cols), 0.1);
   be->set_parameters(w.data(), 0.0);
+  const std::int64_t bytes = bytes_of(c), x_bytes = c.X.rows * c.X.cols * steepest::dtype_size(c.X.dtype);
+  be->compute(0, c.X.rows, false);  // warm-up: threads started, pages touched
+  read_pass_seconds(c.X.data, x_bytes);
+  double read_s = 0;
+  const CpuTimes since = cpu_times_now();
   for (auto _ : state) {
     be->compute(0, c.X.rows, false);
     benchmark::DoNotOptimize(be->loss());
+    state.PauseTiming();
+    read_s += read_pass_seconds(c.X.data, x_bytes) + read_pass_seconds(c.y.data, bytes - x_bytes);
+    state.ResumeTiming();
   }
-  const std::int64_t bytes = bytes_of(c);
+  const double others = others_cpu_pct(since);
+  const double ceiling = static_cast<double>(bytes) * static_cast<double>(state.iterations()) / read_s / 1e9;
   state.SetBytesProcessed(state.iterations() * bytes);
   state.SetItemsProcessed(state.iterations() * c.X.rows);
   // Achieved GB/s over the ceiling, both in this run: 100 = at the read ceiling.
-  // The ceiling is measured over X's own buffer (y's bytes are ~1/(d+1) of the total).
-  const std::int64_t x_bytes = c.X.rows * c.X.cols * steepest::dtype_size(c.X.dtype);
-  state.counters["pct_ceiling"] = benchmark::Counter(
-      static_cast<double>(bytes) / 1e9 / ceiling_gbs(c.X.data, x_bytes) * 100.0,
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_ceiling"] = benchmark::Counter(static_cast<double>(bytes) / 1e9 / ceiling * 100.0,
+                                                     benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["ceiling_GBps"] = ceiling;
+  state.counters["others_cpu_pct"] = others;
+  state.SetLabel(busy_label(others));
 }
 
 // The read ceiling: a vectorised read-only pass over the same number of bytes, same
-// threads (steepest::detail::cpu_read_bandwidth); reported through manual time.
+// threads (steepest::detail::cpu_read_bandwidth); reported through manual time, flagged
+// busy as BM_FusedPass.
 void BM_ReadCeiling(benchmark::State& state) {
   const std::int64_t bytes = state.range(0) * (state.range(1) + 1) * (state.range(2) ? 4 : 8);
   std::vector<std::uint64_t> data(static_cast<std::size_t>(bytes / 8));
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = i * 0x9E3779B97F4A7C15ull;
+  const CpuTimes since = cpu_times_now();
   for (auto _ : state) {
     const double gbs = steepest::detail::cpu_read_bandwidth(data.data(), bytes, 0);
     state.SetIterationTime(static_cast<double>(bytes) / (gbs * 1e9));
   }
   state.SetBytesProcessed(state.iterations() * bytes);
+  const double others = others_cpu_pct(since);
+  state.counters["others_cpu_pct"] = others;
+  state.SetLabel(busy_label(others));
 }
 
 void shapes(benchmark::internal::Benchmark* b) {

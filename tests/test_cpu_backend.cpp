@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <ostream>
 #include <random>
@@ -673,6 +674,147 @@ TEST(CpuKernels, WeightedBaselineAndAvx2BuildsAgree) {
     const double scale = std::fabs(a[static_cast<std::size_t>(in.data.d)]) + 1.0;
     for (std::size_t k = 0; k < a.size(); ++k)
       EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.data.d << " k " << k;
+  }
+}
+
+}  // namespace
+
+// --- float32 rows: the four-rows-at-a-time kernels (host/cpu/cpu_kernels.hpp) -----------------
+
+namespace {
+
+/// Row-major float32 X (stride elements a row) and y (y_stride), values in [-1, 1).
+struct F32Rows {
+  std::int64_t n, d, stride, y_stride;
+  std::vector<float> x, y;
+  steepest::MatrixView X;
+  steepest::VectorView Y;
+
+  F32Rows(std::int64_t rows, std::int64_t cols, std::int64_t pad, std::int64_t ys, unsigned seed)
+      : n(rows), d(cols), stride(cols + pad), y_stride(ys) {
+    std::mt19937_64 gen(seed);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    x.assign(static_cast<std::size_t>(n * stride), std::nanf(""));  // padding must not be read
+    y.assign(static_cast<std::size_t>(n * ys), std::nanf(""));
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t k = 0; k < d; ++k) x[static_cast<std::size_t>(i * stride + k)] = static_cast<float>(u(gen));
+      y[static_cast<std::size_t>(i * ys)] = static_cast<float>(u(gen));
+    }
+    X = steepest::make_matrix_view(x.data(), n, d, Layout::row_major, stride);
+    Y = steepest::make_vector_view(y.data(), n, ys);
+  }
+  double xv(std::int64_t i, std::int64_t k) const { return x[static_cast<std::size_t>(i * stride + k)]; }
+  double yv(std::int64_t i) const { return y[static_cast<std::size_t>(i * y_stride)]; }
+};
+
+/// [X^T (w r), sum w r^2, sum w r, sum w] over positions lo..hi (of rows, if given) in long
+/// double, and the same sums of absolute values (r taken as sum |x w| + |b| + |y|): the
+/// scale of each sum's float64 rounding error.
+struct F32Reference {
+  std::vector<long double> sum, abs;
+};
+
+F32Reference f32_reference(const F32Rows& s, const std::vector<double>& w, double b, const double* wt,
+                           const std::int64_t* rows, std::int64_t lo, std::int64_t hi) {
+  const std::size_t d = static_cast<std::size_t>(s.d);
+  F32Reference ref{std::vector<long double>(d + 3, 0.0L), std::vector<long double>(d + 3, 0.0L)};
+  for (std::int64_t t = lo; t < hi; ++t) {
+    const std::int64_t i = rows != nullptr ? rows[t] : t;
+    long double r = b, ra = std::fabs(b);
+    for (std::size_t k = 0; k < d; ++k) {
+      r += static_cast<long double>(s.xv(i, static_cast<std::int64_t>(k))) * w[k];
+      ra += std::fabs(static_cast<long double>(s.xv(i, static_cast<std::int64_t>(k))) * w[k]);
+    }
+    r -= s.yv(i);
+    ra += std::fabs(s.yv(i));
+    const long double wi = wt != nullptr ? wt[i] : 1.0L;
+    for (std::size_t k = 0; k < d; ++k) {
+      ref.sum[k] += wi * r * s.xv(i, static_cast<std::int64_t>(k));
+      ref.abs[k] += wi * ra * std::fabs(s.xv(i, static_cast<std::int64_t>(k)));
+    }
+    ref.sum[d] += wi * r * r;
+    ref.abs[d] += wi * ra * ra;
+    ref.sum[d + 1] += wi * r;
+    ref.abs[d + 1] += wi * ra;
+    ref.sum[d + 2] += wi;
+    ref.abs[d + 2] += wi;
+  }
+  return ref;
+}
+
+using ChunkFn = steepest::detail::FusedChunkFn;
+using WChunkFn = steepest::detail::WeightedChunkFn;
+
+std::vector<std::pair<ChunkFn, WChunkFn>> kernel_sets() {
+  std::vector<std::pair<ChunkFn, WChunkFn>> sets{
+      {steepest::detail::baseline::fused_chunk, steepest::detail::baseline::weighted_chunk}};
+  if (std::string(steepest::detail::best_fused_chunk_name()) == "avx2")
+    sets.emplace_back(steepest::detail::avx2::fused_chunk, steepest::detail::avx2::weighted_chunk);
+  return sets;
+}
+
+// Each float64 sum of m <= 1000 terms is within ~m eps64 of the sum of |terms| (Higham, ch.
+// 4), in practice far less: 1e-13 of it catches any term counted twice, left out or taken
+// from the wrong row, and any loss of precision beyond float64's.
+constexpr double kF32Rel = 1e-13;
+
+void expect_near_reference(const std::vector<double>& got, const F32Reference& ref, std::size_t count,
+                           const std::string& what) {
+  for (std::size_t k = 0; k < count; ++k)
+    EXPECT_NEAR(got[k], static_cast<double>(ref.sum[k]), kF32Rel * static_cast<double>(ref.abs[k]) + 1e-300)
+        << what << " entry " << k;
+}
+
+TEST(CpuKernels, Float32RowsMatchLongDoubleInEveryLayoutAndBuild) {
+  const auto sets = kernel_sets();
+  for (std::int64_t d : {4, 5, 7, 8, 9, 16, 17, 33, 64}) {
+    for (const auto& [pad, ys] : {std::pair<std::int64_t, std::int64_t>{0, 1}, {3, 2}}) {
+      const F32Rows s(1003, d, pad, ys, static_cast<unsigned>(100 + d + pad));
+      const auto w = some_weights(d);
+      const steepest::detail::Params p{w.data(), 0.3};
+      const auto wt = random_weights(s.n, static_cast<unsigned>(7 + d), false);
+      const StoredWeights wv(wt, DType::float64, 1);
+      std::vector<std::int64_t> rows(static_cast<std::size_t>(s.n));
+      steepest::detail::epoch_permutation(static_cast<std::uint64_t>(d), 1, rows.data(), s.n);
+      const std::int64_t lo = 3, hi = s.n - 2;  // blocks of 4 that start off the chunk's first row
+      const std::string what = "d " + std::to_string(d) + (pad != 0 ? " strided" : " contiguous");
+      std::vector<std::vector<double>> results;
+      for (const auto& [plain, weighted] : sets) {
+        for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
+          const std::string how = what + (list != nullptr ? " gathered" : "");
+          std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
+          plain(s.X, s.Y, p, list, lo, hi, a.data());
+          weighted(s.X, s.Y, wv.view, p, list, lo, hi, b.data());
+          expect_near_reference(a, f32_reference(s, w, 0.3, nullptr, list, lo, hi), a.size(), how);
+          expect_near_reference(b, f32_reference(s, w, 0.3, wt.data(), list, lo, hi), b.size(), how + " weighted");
+          results.push_back(std::move(a));
+          results.push_back(std::move(b));
+        }
+      }
+      // Vector extensions in a fixed order: the baseline and AVX2 kernels give the same bits.
+      for (std::size_t r = 4; r < results.size(); ++r)
+        EXPECT_EQ(0, std::memcmp(results[r].data(), results[r - 4].data(), results[r].size() * sizeof(double)))
+            << what << " result " << r % 4 << ": baseline and avx2 differ";
+    }
+  }
+}
+
+TEST(CpuKernels, Float32RowsUnitWeightsGiveTheUnweightedBits) {
+  for (const auto& [plain, weighted] : kernel_sets()) {
+    for (std::int64_t d : {2, 4, 5, 8, 9, 17, 64}) {
+      const F32Rows s(1001, d, d % 2, 1, static_cast<unsigned>(300 + d));
+      const auto w = some_weights(d);
+      const steepest::detail::Params p{w.data(), -0.2};
+      for (const auto& [dtype, stride] : {std::pair<DType, std::int64_t>{DType::float64, 1}, {DType::float32, 2}}) {
+        const StoredWeights ones(std::vector<double>(static_cast<std::size_t>(s.n), 1.0), dtype, stride);
+        std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
+        plain(s.X, s.Y, p, nullptr, 1, s.n, a.data());
+        weighted(s.X, s.Y, ones.view, p, nullptr, 1, s.n, b.data());
+        EXPECT_EQ(b.back(), static_cast<double>(s.n - 1)) << "d " << d;
+        b.pop_back();
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(double))) << "d " << d;
+      }
+    }
   }
 }
 
