@@ -56,12 +56,29 @@ dirty_files=$(git -C "$root" status --porcelain 2>/dev/null | wc -l)
   echo "source_dir=$root"
 } > "$build/steepest-build-info.txt"
 
-# Object files are not needed on the GPU machine; drop them only when the folder would
-# not travel otherwise (keeping them keeps the next build here incremental).
+# Object files, static archives and CMake's own folders are not needed on the GPU machine;
+# drop them only when the folder would not travel otherwise (keeping them keeps the next
+# build here incremental).  If it is still too large (every test binary carries the kernels'
+# fatbin: 136 MiB in all on 2026-12-02), the binaries travel as one gzip'd tar,
+# bundle.tar.gz, which scripts/device-check.sh unpacks in place (binaries compress ~2.3x).
+# The folder keeps its name: the binaries have its path baked in.
 limit=$((64 * 1024 * 1024))
 size=$(du -sb "$build" | cut -f1)
 if [ "$size" -ge "$limit" ]; then
   find "$build" -name '*.o' -delete
+  find "$build" -name '*.a' -delete
+  find "$build" -mindepth 1 -type d -name CMakeFiles -prune -exec rm -rf {} +
+  size=$(du -sb "$build" | cut -f1)
+fi
+if [ "$size" -ge "$limit" ]; then
+  (
+    cd "$build"
+    find . -maxdepth 2 \( -type f -o -type l \) \( -perm -u+x -o -name 'libsteepest*.so*' \) ! -name '*.sh' \
+      ! -path './lib/*' | sort >bundle.list
+    tar -czf bundle.tar.gz -T bundle.list
+    xargs rm -f <bundle.list
+    rm -f bundle.list
+  )
   size=$(du -sb "$build" | cut -f1)
 fi
 echo "device build: $build, $((size / 1024 / 1024)) MiB ($size bytes)"

@@ -116,6 +116,17 @@ fi
 row step exit time
 nvidia-smi >>"$log" 2>&1
 
+# --- a carried build packed by scripts/build-device.sh: unpack it in place ---------------------
+if [ -f "$build/bundle.tar.gz" ]; then
+  if tar -xzf "$build/bundle.tar.gz" -C "$build"; then
+    rm -f "$build/bundle.tar.gz"
+    echo "unpacked $build/bundle.tar.gz" >>"$log"
+  else
+    row unpack failed -
+    failed=1
+  fi
+fi
+
 # --- build in place when no build was carried -------------------------------------------------
 if [ ! -d "$build/tests" ] && [ ! -d "$build/bench" ]; then
   step build-in-place 400 bash -c "cmake -S '$root' -B '$build' -DCMAKE_BUILD_TYPE=Release \
