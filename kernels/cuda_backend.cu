@@ -79,8 +79,8 @@ const std::string& unavailable_reason() {
 /// The staging vector may be refilled at once: a pageable copy returns only after its
 /// source has been staged.
 /// Whether uploads take the pinned pipeline (STEEPEST_CUDA_UPLOAD=pinned): not yet the
-/// default, until a GPU run has measured it and checked its bits (scripts/device-check.sh
-/// runs the CUDA tests both ways and bench_gpu's BM_Upload compares them).
+/// default, until a GPU run has measured it and checked its bits (the device check runs
+/// CudaBackend.PinnedUploadGivesThePageableBits and bench_gpu's BM_Upload).
 bool pinned_upload_requested() {
   const char* mode = std::getenv("STEEPEST_CUDA_UPLOAD");
   return mode != nullptr && std::strcmp(mode, "pinned") == 0;

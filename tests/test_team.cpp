@@ -360,8 +360,8 @@ TEST(AcrossRanksGpu, CudaRanksAreDeterministicAndCloseToOneProcess) {
   }
 }
 
-// Without a usable GPU, --device cuda across ranks is the device's error on every rank
-// (not a hang, not a silent CPU run).
+// Without a usable GPU, --device cuda across ranks is the device's error on every rank,
+// agreed (not a hang, not a silent CPU run).
 TEST(AcrossRanksGpu, WithoutAGpuCudaRanksSayWhy) {
   if (steepest::detail::cuda_usable()) GTEST_SKIP() << "a GPU is usable here";
   Distributed data(3000, 2, 3);
@@ -371,9 +371,32 @@ TEST(AcrossRanksGpu, WithoutAGpuCudaRanksSayWhy) {
     const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
     steepest::FitOptions mine = o;
     mine.communicator = comm;
-    EXPECT_THROW(steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
-                               steepest::make_vector_view(data.p.y.data() + lo, hi - lo), mine),
-                 steepest::DeviceUnavailable);
+    const std::string why = error_of([&] {
+      steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
+                    steepest::make_vector_view(data.p.y.data() + lo, hi - lo), mine);
+    });
+    EXPECT_NE(why.find("rank 0: device cuda requested"), std::string::npos) << why;
+  });
+}
+
+// An error of one rank alone when the backends are made (here: rank 1 asks for a CUDA
+// device index that does not exist) is every rank's, so rank 0 does not wait for rank 1 in
+// the fit's first collective.  (Without a GPU every rank fails alike: the test above.)
+TEST(AcrossRanksGpu, ABackendErrorOnOneRankIsEveryRanks) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  Distributed data(3000, 2, 4);
+  steepest::FitOptions o = base_options();
+  o.device = steepest::Device::cuda;
+  run_ranks(2, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+    const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
+    steepest::FitOptions mine = o;
+    mine.communicator = comm;
+    if (rank == 1) mine.cuda_device = 1000;
+    const std::string why = error_of([&] {
+      steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
+                    steepest::make_vector_view(data.p.y.data() + lo, hi - lo), mine);
+    });
+    EXPECT_NE(why.find("rank 1: "), std::string::npos) << "rank " << rank << ": " << why;
   });
 }
 
@@ -441,6 +464,25 @@ TEST(AcrossRanksSplits, OptionsThatDifferBetweenRanksAreRefused) {
     steepest::FitOptions o = base_options();
     o.communicator = comm;
     if (rank == 1) o.learning_rate = 0.2;
+    const std::string e = error_of([&] {
+      steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
+                    steepest::make_vector_view(data.p.y.data() + lo, hi - lo), o);
+    });
+    if (e.find("differ from rank 0") != std::string::npos) ++refused;
+  });
+  EXPECT_EQ(refused.load(), 2);
+}
+
+// A CPU rank beside a GPU rank would run different collectives (a GPU rank's --validate
+// makes reference passes): the device is one of the options every rank must share.
+TEST(AcrossRanksSplits, RanksOnDifferentDevicesAreRefused) {
+  Distributed data(6000, 2, 2);
+  std::atomic<int> refused{0};
+  run_ranks(2, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+    const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
+    steepest::FitOptions o = base_options();
+    o.communicator = comm;
+    if (rank == 1) o.device = steepest::Device::cuda;
     const std::string e = error_of([&] {
       steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
                     steepest::make_vector_view(data.p.y.data() + lo, hi - lo), o);

@@ -138,10 +138,13 @@ void validate_on_team(const MatrixView& X, const VectorView& y, const VectorView
   }
   if (options != nullptr) {
     // The same options everywhere: the checkpoint's signature of them, plus what else
-    // decides which collective passes run (the epochs, the solver, the spectrum's Lanczos).
+    // decides which collective passes run (the epochs, the solver, the spectrum's Lanczos,
+    // the device: a GPU rank's --validate runs reference passes a CPU rank does not).  Not
+    // cuda_device: which GPU a rank takes is its own.
     const std::string signature = options_signature(*options) + "epochs=" + std::to_string(options->epochs) +
                                   ";solver=" + std::to_string(static_cast<int>(options->solver)) +
-                                  ";condition=" + std::to_string(static_cast<int>(options->estimate_condition));
+                                  ";condition=" + std::to_string(static_cast<int>(options->estimate_condition)) +
+                                  ";device=" + std::to_string(static_cast<int>(options->device));
     const std::vector<std::int64_t> hashes =
         team.gather(static_cast<std::int64_t>(std::hash<std::string>{}(signature)));
     for (std::size_t r = 1; r < hashes.size(); ++r)

@@ -5,6 +5,21 @@
 
 namespace steepest::detail {
 
+SelectedBackend select_backend_agreed(const Team& team, Device device, const MatrixView& X, const VectorView& y,
+                                      const VectorView& sw, std::int32_t threads, bool ordered, const RowShare& share,
+                                      int cuda_device) {
+  if (team.alone()) return select_backend(device, X, y, sw, threads, ordered, share, cuda_device);
+  SelectedBackend selected;
+  std::string error;
+  try {
+    selected = select_backend(device, X, y, sw, threads, ordered, share, cuda_device);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  team.agree(error);
+  return selected;
+}
+
 int cuda_device_for(int requested, const Team& team) {
   if (requested >= 0 || team.alone() || !cuda_usable()) return requested;
   const auto count = static_cast<int>(cuda_devices().size());

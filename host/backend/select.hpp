@@ -27,6 +27,14 @@ SelectedBackend select_backend(Device device, const MatrixView& X, const VectorV
                                std::int32_t threads, bool ordered, const RowShare& share = {},
                                int cuda_device = -1);
 
+/// select_backend for a fit or evaluation across \p team: an error of some processes alone (a
+/// GPU short of memory, a process without rows on the GPU) becomes every process's
+/// (Team::agree: InvalidArgument with the lowest failing rank's message), so no process
+/// waits for the others in a collective that will never come.  Alone, select_backend.
+SelectedBackend select_backend_agreed(const Team& team, Device device, const MatrixView& X, const VectorView& y,
+                                      const VectorView& sw, std::int32_t threads, bool ordered, const RowShare& share,
+                                      int cuda_device);
+
 /// FitOptions::cuda_device resolved: \p requested when >= 0; else, across processes, the
 /// node-local rank modulo the CUDA devices (so the ranks of a node spread over its GPUs),
 /// and -1 (the current device) alone or without a device.
