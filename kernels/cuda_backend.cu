@@ -677,6 +677,15 @@ bool cuda_usable() noexcept {
   }
 }
 
+int cuda_device_count() noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView& y, const VectorView& weights,
                                            const RowShare& share, int device_index) {
   if (!cuda_usable()) throw DeviceUnavailable("device cuda requested: " + cuda_unavailable_reason());

@@ -20,6 +20,7 @@ std::string cuda_unavailable_reason() {
 namespace detail {
 
 bool cuda_usable() noexcept { return false; }
+int cuda_device_count() noexcept { return 0; }
 
 std::unique_ptr<Backend> make_cuda_backend(const MatrixView&, const VectorView&,
                                            const VectorView&) {

@@ -42,7 +42,7 @@ Evaluation evaluate(const MatrixView& X, const VectorView& y, const VectorView& 
   const detail::RowShare share = team.alone() ? detail::RowShare{} : team.share(X.rows);
   auto selected =
       detail::select_backend_agreed(team, options.device, X, y, sample_weight, options.threads, /*ordered=*/false,
-                                    share, detail::cuda_device_for(-1, team));
+                                    share, detail::cuda_device_for(-1, options.device, team));
   detail::Backend& be = *selected.backend;
   be.set_parameters(weights.data(), bias);
   be.compute(0, be.rows(), /*ordered=*/false);

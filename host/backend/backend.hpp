@@ -138,5 +138,7 @@ std::unique_ptr<Backend> make_cuda_backend(const MatrixView& X, const VectorView
 
 /// Whether make_cuda_backend() can succeed on this machine (compiled and a device usable).
 bool cuda_usable() noexcept;
+/// CUDA devices visible to this process (cudaGetDeviceCount; no context is made), 0 without.
+int cuda_device_count() noexcept;
 
 }  // namespace steepest::detail

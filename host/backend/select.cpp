@@ -1,6 +1,5 @@
 #include "backend/select.hpp"
 
-#include "steepest/device.hpp"
 #include "steepest/error.hpp"
 
 namespace steepest::detail {
@@ -20,9 +19,11 @@ SelectedBackend select_backend_agreed(const Team& team, Device device, const Mat
   return selected;
 }
 
-int cuda_device_for(int requested, const Team& team) {
-  if (requested >= 0 || team.alone() || !cuda_usable()) return requested;
-  const auto count = static_cast<int>(cuda_devices().size());
+int cuda_device_for(int requested, Device device, const Team& team) {
+  // Across processes only Device::cuda takes a GPU (select_backend); nothing else may touch
+  // the node's GPUs.
+  if (requested >= 0 || team.alone() || device != Device::cuda) return requested;
+  const int count = cuda_device_count();
   return count > 0 ? team.communicator()->node_rank() % count : -1;
 }
 

@@ -35,9 +35,9 @@ SelectedBackend select_backend_agreed(const Team& team, Device device, const Mat
                                       const VectorView& sw, std::int32_t threads, bool ordered, const RowShare& share,
                                       int cuda_device);
 
-/// FitOptions::cuda_device resolved: \p requested when >= 0; else, across processes, the
-/// node-local rank modulo the CUDA devices (so the ranks of a node spread over its GPUs),
-/// and -1 (the current device) alone or without a device.
-int cuda_device_for(int requested, const Team& team);
+/// FitOptions::cuda_device resolved: \p requested when >= 0; else, across processes with
+/// Device::cuda, the node-local rank modulo the CUDA devices (so the ranks of a node spread
+/// over its GPUs); else -1 (the current device).  Makes no CUDA context.
+int cuda_device_for(int requested, Device device, const Team& team);
 
 }  // namespace steepest::detail

@@ -74,7 +74,7 @@ void Trainer::set_up() {
   gram_ = use_gram();
   SelectedBackend selected =
       select_backend_agreed(team_, opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_, share_,
-                            cuda_device_for(opt_.cuda_device, team_));
+                            cuda_device_for(opt_.cuda_device, opt_.device, team_));
   backend_ = std::move(selected.backend);
   fingerprint_ = resume_ || opt_.on_checkpoint ? data_fingerprint(X_, y_, sample_weight_, share_, team_) : 0;
   if (resume_) check_resume(*resume_, given_, n_, X_.cols, fingerprint_);
