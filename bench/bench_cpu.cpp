@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <numeric>
 #include <memory>
@@ -129,25 +128,6 @@ std::string busy_label(double pct) {
   return buf;
 }
 
-/// One read-only pass over \p bytes at \p data, the loop of cpu_read_bandwidth (vectorised
-/// 64-bit adds, the default OpenMP threads, static schedule): seconds.
-double read_pass_seconds(const void* data, std::int64_t bytes) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  const std::int64_t words = bytes / 8;
-  std::uint64_t acc = 0;
-  const auto start = std::chrono::steady_clock::now();
-#if defined(_OPENMP)
-#pragma omp parallel for simd reduction(+ : acc) schedule(static)
-#endif
-  for (std::int64_t i = 0; i < words; ++i) {
-    std::uint64_t w;
-    std::memcpy(&w, p + i * 8, 8);
-    acc += w;
-  }
-  benchmark::DoNotOptimize(acc);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // args: rows, cols, float32?, column-major?  Each timed pass is followed (timing paused) by
 // a read-only pass over the same bytes, X's buffer then y's: the ceiling is their mean GB/s
 // under the same conditions as the passes, and pct_ceiling the passes' mean GB/s over it.
@@ -161,14 +141,15 @@ void BM_FusedPass(benchmark::State& state) {
   be->set_parameters(w.data(), 0.0);
   const std::int64_t bytes = bytes_of(c), x_bytes = c.X.rows * c.X.cols * steepest::dtype_size(c.X.dtype);
   be->compute(0, c.X.rows, false);  // warm-up: threads started, pages touched
-  read_pass_seconds(c.X.data, x_bytes);
+  steepest::detail::cpu_read_seconds(c.X.data, x_bytes, 0);
   double read_s = 0;
   const CpuTimes since = cpu_times_now();
   for (auto _ : state) {
     be->compute(0, c.X.rows, false);
     benchmark::DoNotOptimize(be->loss());
     state.PauseTiming();
-    read_s += read_pass_seconds(c.X.data, x_bytes) + read_pass_seconds(c.y.data, bytes - x_bytes);
+    read_s += steepest::detail::cpu_read_seconds(c.X.data, x_bytes, 0) +
+              steepest::detail::cpu_read_seconds(c.y.data, bytes - x_bytes, 0);
     state.ResumeTiming();
   }
   const double others = others_cpu_pct(since);

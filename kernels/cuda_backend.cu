@@ -398,7 +398,10 @@ class CudaBackend final : public Backend {
   void compute_shared(std::int64_t begin, std::int64_t end, bool ordered) {
     const std::size_t width = static_cast<std::size_t>(d_) + (weighted_ ? 4 : 3);
     const auto [lo, hi] = local_range(begin, end, ordered);
-    std::vector<double> row(width, 0.0), totals(width, 0.0);
+    std::vector<double>& row = shared_row_;  // kept: a pass of every mini-batch allocates nothing
+    std::vector<double>& totals = shared_totals_;
+    row.assign(width, 0.0);
+    totals.assign(width, 0.0);
     if (hi > lo) {
       reserve_raw();
       enqueue_pass(lo, hi, ordered, raw_.get());
@@ -663,7 +666,7 @@ class CudaBackend final : public Backend {
   // which keeps the loss, gradient and running sums.
   std::vector<std::int64_t> local_order_, local_before_;  // plan::local_row_order
   DeviceBuffer<double> raw_;                              // a pass's sums (d + 3)
-  std::vector<double> shared_grad_;
+  std::vector<double> shared_grad_, shared_row_, shared_totals_;
   double shared_loss_ = 0.0, shared_running_sse_ = 0.0, shared_running_rows_ = 0.0;
 };
 

@@ -198,6 +198,24 @@ struct Distributed {
     }
     return out[0];
   }
+
+  /// The same fit on \p ranks threads (rows by rank_rows(), options by \p adjust), expected to
+  /// fail: each rank's error message ("" when its fit returned), in rank order.
+  std::vector<std::string> errors_on(int ranks, const steepest::FitOptions& o,
+                                     const std::function<void(int, steepest::FitOptions&)>& adjust = nullptr) const {
+    std::vector<std::string> out(static_cast<std::size_t>(ranks));
+    run_ranks(ranks, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+      const auto [lo, hi] = rank_rows(p.n, p.d, ranks, rank);
+      steepest::FitOptions mine = o;
+      mine.communicator = comm;
+      if (adjust) adjust(rank, mine);
+      out[static_cast<std::size_t>(rank)] = error_of([&] {
+        steepest::fit(steepest::make_matrix_view(p.X.data() + lo * p.d, hi - lo, p.d),
+                      steepest::make_vector_view(p.y.data() + lo, hi - lo), weights(lo, hi), mine);
+      });
+    });
+    return out;
+  }
 };
 
 steepest::FitOptions base_options() {
@@ -367,16 +385,8 @@ TEST(AcrossRanksGpu, WithoutAGpuCudaRanksSayWhy) {
   Distributed data(3000, 2, 3);
   steepest::FitOptions o = base_options();
   o.device = steepest::Device::cuda;
-  run_ranks(2, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
-    const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
-    steepest::FitOptions mine = o;
-    mine.communicator = comm;
-    const std::string why = error_of([&] {
-      steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
-                    steepest::make_vector_view(data.p.y.data() + lo, hi - lo), mine);
-    });
+  for (const std::string& why : data.errors_on(2, o))
     EXPECT_NE(why.find("rank 0: device cuda requested"), std::string::npos) << why;
-  });
 }
 
 // An error of one rank alone when the backends are made (here: rank 1 asks for a CUDA
@@ -387,17 +397,10 @@ TEST(AcrossRanksGpu, ABackendErrorOnOneRankIsEveryRanks) {
   Distributed data(3000, 2, 4);
   steepest::FitOptions o = base_options();
   o.device = steepest::Device::cuda;
-  run_ranks(2, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
-    const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
-    steepest::FitOptions mine = o;
-    mine.communicator = comm;
+  const auto errors = data.errors_on(2, o, [](int rank, steepest::FitOptions& mine) {
     if (rank == 1) mine.cuda_device = 1000;
-    const std::string why = error_of([&] {
-      steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
-                    steepest::make_vector_view(data.p.y.data() + lo, hi - lo), mine);
-    });
-    EXPECT_NE(why.find("rank 1: "), std::string::npos) << "rank " << rank << ": " << why;
   });
+  for (const std::string& why : errors) EXPECT_NE(why.find("rank 1: "), std::string::npos) << why;
 }
 
 TEST(AcrossRanksSplits, EvaluateSeesEveryRanksRows) {
@@ -477,19 +480,10 @@ TEST(AcrossRanksSplits, OptionsThatDifferBetweenRanksAreRefused) {
 // makes reference passes): the device is one of the options every rank must share.
 TEST(AcrossRanksSplits, RanksOnDifferentDevicesAreRefused) {
   Distributed data(6000, 2, 2);
-  std::atomic<int> refused{0};
-  run_ranks(2, [&](int rank, std::shared_ptr<const steepest::Communicator> comm) {
-    const auto [lo, hi] = rank_rows(data.p.n, 2, 2, rank);
-    steepest::FitOptions o = base_options();
-    o.communicator = comm;
+  const auto errors = data.errors_on(2, base_options(), [](int rank, steepest::FitOptions& o) {
     if (rank == 1) o.device = steepest::Device::cuda;
-    const std::string e = error_of([&] {
-      steepest::fit(steepest::make_matrix_view(data.p.X.data() + lo * 2, hi - lo, 2),
-                    steepest::make_vector_view(data.p.y.data() + lo, hi - lo), o);
-    });
-    if (e.find("differ from rank 0") != std::string::npos) ++refused;
   });
-  EXPECT_EQ(refused.load(), 2);
+  for (const std::string& e : errors) EXPECT_NE(e.find("differ from rank 0"), std::string::npos) << e;
 }
 
 TEST(AcrossRanksSplits, AStopOnOneRankStopsEveryRankAfterTheSameStep) {

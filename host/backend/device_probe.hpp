@@ -28,5 +28,7 @@ double cuda_time_ms(Backend& backend, const std::function<void()>& work);
 /// only reads (64-bit integer adds, \p threads OpenMP threads, 0 = default), best of
 /// several repetitions after a warm-up.  The ceiling for the CPU fused pass.
 double cpu_read_bandwidth(const void* data, std::int64_t bytes, int threads);
+/// One such read-only pass: its seconds (bench_cpu times one beside each fused pass).
+double cpu_read_seconds(const void* data, std::int64_t bytes, int threads);
 
 }  // namespace steepest::detail
