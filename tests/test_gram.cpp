@@ -41,6 +41,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <ostream>
 #include <random>
 #include <regex>
@@ -55,6 +56,8 @@
 #include "steepest/steepest.hpp"
 #include "test_support.hpp"
 #include "thread_team.hpp"
+#include "train/batch_gram.hpp"
+#include "train/gram_backend.hpp"
 #include "train/run_state.hpp"
 
 #ifdef STEEPEST_CLI_PATH
@@ -402,19 +405,19 @@ TEST(GramSolver, ExplicitGramRefusesMoreThan512Features) {
   EXPECT_EQ(run(at, cpu_options(0.01, 3), Solver::gram).solver, "gram");
 }
 
-TEST(GramSolver, ExplicitGramRefusesMiniBatches) {
+TEST(GramSolver, ExplicitGramTakesMiniBatchesAutomaticDoesNot) {
+  // With batches an explicit gram is mini-batch Gram mode; automatic stays residual there,
+  // silently.
   const Dataset d = planted(2000, 3, 7);
   FitOptions o = cpu_options(0.1, 10);
-  o.batch_size = 10;
-  const std::string e = error_of([&] { run(d, o, Solver::gram); });
-  EXPECT_NE(e.find("gram"), std::string::npos) << e;
-  o.batch_size = 1999;  // one row short of a full batch
-  EXPECT_NE(error_of([&] { run(d, o, Solver::gram); }).find("gram"), std::string::npos);
-  // The same options under automatic run residual, with no error.
-  FitResult r;
-  EXPECT_NO_THROW(r = run(d, o, Solver::automatic));
-  EXPECT_EQ(r.solver, "residual");
-  EXPECT_EQ(r.message.find("gram"), std::string::npos) << "silently: " << r.message;
+  for (const std::int64_t batch : {10, 1999}) {  // 1999: one row short of a full batch
+    o.batch_size = batch;
+    EXPECT_EQ(run(d, o, Solver::gram).solver, "gram");
+    FitResult r;
+    EXPECT_NO_THROW(r = run(d, o, Solver::automatic));
+    EXPECT_EQ(r.solver, "residual");
+    EXPECT_EQ(r.message.find("gram"), std::string::npos) << "silently: " << r.message;
+  }
   // batch_size >= rows is a full batch, which gram takes.
   o.batch_size = 2000;
   EXPECT_EQ(run(d, o, Solver::gram).solver, "gram");
@@ -897,6 +900,197 @@ INSTANTIATE_TEST_SUITE_P(
                                  }}),
     [](const ::testing::TestParamInfo<OptionCase>& p) { return std::string(p.param.name); });
 
+// ---- mini-batch Gram mode ------------------------------------------------------------------
+// With batches, solver gram sums each epoch's batches (the data backend's batch_gram_sums)
+// and steps through them in O(d^2) each (train/batch_gram.hpp).
+
+class MiniBatchGramWithOption : public ::testing::TestWithParam<OptionCase> {};
+
+TEST_P(MiniBatchGramWithOption, AgreesWithResidual) {
+  // 4001 rows in batches of 97: 41 full batches and one of 24, shuffled every epoch.
+  Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 21);
+  FitOptions o = cpu_options(0.2, 200);
+  GetParam().set(o, d);
+  o.batch_size = 97;
+  o.epochs = std::min<std::int64_t>(o.epochs, 60);
+  FitResult gram;
+  expect_gram_agrees_with_residual(d, o, &gram);
+  ASSERT_EQ(gram.solver, "gram");
+}
+
+INSTANTIATE_TEST_SUITE_P(Options, MiniBatchGramWithOption, ::testing::ValuesIn(kOptionCases),
+                         [](const ::testing::TestParamInfo<OptionCase>& p) { return std::string(p.param.name); });
+
+/// The largest |a_k - b_k| over the parameters (w, then b), relative to max_k |b_k|.
+double parameter_deviation(const FitResult& a, const FitResult& b) {
+  double dev = std::fabs(a.bias - b.bias), size = std::fabs(b.bias);
+  for (std::size_t k = 0; k < b.weights.size(); ++k) {
+    dev = std::max(dev, std::fabs(a.weights[k] - b.weights[k]));
+    size = std::max(size, std::fabs(b.weights[k]));
+  }
+  return dev / size;
+}
+
+TEST(MiniBatchGram, AffineRulesFollowTheSequentialStepsTo1e12) {
+  // The affine rules (gd, momentum, nesterov, l2, sample weights, any fixed rate in the
+  // epoch) on a well-conditioned problem of 20000 x 16 in batches of 256 (79 steps an
+  // epoch, 30 epochs): the parameters of the two paths within 1e-12 of their size.
+  std::vector<double> w_true(16);
+  for (std::size_t k = 0; k < w_true.size(); ++k) w_true[k] = 0.25 * static_cast<double>(k % 5) - 0.5;
+  Dataset d = planted_with(20000, w_true, 0.3, 0.05, 61);
+  struct Rule {
+    const char* name;
+    std::function<void(FitOptions&, Dataset&)> set;
+  };
+  const Rule rules[] = {
+      {"gd", [](FitOptions&, Dataset&) {}},
+      {"momentum", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::momentum; o.momentum = 0.9; o.learning_rate = 0.02; }},
+      {"nesterov", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::nesterov; o.momentum = 0.8; o.learning_rate = 0.03; }},
+      {"l2_weights", [](FitOptions& o, Dataset& dd) { o.l2 = 0.01; dd.sw = sample_weights(dd.p.n, 62); }},
+      {"exponential_no_shuffle", [](FitOptions& o, Dataset&) { o.schedule = Schedule::exponential; o.decay = 0.95; o.shuffle = false; }},
+  };
+  for (const Rule& rule : rules) {
+    SCOPED_TRACE(rule.name);
+    Dataset dd = d;
+    FitOptions o = cpu_options(0.1, 30);
+    o.batch_size = 256;
+    rule.set(o, dd);
+    const FitResult res = run(dd, o, Solver::residual), gram = run(dd, o, Solver::gram);
+    ASSERT_EQ(gram.solver, "gram");
+    EXPECT_LE(parameter_deviation(gram, res), 1e-12);
+  }
+}
+
+TEST(MiniBatchGram, BatchSumsAreEachBatchsGramSumsForAnyThreadCount) {
+  // 60000 x 5 spans several shards of the data plan; a shuffled order whose batches are
+  // each sorted (so grouped by shard, as the trainer leaves them), batches of 1000 and a
+  // last one of 60.
+  const Dataset d = planted(60000, 5, 63);
+  std::vector<double> sw = sample_weights(d.p.n, 64);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(d.p.n));
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(65));
+  const std::int64_t batch = 1000, n = d.p.n - 940;
+  for (std::int64_t lo = 0; lo < n; lo += batch) std::sort(order.begin() + lo, order.begin() + std::min(n, lo + batch));
+  const std::vector<double> shift = {0.1, -0.2, 0.0, 0.3, 0.05, 1.0};
+  const std::size_t width = steepest::detail::gram_width(d.p.d), batches = (n + batch - 1) / batch;
+  std::vector<double> first;
+  for (const bool weighted : {false, true})
+    for (const bool ordered : {false, true})
+      for (const int threads : {1, 2}) {
+        SCOPED_TRACE(std::string(weighted ? "weighted " : "") + (ordered ? "ordered, " : "natural order, ") +
+                     std::to_string(threads) + " threads");
+        auto be = steepest::detail::make_cpu_backend(
+            d.X(), d.y(), weighted ? steepest::make_vector_view(sw.data(), d.p.n) : steepest::VectorView{}, threads);
+        be->set_row_order(order.data());
+        std::vector<double> all(batches * width, -1.0), one(width);
+        be->batch_gram_sums(0, n, batch, ordered, shift.data(), all.data());
+        for (std::size_t k = 0; k < batches; ++k) {
+          const auto lo = static_cast<std::int64_t>(k) * batch;
+          be->gram_sums(lo, std::min(n, lo + batch), ordered, shift.data(), one.data());
+          ASSERT_TRUE(same_bits(std::vector<double>(all.begin() + k * width, all.begin() + (k + 1) * width), one))
+              << "batch " << k;
+        }
+        EXPECT_EQ(all[(batches - 1) * width + steepest::detail::gram_rows(d.p.d)], 60.0) << "the last batch's rows";
+        if (threads == 1) first = all;
+        EXPECT_TRUE(same_bits(all, first)) << "against 1 thread";
+      }
+}
+
+TEST(MiniBatchGram, SumsInWindowsGiveTheBitsOfOneWindow) {
+  // The batch sums come in windows of kBatchSumsBytes; here windows of 1, 3 and all
+  // batches step through the same shuffled epochs with the same bits.
+  const Dataset d = planted(5003, 4, 66);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(d.p.n));
+  const std::int64_t batch = 250;
+  auto walk = [&](std::int64_t window_bytes) {
+    auto data = steepest::detail::make_cpu_backend(d.X(), d.y(), 2);
+    const std::vector<double> shift(static_cast<std::size_t>(d.p.d + 1), 0.0);
+    std::vector<double> sums(steepest::detail::gram_width(d.p.d));
+    data->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+    const auto moments = steepest::detail::gram_moments(sums.data(), shift.data(), d.p.d);
+    auto be = steepest::detail::make_batch_gram_backend(*data, d.p.n, batch, shift, moments, {}, moments, window_bytes);
+    steepest::detail::StepRule rule;
+    rule.optimizer = Optimizer::momentum;
+    rule.momentum = 0.5;
+    rule.lr = 0.1;
+    std::vector<double> trace;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), std::mt19937_64(67 + epoch));
+      for (std::int64_t lo = 0; lo < d.p.n; lo += batch)
+        std::sort(order.begin() + lo, order.begin() + std::min(d.p.n, lo + batch));
+      be->set_row_order(order.data());
+      for (std::int64_t lo = 0; lo < d.p.n; lo += batch) {
+        be->compute(lo, std::min(d.p.n, lo + batch), true);
+        trace.push_back(be->loss());
+        be->step(rule);
+      }
+    }
+    std::vector<double> w(static_cast<std::size_t>(d.p.d));
+    double b = 0.0;
+    be->get_parameters(w.data(), &b);
+    trace.insert(trace.end(), w.begin(), w.end());
+    trace.push_back(b);
+    return trace;
+  };
+  const std::int64_t row_bytes = 8 * static_cast<std::int64_t>(steepest::detail::gram_width(d.p.d));
+  const std::vector<double> all = walk(steepest::detail::kBatchSumsBytes);
+  EXPECT_TRUE(same_bits(walk(row_bytes), all)) << "one batch a window";
+  EXPECT_TRUE(same_bits(walk(3 * row_bytes), all)) << "three batches a window";
+}
+
+TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
+  Dataset d = planted(30011, 6, 68);
+  d.sw = sample_weights(d.p.n, 69);
+  FitOptions o = cpu_options(0.05, 6);
+  o.solver = Solver::gram;
+  o.batch_size = 512;
+  o.optimizer = Optimizer::adam;
+  o.validation_fraction = 0.1;
+  o.threads = 1;
+  const FitResult straight = steepest::fit(d.X(), d.y(), d.weights(), o);
+  ASSERT_EQ(straight.solver, "gram");
+  FitOptions two = o;
+  two.threads = 2;
+  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), two), straight);
+
+  // Stopped after step 20 of epoch 3, then resumed from that position.
+  std::atomic<bool> stop{false};
+  std::shared_ptr<TrainingState> saved;
+  FitOptions a = two;
+  a.stop_requested = &stop;
+  a.on_checkpoint = [&](const TrainingState& s) { saved = std::make_shared<TrainingState>(s); };
+  a.on_step = [&](const steepest::StepReport& r) {
+    if (r.epoch == 3 && r.step == 20) stop = true;
+  };
+  EXPECT_EQ(steepest::fit(d.X(), d.y(), d.weights(), a).stop_reason, StopReason::interrupted);
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->epoch, 2);
+  EXPECT_EQ(saved->batch, 20);
+  FitOptions b = o;
+  b.resume = saved;
+  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), b), straight);
+}
+
+TEST(MiniBatchGram, WholeShardsGiveTheBitsOfOneProcess) {
+  // Across processes every batch's sums go through the Team's Reduction (one a batch, as
+  // the residual path's passes), in shard order: one process's bits on 1-3 ranks.
+  Dataset d = planted(200000, 3, 70);
+  FitOptions o = cpu_options(0.05, 2);
+  o.threads = 1;
+  o.solver = Solver::gram;
+  o.batch_size = 4096;
+  o.optimizer = Optimizer::nesterov;
+  o.validation_fraction = 0.1;
+  const FitResult one = steepest::fit(d.X(), d.y(), o);
+  ASSERT_EQ(one.solver, "gram");
+  for (const int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    expect_same_bits(fit_on_ranks(d, o, ranks), one);
+  }
+}
+
 // ---- cancellation: final_mse stays exact ------------------------------------------------
 
 TEST(GramCancellation, FinalMseIsAnExactPassWhenTheGramLossCancels) {
@@ -1097,12 +1291,14 @@ TEST_F(GramCli, FitSolverRefusesAnUnknownValueNamingTheValidOnes) {
   for (const char* valid : {"residual", "gram", "auto"}) EXPECT_TRUE(contains(r.err, valid)) << r;
 }
 
-TEST_F(GramCli, FitSolverGramRefusesMiniBatches) {
+TEST_F(GramCli, FitSolverGramRunsMiniBatches) {
   const std::string data = out_ + "/d.csv";
   ASSERT_EQ(run({"gen", "--rows", "500", "--features", "2", "--seed", "5", "-o", data, "-q"}).code, 0);
-  const cli_test::Result r = expect_bad_input({"fit", data, "--solver", "gram", "--batch-size", "10"});
-  EXPECT_TRUE(contains(r.err, "gram")) << r;
-  EXPECT_TRUE(contains(r.err, "batch")) << r;
+  const std::string model = out_ + "/mb.json";
+  const cli_test::Result r =
+      run({"fit", data, "--solver", "gram", "--batch-size", "10", "--epochs", "3", "-o", model, "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(records_solver(read_all(model), "gram"));
 }
 
 #endif  // STEEPEST_CLI_PATH

@@ -2,6 +2,7 @@
 // owns the algorithm; a backend only owns data, parameters and the named steps below.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -70,6 +71,17 @@ class Backend {
   /// whole shards); the CPU and CUDA backends may differ in the last bits.
   virtual void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift,
                          double* totals) = 0;
+  /// gram_sums() of each batch of positions [begin, end) cut every \p batch positions (the
+  /// last may be shorter), one row of gram_width(cols()) values per batch in \p totals: the
+  /// same bits as gram_sums() of that batch alone.  This default calls gram_sums() per batch
+  /// (across processes: one Reduction per batch); the CPU backend sums a process's batches
+  /// in parallel.  Mini-batch Gram mode (train/batch_gram.hpp) reads an epoch's batches so.
+  virtual void batch_gram_sums(std::int64_t begin, std::int64_t end, std::int64_t batch, bool ordered,
+                               const double* shift, double* totals) {
+    const std::size_t width = gram_width(cols());
+    for (std::int64_t lo = begin; lo < end; lo += batch, totals += width)
+      gram_sums(lo, std::min(end, lo + batch), ordered, shift, totals);
+  }
 
   /// MSE of the last compute().
   virtual double loss() = 0;

@@ -143,16 +143,7 @@ class CpuBackend final : public HostStateBackend {
   void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift, double* totals) override {
     const std::size_t width = gram_width(X_.cols);
     local_groups(begin, end, ordered);
-    std::vector<std::size_t> runs;  // runs[s]..runs[s + 1]: the groups of the s-th shard
-    std::int64_t last_shard = -1;
-    for (std::size_t g = 0; g < groups_.size(); ++g) {
-      const RowGroup& group = groups_[g];
-      const std::int64_t row = group.rows != nullptr ? group.rows[group.lo] : group.lo;
-      const std::int64_t shard = (row + first_) / plan_.rows_per_shard;
-      if (shard != last_shard) runs.push_back(g);
-      last_shard = shard;
-    }
-    runs.push_back(groups_.size());
+    const std::vector<std::size_t> runs = shard_runs(groups_);
     const auto shards = static_cast<std::int64_t>(runs.size()) - 1;
     std::vector<double> rows(static_cast<std::size_t>(shards) * width, 0.0);
     const GramChunkFn kernel = best_gram_chunk();
@@ -160,11 +151,46 @@ class CpuBackend final : public HostStateBackend {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_) if (shards > 1)
 #endif
     for (std::int64_t s = 0; s < shards; ++s)
-      for (std::size_t g = runs[static_cast<std::size_t>(s)]; g < runs[static_cast<std::size_t>(s) + 1]; ++g)
-        kernel(X_, y_, weights_, shift, groups_[g].rows, groups_[g].lo, groups_[g].hi,
-               rows.data() + static_cast<std::size_t>(s) * width);
+      shard_gram(kernel, groups_, runs, s, shift, rows.data() + static_cast<std::size_t>(s) * width);
     std::fill(totals, totals + width, 0.0);
     reduction_.combine(rows.data(), shards, width, totals);
+  }
+
+  /// In one process each batch is summed by one thread exactly as gram_sums() sums it (its
+  /// shards' rows, then combined in shard order), the batches spread over the threads.
+  void batch_gram_sums(std::int64_t begin, std::int64_t end, std::int64_t batch, bool ordered, const double* shift,
+                       double* totals) override {
+    if (&reduction_ != &local_reduction()) {  // across processes: every batch a collective
+      Backend::batch_gram_sums(begin, end, batch, ordered, shift, totals);
+      return;
+    }
+    const std::int64_t batches = end > begin ? (end - begin + batch - 1) / batch : 0;
+    const std::size_t width = gram_width(X_.cols);
+    const GramChunkFn kernel = best_gram_chunk();
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel num_threads(threads_) if (batches > 1)
+#endif
+    {
+      std::vector<RowGroup> groups;
+      std::vector<std::int64_t> scratch;
+      std::vector<double> rows;
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp for schedule(dynamic, 1)
+#endif
+      for (std::int64_t k = 0; k < batches; ++k) {
+        const std::int64_t lo = begin + k * batch;
+        groups.clear();
+        groups_of(lo, std::min(end, lo + batch), ordered, scratch, groups);
+        const std::vector<std::size_t> runs = shard_runs(groups);
+        const auto shards = static_cast<std::int64_t>(runs.size()) - 1;
+        rows.assign(static_cast<std::size_t>(shards) * width, 0.0);
+        for (std::int64_t s = 0; s < shards; ++s)
+          shard_gram(kernel, groups, runs, s, shift, rows.data() + static_cast<std::size_t>(s) * width);
+        double* out = totals + static_cast<std::size_t>(k) * width;
+        std::fill(out, out + width, 0.0);
+        local_reduction().combine(rows.data(), shards, width, out);
+      }
+    }
   }
 
  private:
@@ -185,13 +211,38 @@ class CpuBackend final : public HostStateBackend {
   /// (backend/chunk_plan.hpp).
   void local_groups(std::int64_t begin, std::int64_t end, bool ordered) {
     groups_.clear();
+    groups_of(begin, end, ordered, scratch_, groups_);
+  }
+  void groups_of(std::int64_t begin, std::int64_t end, bool ordered, std::vector<std::int64_t>& scratch,
+                 std::vector<RowGroup>& groups) const {
     const std::int64_t m = X_.rows;
     if (ordered) {
-      cut_into_shards(order_.data(), begin, end, first_, m, total_, plan_.rows_per_shard, scratch_, groups_);
+      cut_into_shards(order_.data(), begin, end, first_, m, total_, plan_.rows_per_shard, scratch, groups);
     } else {
       cut_into_chunks(std::clamp<std::int64_t>(begin - first_, 0, m), std::clamp<std::int64_t>(end - first_, 0, m),
-                      first_, plan_.chunk.rows_per_chunk, groups_);
+                      first_, plan_.chunk.rows_per_chunk, groups);
     }
+  }
+
+  /// runs[s]..runs[s + 1]: the groups of the s-th shard among \p groups (a last entry closes).
+  std::vector<std::size_t> shard_runs(const std::vector<RowGroup>& groups) const {
+    std::vector<std::size_t> runs;
+    std::int64_t last_shard = -1;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::int64_t row = groups[g].rows != nullptr ? groups[g].rows[groups[g].lo] : groups[g].lo;
+      const std::int64_t shard = (row + first_) / plan_.rows_per_shard;
+      if (shard != last_shard) runs.push_back(g);
+      last_shard = shard;
+    }
+    runs.push_back(groups.size());
+    return runs;
+  }
+
+  /// The Gram sums of the s-th shard's groups into \p out (zeroed by the caller).
+  void shard_gram(GramChunkFn kernel, const std::vector<RowGroup>& groups, const std::vector<std::size_t>& runs,
+                  std::int64_t s, const double* shift, double* out) const {
+    for (std::size_t g = runs[static_cast<std::size_t>(s)]; g < runs[static_cast<std::size_t>(s) + 1]; ++g)
+      kernel(X_, y_, weights_, shift, groups[g].rows, groups[g].lo, groups[g].hi, out);
   }
 
   /// The groups' partials combined in chunk order (backend/reduction.hpp), then divided

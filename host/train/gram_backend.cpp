@@ -10,26 +10,27 @@
 namespace steepest::detail {
 
 GramMoments gram_moments(const double* sums, const double* shift, std::int64_t d) {
-  const auto m = static_cast<std::size_t>(d + 1);
   GramMoments g;
+  gram_moments(sums, shift, d, g);
+  return g;
+}
+
+void gram_moments(const double* sums, const double* shift, std::int64_t d, GramMoments& g) {
+  const auto m = static_cast<std::size_t>(d + 1);
   g.weight = sums[gram_weight(d)];
   g.mean.assign(m, 0.0);
   g.C.assign(m * m, 0.0);
-  if (g.weight == 0.0) return g;  // no rows, or zero weights: nothing to fit, loss 0
+  if (g.weight == 0.0) return;  // no rows, or zero weights: nothing to fit, loss 0
   const double* s1 = sums + gram_s1(d);
-  std::vector<double> mean_z(m);
-  for (std::size_t k = 0; k < m; ++k) {
-    mean_z[k] = s1[k] / g.weight;
-    g.mean[k] = shift[k] + mean_z[k];
-  }
+  for (std::size_t k = 0; k < m; ++k) g.mean[k] = s1[k] / g.weight;  // the mean of z, for now
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t k = j; k < m; ++k) {
       // C_jk = S2_jk - S1_j S1_k / W, formed as S2_jk - S1_j mean_k.
-      const double c = sums[gram_index(d, static_cast<std::int64_t>(j), static_cast<std::int64_t>(k))] - s1[j] * mean_z[k];
+      const double c = sums[gram_index(d, static_cast<std::int64_t>(j), static_cast<std::int64_t>(k))] - s1[j] * g.mean[k];
       g.C[j * m + k] = c;
       g.C[k * m + j] = c;
     }
-  return g;
+  for (std::size_t k = 0; k < m; ++k) g.mean[k] += shift[k];
 }
 
 double gram_loss_gradient(const GramMoments& g, const double* w, double b, double* gw, double* gb,

@@ -31,6 +31,8 @@ struct GramMoments {
   std::vector<double> C;      // (d + 1) x (d + 1), row-major, symmetric
 };
 GramMoments gram_moments(const double* sums, const double* shift, std::int64_t d);
+/// The same into \p out, reusing its storage (a mini-batch Gram fit makes one a batch).
+void gram_moments(const double* sums, const double* shift, std::int64_t d, GramMoments& out);
 
 /// The loss and gradient of a set of rows at (w, b) from its moments: gw (d values), gb;
 /// the MSE is returned.  W = 0 gives 0 and a zero gradient.  \p scratch holds d + 1 values.

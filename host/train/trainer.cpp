@@ -11,6 +11,7 @@
 #include "backend/view_access.hpp"
 #include "steepest/error.hpp"
 #include "train/divergence.hpp"
+#include "train/batch_gram.hpp"
 #include "train/gram_backend.hpp"
 #include "train/permutation.hpp"
 #include "train/run_state.hpp"
@@ -119,16 +120,13 @@ void Trainer::split_rows() {
   backend_->set_row_order(order_.data());
 }
 
-/// FitOptions::solver: gram needs a full-batch fit of at most kGramMaxFeatures features;
-/// automatic takes it when the epochs outnumber the features (its one pass costs a few
-/// residual passes for small d, and about d / 8 of them on a CPU at its multiply-add peak).
+/// FitOptions::solver: gram needs at most kGramMaxFeatures features; automatic takes it for
+/// a full batch when the epochs outnumber the features (its one pass costs a few residual
+/// passes for small d, and about d / 8 of them on a CPU at its multiply-add peak).  With
+/// batches gram is mini-batch Gram mode (train/batch_gram.hpp), which automatic never picks.
 bool Trainer::use_gram() const {
   const std::int64_t d = X_.cols;
   if (opt_.solver == Solver::gram) {
-    if (!full_batch_)
-      throw InvalidArgument("solver gram runs full-batch fits only: batch_size " + std::to_string(opt_.batch_size) +
-                            " is below the " + std::to_string(n_train_) +
-                            " training rows (use batch_size 0, or solver residual)");
     if (d > kGramMaxFeatures)
       throw InvalidArgument("solver gram takes at most " + std::to_string(kGramMaxFeatures) + " features; this fit has " +
                             std::to_string(d) + " (use solver residual)");
@@ -138,8 +136,9 @@ bool Trainer::use_gram() const {
 }
 
 /// Gram mode: one pass of the data backend for the sums of the training rows (and one for
-/// the held-out rows), then a GramBackend over them runs the epochs; the data backend stays
-/// for the final exact pass.
+/// the held-out rows), then a GramBackend over them runs the epochs (with batches, a batch
+/// Gram backend, which has the data backend sum each epoch's batches); the data backend
+/// stays for the final exact pass.
 void Trainer::form_gram() {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<double> shift = gram_shift();
@@ -157,9 +156,13 @@ void Trainer::form_gram() {
   }
   data_ = std::move(backend_);
   // Without held-out rows "all" is the training rows: the backend answers those first.
-  backend_ = make_gram_backend(*data_, n_train_, gram_moments(train.data(), shift.data(), X_.cols),
-                               gram_moments(held.data(), shift.data(), X_.cols),
-                               held_ > 0 ? gram_moments(all.data(), shift.data(), X_.cols) : GramMoments{});
+  GramMoments train_moments = gram_moments(train.data(), shift.data(), X_.cols);
+  GramMoments held_moments = gram_moments(held.data(), shift.data(), X_.cols);
+  GramMoments all_moments = held_ > 0 ? gram_moments(all.data(), shift.data(), X_.cols) : GramMoments{};
+  backend_ = full_batch_ ? make_gram_backend(*data_, n_train_, std::move(train_moments), std::move(held_moments),
+                                             std::move(all_moments))
+                         : make_batch_gram_backend(*data_, n_train_, opt_.batch_size, shift, std::move(train_moments),
+                                                   std::move(held_moments), std::move(all_moments));
   res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

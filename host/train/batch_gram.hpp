@@ -1,0 +1,42 @@
+// Internal: mini-batch Gram mode (FitOptions::solver gram with batches).  A mini-batch step
+// needs the data only through its batch's Gram sums (backend/gram.hpp): from them the
+// batch's loss and gradient at any parameters cost O(d^2) (gram_loss_gradient).  So the
+// batches of an epoch are summed first, many at once and in parallel (the data backend's
+// batch_gram_sums: no step waits on a pass), and the steps then walk the batches in order,
+// each in O(d^2), with every optimizer and penalty the residual path has (the step rule is
+// the same code, HostStateBackend::step).
+//
+// The same iterates as the residual path up to rounding (tests/test_batch_gram.cpp: 1e-12
+// relative on well-conditioned problems).  The batch losses (the running-average history)
+// come from the sums and share the full-batch Gram mode's cancellation when the MSE is tiny
+// against the variance of y; final_mse is one exact residual pass, as there.
+//
+// When the row order does not change between epochs (no shuffling), the sums of every batch
+// are kept (up to kBatchSumsBytes), so the data is read once for the whole fit and every
+// later epoch costs O(batches d^2).  A shuffled epoch sums its batches in windows that fill
+// kBatchSumsBytes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "train/gram_backend.hpp"
+
+namespace steepest::detail {
+
+/// The most memory the batch sums of one window take (64 MiB: every batch of 1e7 rows of
+/// 16 features at batch size 1024 is 13 MiB).
+inline constexpr std::int64_t kBatchSumsBytes = std::int64_t{64} << 20;
+
+/// The backend of a mini-batch Gram fit over \p data (which keeps the rows and the row
+/// order; set_row_order() goes to it): compute() takes a batch, positions [k batch,
+/// min(n_train, (k + 1) batch)), or the training, held-out or all rows (their moments,
+/// formed once, as in full-batch Gram mode).  \p shift is the Gram sums' (d + 1 values);
+/// \p window_bytes bounds the batch sums kept at once (at least one batch's).
+std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_train, std::int64_t batch,
+                                                 std::vector<double> shift, GramMoments train, GramMoments heldout,
+                                                 GramMoments all, std::int64_t window_bytes = kBatchSumsBytes);
+
+}  // namespace steepest::detail
