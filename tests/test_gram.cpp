@@ -1073,6 +1073,127 @@ TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
   expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), b), straight);
 }
 
+TEST(MiniBatchGram, AnAffineEpochIsTheBatchStepsUpTo1e12) {
+  // The epoch as one map (train/affine_epoch.hpp) against stepping its 53 batches one by
+  // one, for every affine rule; the map is composed once and reused while nothing changes.
+  // Columns with means of 100 and 1e3 (sd ~0.6): the maps' coordinates (b shifted by the
+  // sums' shift) keep the intercept from cancelling against them.
+  Dataset d = planted(5300, 5, 71);
+  for (std::int64_t i = 0; i < d.p.n; ++i) {
+    d.p.X[static_cast<std::size_t>(i * d.p.d)] += 100.0;
+    d.p.X[static_cast<std::size_t>(i * d.p.d + 3)] += 1e3;
+  }
+  const std::int64_t batch = 100;
+  const auto shift = std::vector<double>{100.0, 0.0, 0.0, 1000.0, 0.0, 0.0};
+  struct Rule {
+    const char* name;
+    Optimizer optimizer;
+    double lr, momentum, l2;
+    bool bias;
+  };
+  const Rule rules[] = {{"gd", Optimizer::gd, 1e-6, 0.0, 0.0, true},
+                        {"momentum", Optimizer::momentum, 3e-7, 0.9, 0.0, true},
+                        {"nesterov_l2", Optimizer::nesterov, 3e-7, 0.8, 0.01, true},
+                        {"gd_fixed_bias", Optimizer::gd, 1e-6, 0.0, 0.0, false}};
+  for (const Rule& r : rules) {
+    SCOPED_TRACE(r.name);
+    steepest::detail::StepRule rule;
+    rule.optimizer = r.optimizer;
+    rule.lr = r.lr;
+    rule.momentum = r.momentum;
+    rule.l2 = r.l2;
+    rule.update_bias = r.bias;
+    auto data = steepest::detail::make_cpu_backend(d.X(), d.y(), 2);
+    std::vector<double> sums(steepest::detail::gram_width(d.p.d));
+    data->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+    const auto all = steepest::detail::gram_moments(sums.data(), shift.data(), d.p.d);
+    auto stepped = steepest::detail::make_batch_gram_backend(*data, d.p.n, batch, shift, all, {}, all);
+    auto mapped = steepest::detail::make_batch_gram_backend(*data, d.p.n, batch, shift, all, {}, all);
+    const std::vector<double> w0 = {0.5, -0.2, 0.1, 0.3, 0.0};
+    stepped->set_parameters(w0.data(), 2.0);
+    mapped->set_parameters(w0.data(), 2.0);
+    for (int epoch = 0; epoch < 4; ++epoch) {
+      for (std::int64_t lo = 0; lo < d.p.n; lo += batch) {
+        stepped->compute(lo, std::min(d.p.n, lo + batch), false);
+        stepped->step(rule);
+      }
+      ASSERT_TRUE(steepest::detail::run_affine_epoch(*mapped, rule, false));
+    }
+    std::vector<double> ws(5), wm(5), vs(12), vm(12);
+    double bs = 0.0, bm = 0.0;
+    stepped->get_parameters(ws.data(), &bs);
+    mapped->get_parameters(wm.data(), &bm);
+    stepped->get_optimizer_state(vs.data());
+    mapped->get_optimizer_state(vm.data());
+    double size = std::fabs(bs), dev = std::fabs(bm - bs), vsize = 0.0, vdev = 0.0;
+    for (std::size_t k = 0; k < 5; ++k) {
+      size = std::max(size, std::fabs(ws[k]));
+      dev = std::max(dev, std::fabs(wm[k] - ws[k]));
+    }
+    for (std::size_t k = 0; k < 6; ++k) {
+      vsize = std::max(vsize, std::fabs(vs[k]));
+      vdev = std::max(vdev, std::fabs(vm[k] - vs[k]));
+    }
+    EXPECT_LE(dev, 1e-12 * size) << "parameters";
+    EXPECT_LE(vdev, 1e-12 * std::max(vsize, 1e-300)) << "velocity";
+    if (!r.bias) EXPECT_EQ(bm, 2.0) << "the bias is not stepped";
+  }
+}
+
+TEST(MiniBatchGram, AnAffineEpochTakesOnlyAffineRules) {
+  const Dataset d = planted(1000, 3, 72);
+  auto data = steepest::detail::make_cpu_backend(d.X(), d.y(), 1);
+  const std::vector<double> shift(4, 0.0);
+  std::vector<double> sums(steepest::detail::gram_width(3));
+  data->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+  const auto all = steepest::detail::gram_moments(sums.data(), shift.data(), 3);
+  auto be = steepest::detail::make_batch_gram_backend(*data, d.p.n, 100, shift, all, {}, all);
+  steepest::detail::StepRule rule;
+  rule.lr = 0.1;
+  EXPECT_TRUE(steepest::detail::run_affine_epoch(*be, rule, false));
+  rule.optimizer = Optimizer::adam;
+  EXPECT_FALSE(steepest::detail::run_affine_epoch(*be, rule, false)) << "adam";
+  rule.optimizer = Optimizer::momentum;
+  rule.l1 = 0.01;
+  EXPECT_FALSE(steepest::detail::run_affine_epoch(*be, rule, false)) << "l1";
+  rule.l1 = 0.0;
+  auto small = steepest::detail::make_batch_gram_backend(*data, d.p.n, 100, shift, all, {}, all,
+                                                         8 * static_cast<std::int64_t>(sums.size()));
+  EXPECT_FALSE(steepest::detail::run_affine_epoch(*small, rule, false)) << "sums kept one batch at a time";
+  EXPECT_FALSE(steepest::detail::run_affine_epoch(*data, rule, false)) << "not a batch Gram backend";
+}
+
+TEST(MiniBatchGram, FixedBatchesRunAffineEpochsWithTheResidualIteratesAndAnyThreadCount) {
+  // No shuffling, exact history, a constant rate: each epoch is one affine map.  The fit
+  // follows the residual path's (held-out rows too) and its bits do not depend on threads;
+  // asking for every step (on_step) walks the batches instead, within rounding.
+  std::vector<double> w_true(8);
+  for (std::size_t k = 0; k < w_true.size(); ++k) w_true[k] = 0.3 * static_cast<double>(k % 3) - 0.4;
+  Dataset d = planted_with(20000, w_true, 0.5, 0.05, 73);
+  d.sw = sample_weights(d.p.n, 74);
+  for (const Optimizer opt : {Optimizer::gd, Optimizer::nesterov}) {
+    SCOPED_TRACE(steepest::to_string(opt));
+    // A small rate and 100 epochs: still far from the optimum, where every path agrees.
+    FitOptions o = cpu_options(opt == Optimizer::gd ? 1e-3 : 2e-4, 100);
+    o.optimizer = opt;
+    o.momentum = 0.7;
+    o.batch_size = 300;
+    o.shuffle = false;
+    o.validation_fraction = 0.1;
+    o.threads = 1;
+    const FitResult res = run(d, o, Solver::residual), gram = run(d, o, Solver::gram);
+    ASSERT_EQ(gram.solver, "gram");
+    EXPECT_LE(parameter_deviation(gram, res), 1e-12);
+    EXPECT_TRUE(losses_agree(res.loss_history, gram.loss_history, moments(d).var_y));
+    FitOptions two = o;
+    two.threads = 2;
+    expect_same_bits(run(d, two, Solver::gram), gram);
+    FitOptions walked = o;
+    walked.on_step = [](const steepest::StepReport&) {};
+    EXPECT_LE(parameter_deviation(run(d, walked, Solver::gram), gram), 1e-12);
+  }
+}
+
 TEST(MiniBatchGram, WholeShardsGiveTheBitsOfOneProcess) {
   // Across processes every batch's sums go through the Team's Reduction (one a batch, as
   // the residual path's passes), in shard order: one process's bits on 1-3 ranks.

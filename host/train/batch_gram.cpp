@@ -7,6 +7,7 @@
 
 #include "backend/gram.hpp"
 #include "backend/host_state.hpp"
+#include "train/affine_epoch.hpp"
 
 namespace steepest::detail {
 namespace {
@@ -40,6 +41,30 @@ class BatchGramBackend final : public HostStateBackend {
     throw std::logic_error("batch Gram backend: the sums are made by the data backend");
   }
 
+  /// run_affine_epoch(): the epoch's map, composed from every batch's sums (kept while the
+  /// sums and the rule stay the same), applied to the parameters and the velocity.
+  bool affine_epoch(const StepRule& rule, bool ordered) {
+    if (!affine_rule(rule) || batches_ > window_) return false;
+    if (count_ < batches_ || first_ != 0 || ordered != ordered_) sum_window(0, ordered);
+    const bool same_rule = map_rule_.optimizer == rule.optimizer && map_rule_.lr == rule.lr &&
+                           map_rule_.momentum == rule.momentum && map_rule_.l2 == rule.l2 &&
+                           map_rule_.update_bias == rule.update_bias;
+    if (map_sums_ != sums_made_ || !same_rule) {
+      map_ = epoch_map(
+          batches_,
+          [&](std::int64_t k, AffineMap& out) {
+            GramMoments g;
+            gram_moments(sums_.data() + k * width_, shift_.data(), d_, g);
+            step_map(g, shift_.data(), rule, out);
+          },
+          0);
+      map_rule_ = rule;
+      map_sums_ = sums_made_;
+    }
+    apply_map(map_, shift_.data(), w_, b_, s1_);
+    return true;
+  }
+
  private:
   /// The moments of the training, held-out or all rows, or of the batch at \p begin (its
   /// window of batches summed first when not kept).
@@ -65,6 +90,7 @@ class BatchGramBackend final : public HostStateBackend {
     first_ = k;
     count_ = count;
     ordered_ = ordered;
+    ++sums_made_;
   }
 
   Backend& data_;
@@ -75,9 +101,17 @@ class BatchGramBackend final : public HostStateBackend {
   std::int64_t first_ = 0, count_ = 0;
   bool ordered_ = false;
   std::vector<double> scratch_;
+  std::int64_t sums_made_ = 0, map_sums_ = -1;  // windows summed so far; the one map_ is of
+  AffineMap map_;
+  StepRule map_rule_;
 };
 
 }  // namespace
+
+bool run_affine_epoch(Backend& backend, const StepRule& rule, bool ordered) {
+  auto* batches = dynamic_cast<BatchGramBackend*>(&backend);
+  return batches != nullptr && batches->affine_epoch(rule, ordered);
+}
 
 std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_train, std::int64_t batch,
                                                  std::vector<double> shift, GramMoments train, GramMoments heldout,

@@ -39,4 +39,11 @@ std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_t
                                                  std::vector<double> shift, GramMoments train, GramMoments heldout,
                                                  GramMoments all, std::int64_t window_bytes = kBatchSumsBytes);
 
+/// Runs a whole epoch of \p rule on \p backend (made by make_batch_gram_backend; its batches
+/// taken \p ordered) as one affine map (train/affine_epoch.hpp), when it can: an affine rule
+/// and every batch's sums kept at once.  The map is composed once and reused while the
+/// batches and the rule stay the same.  Leaves the loss, gradient and running sums as they
+/// were.  False, and nothing done, when it cannot.
+bool run_affine_epoch(Backend& backend, const StepRule& rule, bool ordered);
+
 }  // namespace steepest::detail

@@ -2,6 +2,7 @@
 # permutation, standardize, the --validate cross-check).
 # Included by the top-level CMakeLists.txt into steepest_lib; sets STEEPEST_TRAIN_SOURCES.
 set(STEEPEST_TRAIN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/affine_epoch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batch_gram.cpp
   ${CMAKE_CURRENT_LIST_DIR}/divergence.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gram_backend.cpp

@@ -11,6 +11,7 @@
 #include "backend/view_access.hpp"
 #include "steepest/error.hpp"
 #include "train/divergence.hpp"
+#include "train/affine_epoch.hpp"
 #include "train/batch_gram.hpp"
 #include "train/gram_backend.hpp"
 #include "train/permutation.hpp"
@@ -95,6 +96,7 @@ void Trainer::set_up() {
     start_fresh();
   first_passes();
   rule_ = step_rule_of(opt_);
+  affine_epochs_ = gram_ && !full_batch_ && takes_affine_epochs(rule_);
   if (!refusal_.empty()) {  // no epoch runs; finish() reports the initial parameters
     res_.stop_reason = StopReason::ill_conditioned;
     res_.message += std::string(res_.message.empty() ? "" : " ") + refusal_;
@@ -164,6 +166,17 @@ void Trainer::form_gram() {
                          : make_batch_gram_backend(*data_, n_train_, opt_.batch_size, shift, std::move(train_moments),
                                                    std::move(held_moments), std::move(all_moments));
   res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// Whether mini-batch Gram mode runs each epoch as one affine map: the batches stay the same
+/// (no shuffling), the rule is affine at a rate that changes seldom (constant or adaptive),
+/// the history is exact and nothing reports each step; and the map pays: composing it costs
+/// about S^3 / (d + 1)^2 epochs of stepping batch by batch (S: the state's length).
+bool Trainer::takes_affine_epochs(const StepRule& rule) const {
+  const std::int64_t m = X_.cols + 1, S = affine_state_size(rule, X_.cols);
+  const bool fixed_rate = opt_.schedule == Schedule::constant || opt_.schedule == Schedule::adaptive;
+  return !shuffle_ && affine_rule(rule) && fixed_rate && opt_.history == HistoryMode::exact && !opt_.on_step &&
+         opt_.epochs > S * S * S / (m * m);
 }
 
 /// The Gram sums' shift: the mean of the fit's first chunk of rows (x and y), from the
@@ -359,7 +372,8 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
   else
     backend_->set_running_sums(resume_->running_sse, resume_->running_rows);
   std::int64_t batch = skip;
-  for (std::int64_t lo = skip * opt_.batch_size; lo < n_train_; lo += opt_.batch_size) {
+  const bool whole = skip == 0 && affine_epoch();
+  for (std::int64_t lo = whole ? n_train_ : skip * opt_.batch_size; lo < n_train_; lo += opt_.batch_size) {
     backend_->compute(lo, std::min(n_train_, lo + opt_.batch_size), ordered_);
     step();
     ++batch;
@@ -379,6 +393,16 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
     loss_ = source_->training_loss();
   }
   heldout_ = source_->heldout_loss();
+  return true;
+}
+
+/// Mini-batch Gram mode with batches that stay the same (no shuffling): the epoch as one
+/// affine map (train/affine_epoch.hpp), when affine_epochs_ (set_up) says it pays.
+bool Trainer::affine_epoch() {
+  if (!affine_epochs_) return false;
+  rule_.lr = rate_;
+  if (!run_affine_epoch(*backend_, rule_, ordered_)) return false;
+  steps_ += (n_train_ + opt_.batch_size - 1) / opt_.batch_size;
   return true;
 }
 

@@ -53,6 +53,7 @@ class Trainer {
   void restore(const TrainingState& s);
   void first_passes();
   bool use_gram() const;
+  bool takes_affine_epochs(const StepRule& rule) const;
   void form_gram();
   std::vector<double> gram_shift() const;
   // One epoch, in the order run() calls them.
@@ -60,6 +61,7 @@ class Trainer {
   bool train_epoch(std::int64_t epoch);
   void full_batch_epoch(std::int64_t epoch);
   bool mini_batch_epoch(std::int64_t epoch);
+  bool affine_epoch();
   bool record_epoch(std::int64_t epoch);
   void report_divergence(std::int64_t epoch, bool exploding);
   bool stopping_rule_met(std::int64_t epoch);
@@ -97,6 +99,7 @@ class Trainer {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Backend> data_;
   bool gram_ = false;
+  bool affine_epochs_ = false;  // mini-batch Gram mode: each epoch one affine map
   Spectrum spectrum_;             // estimated when something needs it (kappa = 0: not)
   std::string refusal_;           // why no epoch runs (ill-conditioned for the spectrum's parameters)
   std::int64_t stop_polls_ = 0;
