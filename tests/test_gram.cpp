@@ -1136,7 +1136,9 @@ TEST(MiniBatchGram, AnAffineEpochIsTheBatchStepsUpTo1e12) {
     }
     EXPECT_LE(dev, 1e-12 * size) << "parameters";
     EXPECT_LE(vdev, 1e-12 * std::max(vsize, 1e-300)) << "velocity";
-    if (!r.bias) EXPECT_EQ(bm, 2.0) << "the bias is not stepped";
+    if (!r.bias) {
+      EXPECT_EQ(bm, 2.0) << "the bias is not stepped";
+    }
   }
 }
 

@@ -140,9 +140,9 @@ void add_run_options(CLI::App& cmd, TrainArgs& a) {
                  "devices)")
       ->capture_default_str()->check(CLI::Range(-1, 1 << 20));
   cmd.add_option("--solver", a.solver,
-                 "Full-batch losses and gradients: residual (a pass over the data per epoch), gram (one "
-                 "pass for the Gram sums, then O(d^2) per epoch; full batch, d <= 512) or auto (gram "
-                 "when full batch, d <= 512 and epochs > d)")
+                 "Losses and gradients: residual (a pass over the data per epoch), gram (one pass for "
+                 "the Gram sums, then O(d^2) per epoch; with --batch-size, every batch's sums, then "
+                 "O(d^2) a step; d <= 512) or auto (gram when full batch, d <= 512 and epochs > d)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "residual", "gram"}));
   cmd.add_option("--history-mode", a.history_mode,
                  "Mini-batch loss history: exact (one extra pass per epoch) or running (free)")

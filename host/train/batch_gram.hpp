@@ -26,8 +26,9 @@
 
 namespace steepest::detail {
 
-/// The most memory the batch sums of one window take (64 MiB: every batch of 1e7 rows of
-/// 16 features at batch size 1024 is 13 MiB).
+/// The memory the batch sums of one window may take: 64 MiB (every batch of 1e7 rows of 16
+/// features at batch size 1024 is 13 MiB), or an eighth of X's bytes when that is more (the
+/// trainer's choice: 1e7 x 64 float32 keeps its 173 MB of sums beside 2.6 GB of data).
 inline constexpr std::int64_t kBatchSumsBytes = std::int64_t{64} << 20;
 
 /// The backend of a mini-batch Gram fit over \p data (which keeps the rows and the row

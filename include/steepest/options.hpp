@@ -62,7 +62,7 @@ enum class Optimizer : std::int32_t {
 /// \brief Lower-case name of \p o ("gd", "momentum", "nesterov", "adam", "auto").
 STEEPEST_API const char* to_string(Optimizer o) noexcept;
 
-/// How a full-batch fit gets its losses and gradients.
+/// How a fit gets its losses and gradients.
 enum class Solver : std::int32_t {
   /// gram when the fit is full batch, d <= 512 and epochs > d (one Gram pass then costs less
   /// than the epochs' residual passes), else residual.
@@ -71,9 +71,13 @@ enum class Solver : std::int32_t {
   residual = 1,
   /// One pass forms the shifted Gram sums of [X y] (sum w z z^T, sum w z, sum w: everything
   /// the MSE and its gradient need); every epoch then costs O(d^2) and no pass over the data.
-  /// The same iterates as residual up to rounding.  Full batch only and d <= 512
-  /// (InvalidArgument otherwise).  final_mse is still one exact residual pass at the end:
-  /// the loss from the sums cancels when the MSE is tiny against the variance of y.
+  /// The same iterates as residual up to rounding.  d <= 512 (InvalidArgument otherwise).
+  /// final_mse is still one exact residual pass at the end: the loss from the sums cancels
+  /// when the MSE is tiny against the variance of y.  With batches (mini-batch Gram mode)
+  /// each epoch first sums every batch's Gram sums, in parallel, and then steps through the
+  /// batches in O(d^2) each; when the batches stay the same (no shuffling) the sums are kept
+  /// and, for gd, momentum and nesterov without l1 at a constant or adaptive rate with exact
+  /// history and no on_step, each epoch is one affine map composed once.
   gram = 2,
 };
 

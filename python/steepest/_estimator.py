@@ -85,6 +85,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Fit on standardised features and report the model in original units.
     fit_intercept : bool, default=True
     solver : {"auto", "residual", "gram"}, default="auto"
+        gram: one pass for the Gram sums, then O(d^2) an epoch; with batch_size, each
+        epoch's batch sums and O(d^2) a step (see README, "Gram mode").
     device : {"auto", "cpu", "cuda"}, default="auto"
     threads : int or None, default=None
         CPU threads (None: the OpenMP default); never changes a bit of the result.
