@@ -1112,6 +1112,29 @@ TEST(GramStandardize, ExtremeScalesFitTheCopyInstead) {
   }
 }
 
+TEST(GramStandardize, ACheckpointResumesOnThePathThatWroteIt) {
+  // The copy's checkpoints fingerprint the copy, the Gram path's X itself: a checkpoint of a
+  // residual fit (the copy) resumed with the gram solver continues on the copy, correctly;
+  // the Gram path's own resumes bitwise (GramResume above, heldout_standardized_early_stop).
+  const Dataset d = standardizable(3001, 3, 72);
+  FitOptions o = cpu_options(0.1, 30);
+  o.standardize = true;
+  o.checkpoint_every = 10;
+  std::shared_ptr<TrainingState> at10;
+  o.on_checkpoint = [&](const TrainingState& s) {
+    if (s.epoch == 10) at10 = std::make_shared<TrainingState>(s);
+  };
+  const FitResult residual = run(d, o, Solver::residual);
+  ASSERT_TRUE(at10);
+  FitOptions r = cpu_options(0.1, 30);
+  r.standardize = true;
+  r.resume = at10;
+  const FitResult resumed = run(d, r, Solver::gram);
+  EXPECT_EQ(resumed.solver, "gram");
+  EXPECT_NE(resumed.message.find("not bitwise"), std::string::npos) << resumed.message;
+  expect_parameters_agree(d, residual.weights, residual.bias, resumed.weights, resumed.bias);
+}
+
 TEST(GramStandardize, AnyThreadCountGivesTheSameBits) {
   FitOptions o = cpu_options(0.1, 40);
   o.standardize = true;

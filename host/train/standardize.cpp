@@ -9,6 +9,7 @@
 // square): centring would need the intercept that the fit is told not to have, and so
 // would solve another problem.
 #include "train/standardize.hpp"
+#include "train/run_state.hpp"
 #include "train/trainer.hpp"
 
 #include <algorithm>
@@ -282,7 +283,13 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const Vecto
                            const FitOptions& options, Team& team) {
   // The Gram sums are weighted: a weighted fit keeps the copy's path, whose moments are the
   // unweighted ones this option has always meant.
-  if (sample_weight.data == nullptr && runs_gram(options, team.share(X.rows).total, X.cols)) {
+  const RowShare share = team.share(X.rows);
+  bool from_gram = sample_weight.data == nullptr && runs_gram(options, share.total, X.cols);
+  // A resume takes the path whose data its checkpoint fingerprinted: one of the copy (a
+  // residual fit's, or one written before this path) resumes on the copy.
+  if (from_gram && options.resume && options.resume->data_fingerprint != data_fingerprint(X, y, sample_weight, share, team))
+    from_gram = false;
+  if (from_gram) {
     ColumnScaling cs;
     try {
       return standardized_fit(cs, options, false, [&](const FitOptions& o) {
@@ -292,7 +299,7 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const Vecto
       // Columns the sums cannot scale safely (backend/gram.hpp squares them unscaled): below.
     }
   }
-  const ColumnScaling cs = column_scaling(X, options.fit_intercept, team.share(X.rows), team);
+  const ColumnScaling cs = column_scaling(X, options.fit_intercept, share, team);
   std::vector<float> z32;
   std::vector<double> z64;
   MatrixView Z;
