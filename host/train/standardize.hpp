@@ -6,9 +6,9 @@
 
 #include "backend/team.hpp"
 #include "steepest/data.hpp"
-#include "train/gram_backend.hpp"
 #include "steepest/options.hpp"
 #include "steepest/result.hpp"
+#include "train/gram_backend.hpp"
 
 namespace steepest::detail {
 
