@@ -59,6 +59,8 @@
 #include "train/batch_gram.hpp"
 #include "train/gram_backend.hpp"
 #include "train/run_state.hpp"
+#include "train/standardize.hpp"
+#include "train/trainer.hpp"
 
 #ifdef STEEPEST_CLI_PATH
 #include "cli_support.hpp"
@@ -891,6 +893,14 @@ INSTANTIATE_TEST_SUITE_P(
                                    o.standardize = true;
                                    o.auto_learning_rate = true;
                                  }},
+                      OptionCase{"standardized_heldout_constant_column_no_intercept",
+                                 [](FitOptions& o, Dataset& d) {
+                                   // The moments from the Gram sums of every rank's rows.
+                                   for (std::int64_t i = 0; i < d.p.n; ++i) d.p.X[static_cast<std::size_t>(3 * i + 1)] = 0.1;
+                                   o.standardize = true;
+                                   o.validation_fraction = 0.2;
+                                   o.fit_intercept = false;
+                                 }},
                       OptionCase{"adam_elastic_net",
                                  [](FitOptions& o, Dataset&) {
                                    o.optimizer = Optimizer::adam;
@@ -1212,6 +1222,243 @@ TEST(MiniBatchGram, WholeShardsGiveTheBitsOfOneProcess) {
     SCOPED_TRACE(std::to_string(ranks) + " ranks");
     expect_same_bits(fit_on_ranks(d, o, ranks), one);
   }
+}
+
+// ---- --standardize from the Gram pass ------------------------------------------------------
+//
+// An unweighted standardised fit that runs the Gram solver takes its column moments from the
+// Gram sums of X itself and runs on them transformed (train/standardize.hpp); a weighted one,
+// or one whose sums cannot give the scaling, fits the standardised copy as before.  All-ones
+// sample weights take the copy's path on the same problem: the reference below.
+
+/// Columns far from unit scale, one far from 0, one constant (0.1: its plain mean is not
+/// exactly 0.1), so that the scaling matters and the constant rule is exercised.
+Dataset standardizable(std::int64_t n, std::int64_t d, unsigned seed, bool f32 = false, bool constant = true) {
+  ref::Problem p = ref::planted(n, d, seed, 0.05);
+  for (std::int64_t i = 0; i < n; ++i) {
+    double* row = p.X.data() + i * d;
+    row[0] = 1e3 * row[0] + 5e3;
+    if (d > 2) row[2] *= 1e-3;
+    if (d > 1 && constant) row[1] = 0.1;
+  }
+  return from_problem(std::move(p), f32);
+}
+
+/// column_scaling (three passes) against gram_column_scaling on the Gram sums of the rows.
+void expect_scaling_from_sums(const Dataset& d, bool center) {
+  using namespace steepest::detail;
+  const ColumnScaling want = column_scaling(d.X(), center);
+  auto cpu = make_cpu_backend(d.X(), d.y(), 2);
+  const auto dim = static_cast<std::size_t>(d.p.d);
+  std::vector<double> shift(dim + 1, 0.0), sums(gram_width(d.p.d));
+  for (std::size_t k = 0; k <= dim; ++k) shift[k] = k < dim ? d.p.X[k] : d.p.y[0];  // any nearby shift
+  cpu->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+  ColumnScaling got;
+  ASSERT_TRUE(gram_column_scaling(gram_moments(sums.data(), shift.data(), d.p.d), center, got));
+  EXPECT_TRUE(got.exponent.empty());
+  for (std::size_t k = 0; k < dim; ++k) {
+    SCOPED_TRACE("column " + std::to_string(k));
+    EXPECT_EQ(got.constant[k], want.constant[k]);
+    // The mean to 1e-13 of the spread (a centred column's mean is ~0 or far from it); the
+    // scale to 1e-13 of itself: the shifted sums cancel a digit or so, not more.
+    EXPECT_LE(std::fabs(got.mean[k] - want.mean[k]), 1e-13 * std::max(want.scale[k], std::fabs(want.mean[k])));
+    EXPECT_LE(std::fabs(got.scale[k] - want.scale[k]), 1e-13 * want.scale[k]) << got.scale[k] << " vs " << want.scale[k];
+  }
+}
+
+TEST(GramStandardize, FitTakesItsMomentsFromTheGramPass) {
+  // fit() with standardize, unweighted, gram (here chosen by automatic: epochs > d) is the
+  // trainer filling the scaling from its Gram pass, its model mapped back, bit for bit.
+  using namespace steepest::detail;
+  const Dataset d = standardizable(5003, 3, 60);
+  FitOptions o = cpu_options(0.1, 50);
+  o.standardize = true;
+  o.validation_fraction = 0.1;
+  const FitResult r = steepest::fit(d.X(), d.y(), o);
+  ColumnScaling cs;
+  Team alone;
+  const FitResult t = Trainer(d.X(), d.y(), steepest::VectorView{}, o, alone, &cs).run();
+  ASSERT_EQ(cs.scale.size(), 3u) << "the trainer fills the scaling";
+  EXPECT_TRUE(cs.exponent.empty()) << "from the Gram sums, not column_scaling";
+  EXPECT_EQ(cs.constant, (std::vector<char>{0, 1, 0}));
+  std::vector<double> w;
+  double b = 0.0;
+  to_original(cs, t.weights, t.bias, w, b);
+  EXPECT_EQ(r.solver, "gram");
+  EXPECT_TRUE(same_bits(r.weights, w));
+  EXPECT_TRUE(same_bits(r.bias, b));
+  EXPECT_TRUE(same_bits(r.loss_history, t.loss_history));
+  EXPECT_TRUE(same_bits(r.final_mse, t.final_mse)) << "the exact pass is over X at the mapped parameters";
+  expect_exact_final_mse(d, o, r);
+}
+
+TEST(GramStandardize, ScalingFromTheSumsIsColumnScalings) {
+  for (const bool center : {true, false}) {
+    SCOPED_TRACE(center ? "centred" : "root mean square");
+    expect_scaling_from_sums(standardizable(5003, 4, 61), center);
+    expect_scaling_from_sums(standardizable(20000, 16, 62, true), center);
+    expect_scaling_from_sums(nist("Longley"), center);
+  }
+  // The constant column is flagged, centred (its z is 0); not centred it is scaled.
+  steepest::detail::ColumnScaling cs;
+  const Dataset d = standardizable(5003, 4, 61);
+  auto cpu = steepest::detail::make_cpu_backend(d.X(), d.y(), 1);
+  std::vector<double> shift(5, 0.0), sums(steepest::detail::gram_width(4));
+  cpu->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+  ASSERT_TRUE(gram_column_scaling(steepest::detail::gram_moments(sums.data(), shift.data(), 4), true, cs));
+  EXPECT_EQ(cs.constant, (std::vector<char>{0, 1, 0, 0}));
+  EXPECT_EQ(cs.scale[1], 1.0);
+}
+
+TEST(GramStandardize, SumsThatCannotScaleAreRefused) {
+  using namespace steepest::detail;
+  // One column of values ~1e-300 (squares underflow), then one of zeros: neither its spread
+  // nor whether it is constant can be told from sums of squares.
+  for (const double tiny : {1e-300, 0.0}) {
+    Dataset d = planted(3000, 2, 63);
+    for (std::int64_t i = 0; i < d.p.n; ++i) d.p.X[static_cast<std::size_t>(2 * i + 1)] *= tiny;
+    auto cpu = make_cpu_backend(d.X(), d.y(), 1);
+    std::vector<double> shift(3, 0.0), sums(gram_width(2));
+    cpu->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+    ColumnScaling cs;
+    for (const bool center : {true, false})
+      EXPECT_FALSE(gram_column_scaling(gram_moments(sums.data(), shift.data(), 2), center, cs)) << tiny;
+  }
+}
+
+/// The fit from the Gram pass (unweighted) against the copy's path (all-ones weights) on
+/// the same problem: the same solver, epochs and stop; losses and parameters to the
+/// tolerances at the top; final_mse an exact pass over X at the returned parameters (the
+/// copy's path measures it on the copy, so a float32 copy is off by its rounding).
+/// Returns the largest relative difference of a weight or the bias.
+double expect_standardized_paths_agree(const Dataset& d, const FitOptions& o) {
+  Dataset ones = d;
+  ones.sw.assign(static_cast<std::size_t>(d.p.n), 1.0);
+  const FitResult gram = run(d, o, Solver::gram);
+  const FitResult copy = run(ones, o, Solver::gram);
+  EXPECT_EQ(gram.solver, "gram");
+  EXPECT_EQ(gram.stop_reason, copy.stop_reason) << gram.message;
+  EXPECT_EQ(gram.epochs_run, copy.epochs_run);
+  EXPECT_NE(gram.message.find("original units"), std::string::npos) << gram.message;
+  const Moments m = moments(d);
+  EXPECT_TRUE(losses_agree(copy.loss_history, gram.loss_history, m.var_y)) << "loss_history";
+  EXPECT_TRUE(losses_agree(copy.heldout_loss_history, gram.heldout_loss_history, m.var_y)) << "heldout";
+  expect_parameters_agree(d, copy.weights, copy.bias, gram.weights, gram.bias);
+  if (o.auto_learning_rate) {
+    EXPECT_LE(rel(gram.curvature, copy.curvature), kCurvatureRel);
+  }
+  expect_exact_final_mse(d, o, gram);
+  double worst = rel(gram.bias, copy.bias);
+  for (std::size_t k = 0; k < gram.weights.size(); ++k)
+    if (copy.weights[k] != 0.0 || gram.weights[k] != 0.0) worst = std::max(worst, rel(gram.weights[k], copy.weights[k]));
+  return worst;
+}
+
+TEST(GramStandardize, AgreesWithTheCopysPath) {
+  FitOptions o = cpu_options(0.1, 300);
+  o.standardize = true;
+  o.auto_learning_rate = true;
+  // float64: a float32 copy is a rounded problem (next test).
+  double worst = expect_standardized_paths_agree(standardizable(5003, 3, 64), o);
+  worst = std::max(worst, expect_standardized_paths_agree(standardizable(20000, 16, 65), o));
+  FitOptions l = cpu_options(0.01, 20000);
+  l.standardize = true;
+  l.auto_learning_rate = true;
+  worst = std::max(worst, expect_standardized_paths_agree(nist("Longley"), l));
+  worst = std::max(worst, expect_standardized_paths_agree(nist("Norris"), l));
+  RecordProperty("largest_relative_parameter_difference", std::to_string(worst));
+  std::printf("largest relative parameter difference, Gram moments against the copy: %.3g\n", worst);
+}
+
+TEST(GramStandardize, Float32FitsXItselfNotARoundedCopy) {
+  // The copy's path fits z rounded to float32 (~6e-8 of each value); from the Gram pass the
+  // fit is of X as stored: converged, it is the least-squares solution of the float32 data.
+  const Dataset d = standardizable(20000, 4, 71, true, false);
+  FitOptions o = cpu_options(0.1, 400);
+  o.standardize = true;
+  o.auto_learning_rate = true;
+  const FitResult r = run(d, o, Solver::gram);
+  const auto [w_ls, b_ls] = ref::least_squares(d.p);
+  expect_parameters_agree(d, w_ls, b_ls, r.weights, r.bias);
+  expect_exact_final_mse(d, o, r);
+}
+
+TEST(GramStandardize, AgreesWithTheCopysPathWithOptions) {
+  const Dataset d = standardizable(4001, 5, 66);
+  FitOptions o = cpu_options(0.1, 200);
+  o.standardize = true;
+  {
+    SCOPED_TRACE("held out, nesterov, l2, warm start");
+    FitOptions h = o;
+    h.validation_fraction = 0.2;
+    h.optimizer = Optimizer::nesterov;
+    h.learning_rate = 0.05;
+    h.l2 = 1e-3;
+    h.init_weights = {1e-3, 2.0, -1.0, 0.5, 0.1};  // the constant column's share moves to the bias
+    h.init_bias = 0.5;
+    expect_standardized_paths_agree(d, h);
+  }
+  {
+    SCOPED_TRACE("no intercept: root mean square, not centred");
+    FitOptions n = o;
+    n.fit_intercept = false;
+    expect_standardized_paths_agree(d, n);
+  }
+}
+
+TEST(GramStandardize, ConstantColumnGetsWeightExactlyZero) {
+  FitOptions o = cpu_options(0.1, 100);
+  o.standardize = true;
+  const FitResult r = run(standardizable(5003, 3, 67), o, Solver::gram);
+  EXPECT_EQ(r.weights[1], 0.0);
+  o.init_weights = {0.0, 3.0, 0.0};  // a warm start on it: carried by the bias, weight 0
+  EXPECT_EQ(run(standardizable(5003, 3, 67), o, Solver::gram).weights[1], 0.0);
+}
+
+TEST(GramStandardize, ExtremeScalesFitTheCopyInstead) {
+  // 1e200: the Gram sums of x overflow; 1e-300: they underflow; zeros: cannot be told from
+  // an underflowed column.  Each fit takes the copy's path, as gram, and agrees with residual.
+  for (const double scale : {1e200, 1e-300, 0.0}) {
+    SCOPED_TRACE(scale);
+    Dataset d = planted(3001, 3, 68);
+    for (std::int64_t i = 0; i < d.p.n; ++i) d.p.X[static_cast<std::size_t>(3 * i + 2)] *= scale;
+    FitOptions o = cpu_options(0.1, 200);
+    o.standardize = true;
+    expect_gram_agrees_with_residual(d, o);
+  }
+}
+
+TEST(GramStandardize, ACheckpointResumesOnThePathThatWroteIt) {
+  // The copy's checkpoints fingerprint the copy, the Gram path's X itself: a checkpoint of a
+  // residual fit (the copy) resumed with the gram solver continues on the copy, correctly;
+  // the Gram path's own resumes bitwise (GramResume above, heldout_standardized_early_stop).
+  const Dataset d = standardizable(3001, 3, 72);
+  FitOptions o = cpu_options(0.1, 30);
+  o.standardize = true;
+  o.checkpoint_every = 10;
+  std::shared_ptr<TrainingState> at10;
+  o.on_checkpoint = [&](const TrainingState& s) {
+    if (s.epoch == 10) at10 = std::make_shared<TrainingState>(s);
+  };
+  const FitResult residual = run(d, o, Solver::residual);
+  ASSERT_TRUE(at10);
+  FitOptions r = cpu_options(0.1, 30);
+  r.standardize = true;
+  r.resume = at10;
+  const FitResult resumed = run(d, r, Solver::gram);
+  EXPECT_EQ(resumed.solver, "gram");
+  EXPECT_NE(resumed.message.find("not bitwise"), std::string::npos) << resumed.message;
+  expect_parameters_agree(d, residual.weights, residual.bias, resumed.weights, resumed.bias);
+}
+
+TEST(GramStandardize, AnyThreadCountGivesTheSameBits) {
+  FitOptions o = cpu_options(0.1, 40);
+  o.standardize = true;
+  o.auto_learning_rate = true;
+  expect_thread_invariance(standardizable(200000, 3, 69), o);
+  o.validation_fraction = 0.2;
+  o.fit_intercept = false;
+  expect_thread_invariance(standardizable(30000, 16, 70, true), o);
 }
 
 // ---- cancellation: final_mse stays exact ------------------------------------------------

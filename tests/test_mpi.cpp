@@ -113,6 +113,12 @@ TEST_F(Mpi, StandardizeAndLrAutoWithBatchesAreByteIdentical) {
   expect_identical(npy_, {"--epochs", "3", "--lr", "auto", "--standardize", "--batch-size", "1000"});
 }
 
+TEST_F(Mpi, StandardizeFromTheGramPassIsByteIdentical) {
+  // Full batch, gram: the column moments come from the Gram sums, reduced across the ranks.
+  expect_identical(npy_, {"--epochs", "30", "--lr", "auto", "--standardize", "--solver", "gram",
+                          "--validation-fraction", "0.2"});
+}
+
 TEST_F(Mpi, AdamWithL1AreByteIdentical) {
   expect_identical(npy_, {"--epochs", "3", "--lr", "0.01", "--optimizer", "adam", "--l1", "0.001",
                           "--batch-size", "256"});

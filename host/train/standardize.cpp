@@ -9,6 +9,7 @@
 // square): centring would need the intercept that the fit is told not to have, and so
 // would solve another problem.
 #include "train/standardize.hpp"
+#include "train/run_state.hpp"
 #include "train/trainer.hpp"
 
 #include <algorithm>
@@ -162,13 +163,143 @@ void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<
   column_moments(X, true, mean, scale, nullptr);
 }
 
+bool gram_column_scaling(const GramMoments& all, bool center, ColumnScaling& cs) {
+  const std::size_t m = all.mean.size(), d = m - 1;
+  const double n = all.weight, eps = std::numeric_limits<double>::epsilon();
+  cs.mean.assign(d, 0.0);
+  cs.scale.assign(d, 1.0);
+  cs.constant.assign(d, 0);
+  cs.exponent.clear();
+  // sd >= 2^-450: the sums of squares of the column are >= n 2^-900, so what underflowed in
+  // the pass (at most 2^-1074 a product) is 2^-174 of them.  |mean| >= 2^-400: an sd below
+  // 2^-450 is then below 4 eps |mean| = 2^-450, whatever underflow hid, so the column is
+  // constant by the rule below.  Anything else could be an underflowed column.
+  const double tiny_sd = std::ldexp(1.0, -450), tiny_mean = std::ldexp(1.0, -400);
+  for (std::size_t k = 0; k < m; ++k) {
+    const double c = all.C[k * m + k];
+    const double sd = std::sqrt((c < 0.0 ? 0.0 : c) / n);  // a constant column may round below 0
+    const double mean = all.mean[k];
+    if (!std::isfinite(sd) || !std::isfinite(mean) || !(sd >= tiny_sd || std::fabs(mean) >= tiny_mean)) return false;
+    if (k == d) break;  // y: only checked
+    if (!center) {
+      cs.scale[k] = std::hypot(sd, mean);  // sqrt(mean x^2) = sqrt(sd^2 + mean^2), without overflow
+    } else {
+      cs.mean[k] = mean;
+      if (sd <= kConstantUlps * eps * std::fabs(mean))
+        cs.constant[k] = 1;  // as column_scaling: z = 0, weight 0, scale 1
+      else
+        cs.scale[k] = sd;
+    }
+  }
+  return true;
+}
+
+void standardize_moments(GramMoments& g, const ColumnScaling& cs) {
+  const std::size_t m = g.mean.size(), d = m - 1;
+  if (g.weight == 0.0) return;  // no rows: zeros stay zeros
+  for (std::size_t k = 0; k < d; ++k)
+    g.mean[k] = cs.constant[k] ? 0.0 : (g.mean[k] - cs.mean[k]) / cs.scale[k];
+  // z_k = (x_k - mu_k) / s_k (0 for a constant column); y unchanged.  C_jk / (s_j s_k) in
+  // long double, rounded once to float64 (nor can s_j s_k overflow there), and written to
+  // both halves, so C stays exactly symmetric.
+  using Wide = long double;
+  auto scale = [&](std::size_t k) { return k == d ? Wide{1} : static_cast<Wide>(cs.scale[k]); };
+  auto zero = [&](std::size_t k) { return k < d && cs.constant[k] != 0; };
+  for (std::size_t j = 0; j < m; ++j)
+    for (std::size_t k = j; k < m; ++k) {
+      const double c = zero(j) || zero(k) ? 0.0 : static_cast<double>(g.C[j * m + k] / (scale(j) * scale(k)));
+      g.C[j * m + k] = g.C[k * m + j] = c;
+    }
+}
+
+void standardized_start(const FitOptions& given, const ColumnScaling& cs, FitOptions& o) {
+  if (given.init_weights.empty()) return;
+  o.init_bias = given.init_bias;
+  o.init_weights.resize(given.init_weights.size());
+  for (std::size_t k = 0; k < given.init_weights.size(); ++k) {
+    // A constant column's share of the warm start moves into the bias (with an intercept
+    // it is w_k mu_k; an all-zero column without one contributes nothing).
+    o.init_weights[k] = cs.constant[k] ? 0.0 : given.init_weights[k] * cs.scale[k];
+    o.init_bias += given.init_weights[k] * cs.mean[k];
+  }
+}
+
+// w_k = w'_k / s_k, b = b' - sum_k w_k mu_k; a constant column's weight is 0 (its z is 0,
+// so its w' never leaves the 0 it starts from).
+void to_original(const ColumnScaling& cs, const std::vector<double>& ws, double bs, std::vector<double>& w, double& b) {
+  const std::size_t d = cs.scale.size();
+  w.resize(d);
+  b = bs;
+  for (std::size_t k = 0; k < d; ++k) {
+    w[k] = cs.constant[k] ? 0.0 : ws[k] / cs.scale[k];
+    b -= w[k] * cs.mean[k];
+  }
+}
+
+namespace {
+
+/// A fit in standardised coordinates, \p run, given options whose warm start and per-epoch
+/// reports it maps between the parametrisations with \p cs, and its model mapped back.
+/// \p cs may be filled by \p run itself (the Gram path), before any report and after the
+/// warm start is read: then \p map_start is false and the trainer maps it.
+template <class Run>
+FitResult standardized_fit(const ColumnScaling& cs, const FitOptions& options, bool map_start, Run run) {
+  // o.standardize stays set: fit_unscaled ignores it, and a checkpoint's option signature
+  // must tell a standardised run from a raw one.
+  FitOptions o = options;
+  if (map_start) standardized_start(options, cs, o);  // warm start given in original units
+  // The mapped weights live as long as the fit: the callbacks run inside it.
+  std::vector<double> w_epoch, w_step;
+  if (options.on_epoch) {
+    o.on_epoch = [&](const EpochReport& r) {
+      EpochReport mapped = r;
+      to_original(cs, *r.weights, r.bias, w_epoch, mapped.bias);
+      mapped.weights = &w_epoch;
+      return options.on_epoch(mapped);
+    };
+  }
+  if (options.on_step) {
+    o.on_step = [&](const StepReport& r) {
+      StepReport mapped = r;
+      to_original(cs, *r.weights, r.bias, w_step, mapped.bias);
+      mapped.weights = &w_step;
+      options.on_step(mapped);
+    };
+  }
+  FitResult res = run(o);
+  std::vector<double> w;
+  double b = 0.0;
+  to_original(cs, res.weights, res.bias, w, b);
+  res.weights = std::move(w);
+  res.bias = b;
+  res.message += std::string(res.message.empty() ? "" : " ") +
+                 "Fitted on standardised features; the model is in original units.";
+  return res;
+}
+
+}  // namespace
+
 FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                            const FitOptions& options, Team& team) {
-  const ColumnScaling cs = column_scaling(X, options.fit_intercept, team.share(X.rows), team);
-  const std::vector<double>& mean = cs.mean;
-  const std::vector<double>& scale = cs.scale;
-  const auto d = static_cast<std::size_t>(X.cols);
-
+  // The Gram sums are weighted: a weighted fit keeps the copy's path, whose moments are the
+  // unweighted ones this option has always meant.
+  const RowShare share = team.share(X.rows);
+  bool from_gram = sample_weight.data == nullptr && runs_gram(options, share.total, X.cols);
+  // A resume takes the path whose data its checkpoint fingerprinted: one of the copy (a
+  // residual fit's, or one written before this path) resumes on the copy.
+  if (from_gram && options.resume && options.resume->data_fingerprint != data_fingerprint(X, y, sample_weight, share, team))
+    from_gram = false;
+  if (from_gram) {
+    ColumnScaling cs;
+    try {
+      return standardized_fit(cs, options, false, [&](const FitOptions& o) {
+        return Trainer(X, y, sample_weight, o, team, &cs).run();
+      });
+    } catch (const GramScalingUnusable&) {
+      // Columns the sums cannot scale safely (backend/gram.hpp squares them unscaled): below.
+    }
+  }
+  const ColumnScaling cs = column_scaling(X, options.fit_intercept, share, team);
   std::vector<float> z32;
   std::vector<double> z64;
   MatrixView Z;
@@ -179,57 +310,7 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const Vecto
     z64 = standardized_copy<double>(X, cs);
     Z = make_matrix_view(z64.data(), X.rows, X.cols);
   }
-
-  // w_k = w'_k / s_k, b = b' - sum_k w_k mu_k; a constant column's weight is 0 (its z is 0,
-  // so its w' never leaves the 0 it starts from).
-  auto to_original = [&](const std::vector<double>& ws, double bs, std::vector<double>& w, double& b) {
-    w.resize(d);
-    b = bs;
-    for (std::size_t k = 0; k < d; ++k) {
-      w[k] = cs.constant[k] ? 0.0 : ws[k] / scale[k];
-      b -= w[k] * mean[k];
-    }
-  };
-
-  // o.standardize stays set: fit_unscaled ignores it, and a checkpoint's option signature
-  // must tell a standardised run from a raw one.
-  FitOptions o = options;
-  if (!options.init_weights.empty()) {  // warm start given in original units
-    o.init_bias = options.init_bias;
-    for (std::size_t k = 0; k < d; ++k) {
-      // A constant column's share of the warm start moves into the bias (with an intercept
-      // it is w_k mu_k; an all-zero column without one contributes nothing).
-      o.init_weights[k] = cs.constant[k] ? 0.0 : options.init_weights[k] * scale[k];
-      o.init_bias += options.init_weights[k] * mean[k];
-    }
-  }
-  // The mapped weights live as long as the fit: the callbacks run inside fit_unscaled.
-  std::vector<double> w_epoch, w_step;
-  if (options.on_epoch) {
-    o.on_epoch = [&](const EpochReport& r) {
-      EpochReport mapped = r;
-      to_original(*r.weights, r.bias, w_epoch, mapped.bias);
-      mapped.weights = &w_epoch;
-      return options.on_epoch(mapped);
-    };
-  }
-  if (options.on_step) {
-    o.on_step = [&](const StepReport& r) {
-      StepReport mapped = r;
-      to_original(*r.weights, r.bias, w_step, mapped.bias);
-      mapped.weights = &w_step;
-      options.on_step(mapped);
-    };
-  }
-  FitResult res = fit_unscaled(Z, y, sample_weight, o, team);
-  std::vector<double> w;
-  double b = 0.0;
-  to_original(res.weights, res.bias, w, b);
-  res.weights = std::move(w);
-  res.bias = b;
-  res.message += std::string(res.message.empty() ? "" : " ") +
-                 "Fitted on standardised features; the model is in original units.";
-  return res;
+  return standardized_fit(cs, options, true, [&](const FitOptions& o) { return fit_unscaled(Z, y, sample_weight, o, team); });
 }
 
 }  // namespace steepest::detail

@@ -16,6 +16,7 @@
 #include "train/gram_backend.hpp"
 #include "train/permutation.hpp"
 #include "train/run_state.hpp"
+#include "train/standardize.hpp"
 #include "train/step_size.hpp"
 
 namespace steepest::detail {
@@ -46,13 +47,13 @@ StepRule step_rule_of(const FitOptions& o) {
 // training rows gives the same gradient, and the same order keeps the bits identical to
 // batch_size == 0.
 Trainer::Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
-                 const FitOptions& options, Team& team)
+                 const FitOptions& options, Team& team, ColumnScaling* gram_scaling)
     : X_(X), y_(y), sample_weight_(sample_weight), given_(options), opt_(options), team_(team), share_(team.share(X.rows)),
       resume_(options.resume.get()), start_(std::chrono::steady_clock::now()), n_(share_.total),
       held_(heldout_count(n_, options.validation_fraction)),
       n_train_(n_ - held_), full_batch_(options.batch_size == 0 || options.batch_size >= n_train_),
       shuffle_(!full_batch_ && options.shuffle), ordered_(shuffle_ || held_ > 0),
-      d_(static_cast<std::size_t>(X.cols)), w_(d_), step_w_(options.on_step ? d_ : 0) {}
+      d_(static_cast<std::size_t>(X.cols)), gram_scaling_(gram_scaling), w_(d_), step_w_(options.on_step ? d_ : 0) {}
 
 Trainer::~Trainer() = default;
 
@@ -134,7 +135,14 @@ bool Trainer::use_gram() const {
                             std::to_string(d) + " (use solver residual)");
     return true;
   }
-  return opt_.solver == Solver::automatic && full_batch_ && d <= kGramMaxFeatures && opt_.epochs > d;
+  return runs_gram(opt_, n_, d);
+}
+
+bool runs_gram(const FitOptions& o, std::int64_t n, std::int64_t d) {
+  const std::int64_t n_train = n - heldout_count(n, o.validation_fraction);
+  const bool full_batch = o.batch_size == 0 || o.batch_size >= n_train;
+  if (!full_batch || d > kGramMaxFeatures) return false;
+  return o.solver == Solver::gram || (o.solver == Solver::automatic && o.epochs > d);
 }
 
 /// Gram mode: one pass of the data backend for the sums of the training rows (and one for
@@ -149,22 +157,22 @@ void Trainer::form_gram() {
   backend_->gram_sums(0, n_train_, held_ > 0, shift.data(), train.data());
   if (held_ > 0) backend_->gram_sums(n_train_, n_, true, shift.data(), held.data());
   for (std::size_t k = 0; k < width; ++k) all[k] = train[k] + held[k];
-  if (opt_.solver == Solver::automatic && !all_finite(all)) {
+  if (gram_scaling_ == nullptr && opt_.solver == Solver::automatic && !all_finite(all)) {
     // Squares beyond float64 (|x| or |y| past ~1e154), or non-finite data: the residual
     // path still fits the first and names the second.
     gram_ = false;
     res_.solver = "residual";
     return;
   }
+  GramMoments train_m = gram_moments(train.data(), shift.data(), X_.cols);
+  GramMoments held_m = gram_moments(held.data(), shift.data(), X_.cols);
+  GramMoments all_m = held_ > 0 ? gram_moments(all.data(), shift.data(), X_.cols) : GramMoments{};
+  if (gram_scaling_ != nullptr) standardize_gram(all, train_m, held_m, all_m);
   data_ = std::move(backend_);
   // Without held-out rows "all" is the training rows: the backend answers those first.
-  GramMoments train_moments = gram_moments(train.data(), shift.data(), X_.cols);
-  GramMoments held_moments = gram_moments(held.data(), shift.data(), X_.cols);
-  GramMoments all_moments = held_ > 0 ? gram_moments(all.data(), shift.data(), X_.cols) : GramMoments{};
-  backend_ = full_batch_ ? make_gram_backend(*data_, n_train_, std::move(train_moments), std::move(held_moments),
-                                             std::move(all_moments))
-                         : make_batch_gram_backend(*data_, n_train_, opt_.batch_size, shift, std::move(train_moments),
-                                                   std::move(held_moments), std::move(all_moments),
+  backend_ = full_batch_ ? make_gram_backend(*data_, n_train_, std::move(train_m), std::move(held_m), std::move(all_m))
+                         : make_batch_gram_backend(*data_, n_train_, opt_.batch_size, shift, std::move(train_m),
+                                                   std::move(held_m), std::move(all_m),
                                                    std::max(kBatchSumsBytes, X_.rows * X_.cols * dtype_size(X_.dtype) / 8));
   res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -180,6 +188,32 @@ bool Trainer::takes_affine_epochs(const StepRule& rule) const {
   const bool fixed_rate = opt_.schedule == Schedule::constant || opt_.schedule == Schedule::adaptive;
   return !shuffle_ && affine_rule(rule) && fixed_rate && opt_.history == HistoryMode::exact && !opt_.on_step &&
          opt_.epochs > S * S * S / (4 * m * m);
+}
+
+/// --standardize in Gram mode: the scaling from the moments of all rows (the sums of the
+/// training and held-out rows, shifted alike, add up), the three sets of moments in
+/// standardised coordinates, and the warm start in them.
+void Trainer::standardize_gram(const std::vector<double>& all, GramMoments& train, GramMoments& held,
+                               GramMoments& whole) {
+  const GramMoments every = held_ > 0 ? whole : train;
+  if (!all_finite(all) || !gram_column_scaling(every, opt_.fit_intercept, *gram_scaling_)) throw GramScalingUnusable{};
+  standardize_moments(train, *gram_scaling_);
+  standardize_moments(held, *gram_scaling_);
+  standardize_moments(whole, *gram_scaling_);
+  standardized_start(given_, *gram_scaling_, opt_);
+}
+
+/// The data backend's parameters (its exact passes): the trainer's, or under a Gram
+/// standardisation the trainer's mapped back to the units of X.
+void Trainer::set_data_parameters(const std::vector<double>& w, double b) {
+  if (gram_scaling_ == nullptr) {
+    data_->set_parameters(w.data(), b);
+    return;
+  }
+  std::vector<double> wo;
+  double bo = 0.0;
+  to_original(*gram_scaling_, w, b, wo, bo);
+  data_->set_parameters(wo.data(), bo);
 }
 
 /// The Gram sums' shift: the mean of the fit's first chunk of rows (x and y), from the
@@ -502,7 +536,7 @@ FitResult Trainer::finish() {
   if (mid_epoch_stop_) backend_->get_parameters(res_.weights.data(), &res_.bias);
   const bool exact_last = full_batch_ || opt_.history == HistoryMode::exact;
   if (gram_) {  // the Gram loss cancels when the MSE is tiny: one exact pass, always
-    data_->set_parameters(res_.weights.data(), res_.bias);
+    set_data_parameters(res_.weights, res_.bias);
     ResidualPasses exact(*data_, n_train_, held_ > 0);
     heldout_ = exact.heldout_loss();
     res_.final_mse = exact.training_loss();
@@ -606,7 +640,7 @@ void Trainer::checkpoint(std::int64_t epochs_done, std::int64_t batch) {
 void Trainer::cross_check() {
   if (gram_) {  // the data backend's pass at the Gram fit's parameters
     backend_->get_parameters(w_.data(), &b_);
-    data_->set_parameters(w_.data(), b_);
+    set_data_parameters(w_, b_);
     validator_->check(*data_);
     return;
   }

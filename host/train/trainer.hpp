@@ -21,11 +21,14 @@
 #include "steepest/result.hpp"
 #include "steepest/state.hpp"
 #include "train/gradient_source.hpp"
+#include "train/gram_backend.hpp"
 #include "train/spectrum.hpp"
 #include "train/step_rule.hpp"
 #include "train/validator.hpp"
 
 namespace steepest::detail {
+
+struct ColumnScaling;
 
 /// One fit on the data as given (FitOptions::standardize is handled around it, in
 /// train/standardize.cpp).  The arguments are validated by fit(); run() once.  Across
@@ -33,8 +36,13 @@ namespace steepest::detail {
 /// positions, n) counts the rows of the whole fit; every process runs the same steps.
 class Trainer {
  public:
+  /// \p gram_scaling (a Gram fit under FitOptions::standardize, train/standardize.hpp): the
+  /// trainer fills it from the Gram sums of X, runs the epochs on the standardised moments
+  /// (parameters, warm start, checkpoints and reports in standardised units) and makes its
+  /// exact passes on X at the parameters mapped back; throws GramScalingUnusable when the
+  /// sums cannot give the scaling.  Null: the fit of X as given.
   Trainer(const MatrixView& X, const VectorView& y, const VectorView& sample_weight, const FitOptions& options,
-          Team& team);
+          Team& team, ColumnScaling* gram_scaling = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -56,6 +64,8 @@ class Trainer {
   bool takes_affine_epochs(const StepRule& rule) const;
   void form_gram();
   std::vector<double> gram_shift() const;
+  void standardize_gram(const std::vector<double>& all, GramMoments& train, GramMoments& held, GramMoments& whole);
+  void set_data_parameters(const std::vector<double>& w, double b);
   // One epoch, in the order run() calls them.
   void set_epoch_rate(std::int64_t epoch);
   bool train_epoch(std::int64_t epoch);
@@ -100,6 +110,7 @@ class Trainer {
   std::unique_ptr<Backend> data_;
   bool gram_ = false;
   bool affine_epochs_ = false;  // mini-batch Gram mode: each epoch one affine map
+  ColumnScaling* gram_scaling_;  // standardised from the Gram sums (data_ holds X itself)
   Spectrum spectrum_;             // estimated when something needs it (kappa = 0: not)
   std::string refusal_;           // why no epoch runs (ill-conditioned for the spectrum's parameters)
   std::int64_t stop_polls_ = 0;
@@ -121,6 +132,11 @@ class Trainer {
   bool mid_epoch_stop_ = false;
   FitResult res_;
 };
+
+/// Whether a fit of \p n rows (all processes') and \p d features runs the Gram solver: solver
+/// gram on a full batch of at most kGramMaxFeatures features (otherwise the trainer refuses
+/// it), or automatic choosing it (and the sums turning out finite).
+bool runs_gram(const FitOptions& o, std::int64_t n, std::int64_t d);
 
 /// Trainer(X, y, sample_weight, options, team).run().
 FitResult fit_unscaled(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
