@@ -469,6 +469,50 @@ class CudaBackend final : public Backend {
     (reduction_ != nullptr ? *reduction_ : local_reduction()).combine(row.data(), 1, width, totals);
   }
 
+  /// In one process: every batch's two Gram kernels queued on the stream (the kernels and
+  /// arguments of gram_sums() of that batch, so its bits), one copy down, one wait.  Across
+  /// processes the default: gram_sums() per batch, each through the Reduction.
+  void batch_gram_sums(std::int64_t begin, std::int64_t end, std::int64_t batch, bool ordered, const double* shift,
+                       double* totals) override {
+    if (reduction_ != nullptr) {
+      Backend::batch_gram_sums(begin, end, batch, ordered, shift, totals);
+      return;
+    }
+    activate();
+    if (begin < 0 || end > total_ || begin > end || batch < 1)
+      throw InvalidArgument("batch_gram_sums: row range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                            ") outside [0, " + std::to_string(total_) + "] or batch " + std::to_string(batch) + " < 1");
+    if (shift == nullptr || totals == nullptr) throw InvalidArgument("batch_gram_sums: null shift or totals");
+    if (ordered && !order_set_) throw InvalidArgument("batch_gram_sums: no row order was set");
+    const std::int64_t count = (end - begin + batch - 1) / batch;
+    if (count == 0) return;
+    reserve_gram();
+    const std::int64_t entries = gram_plan_.entries;
+    if (batch_out_.size() < count * entries) {
+      batch_out_ = DeviceBuffer<double>();  // free the smaller one first
+      batch_out_ = DeviceBuffer<double>(count * entries, "batch Gram sums");
+    }
+    upload_gram_shift(shift);
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t lo = begin + k * batch;
+      launch_gram(lo, std::min(end, lo + batch), ordered, batch_out_.get() + k * entries);
+    }
+    std::vector<double> sums(static_cast<std::size_t>(count * entries));
+    STEEPEST_CUDA_CHECK(cudaMemcpyAsync(sums.data(), batch_out_.get(), sums.size() * sizeof(double),
+                                        cudaMemcpyDeviceToHost, stream_));
+    STEEPEST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const std::size_t width = gram_width(d_);
+    std::vector<double> row(width);
+    for (std::int64_t k = 0; k < count; ++k) {  // as gram_sums() finishes one batch
+      const double* from = sums.data() + k * entries;
+      std::copy(from, from + entries, row.begin());
+      row[static_cast<std::size_t>(gram_rows(d_))] = static_cast<double>(std::min(end - begin - k * batch, batch));
+      double* out = totals + static_cast<std::size_t>(k) * width;
+      std::fill(out, out + width, 0.0);
+      local_reduction().combine(row.data(), 1, width, out);
+    }
+  }
+
   void step(const StepRule& rule) override {
     activate();
     // apply_step_rule per coordinate (host/train/step_rule.hpp), state on the device.
@@ -594,9 +638,16 @@ class CudaBackend final : public Backend {
 
   // Shift up (pageable: staged before the call returns), then the two kernels.
   void enqueue_gram(std::int64_t begin, std::int64_t end, bool ordered, const double* shift) {
+    upload_gram_shift(shift);
+    launch_gram(begin, end, ordered, gram_out_.get());
+  }
+  void upload_gram_shift(const double* shift) {
     STEEPEST_CUDA_CHECK(cudaMemcpyAsync(gram_shift_.get(), shift,
                                         static_cast<std::size_t>(gram_shift_.bytes()),
                                         cudaMemcpyHostToDevice, stream_));
+  }
+  // The Gram kernels of positions [begin, end) with totals into \p out (plan.entries values).
+  void launch_gram(std::int64_t begin, std::int64_t end, bool ordered, double* out) {
     GramArgs args;
     args.X = X_.get();
     args.y = y_.get();
@@ -611,7 +662,7 @@ class CudaBackend final : public Backend {
     args.y_is_double = y_dtype_ == DType::float64 ? 1 : 0;
     args.weights_are_double = w_dtype_ == DType::float64 ? 1 : 0;
     const std::int64_t slices = plan::fused_grid(end - begin, gram_plan_.tile_rows, gram_plan_.max_slices);
-    launch_gram_sums(gram_plan_, args, slices, gram_out_.get(), stream_);
+    launch_gram_sums(gram_plan_, args, slices, out, stream_);
   }
 
   // Device -> host_params_ (count doubles), then wait: these are the sync points.
@@ -657,6 +708,7 @@ class CudaBackend final : public Backend {
   DeviceBuffer<double> stats_;   // kStat*
   DeviceBuffer<double> partials_;
   GramPlan gram_plan_;                 // reserve_gram(), on the first gram_sums()
+  DeviceBuffer<double> batch_out_;     // batch_gram_sums(): a window's sums, grown as needed
   DeviceBuffer<double> gram_partials_;
   DeviceBuffer<double> gram_shift_;
   DeviceBuffer<double> gram_out_;      // S2, S1, W: gram_rows(d) values

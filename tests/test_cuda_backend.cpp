@@ -45,6 +45,7 @@
 #include "steepest/data.hpp"
 #include "steepest/device.hpp"
 #include "steepest/error.hpp"
+#include "steepest/steepest.hpp"
 
 namespace {
 
@@ -1067,6 +1068,64 @@ TEST(CudaGram, EmptyAndBadRanges) {
   EXPECT_THROW(gpu->gram_sums(0, 5, true, shift.data(), totals.data()), steepest::InvalidArgument);
   EXPECT_THROW(gpu->gram_sums(0, 5, false, nullptr, totals.data()), steepest::InvalidArgument);
   EXPECT_THROW(gpu->gram_sums(0, 5, false, shift.data(), nullptr), steepest::InvalidArgument);
+}
+
+// batch_gram_sums(): every batch's Gram kernels queued at once, one copy down; each batch's
+// row has the bits of gram_sums() of that batch (the same kernels and arguments).  A last
+// short batch, natural and ordered positions, both layouts.
+TEST(CudaGram, BatchSumsAreEachBatchsGramSums) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  for (const Case& c : {Case{30011, 16, DType::float32, Layout::row_major},
+                        Case{20003, 5, DType::float64, Layout::col_major}}) {
+    const Problem p(c);
+    const std::vector<double> shift = gram_shift(c.d);
+    const std::vector<std::int64_t> order = permutation(9, 1, c.n);
+    auto gpu = steepest::detail::make_cuda_backend(p.X, p.y);
+    gpu->set_row_order(order.data());
+    const std::size_t width = gram_width(c.d);
+    for (const bool ordered : {false, true}) {
+      const std::int64_t begin = 3, end = c.n - 11, batch = 1000;
+      const std::int64_t count = (end - begin + batch - 1) / batch;
+      std::vector<double> all(static_cast<std::size_t>(count) * width, -1.0);
+      gpu->batch_gram_sums(begin, end, batch, ordered, shift.data(), all.data());
+      for (std::int64_t k = 0; k < count; ++k) {
+        const std::int64_t lo = begin + k * batch;
+        const std::vector<double> one = run_gram(*gpu, lo, std::min(end, lo + batch), ordered, shift);
+        const std::vector<double> got(all.begin() + k * width, all.begin() + (k + 1) * width);
+        ASSERT_TRUE(same_doubles(got, one)) << case_name(c) << (ordered ? " ordered" : "") << ": batch " << k;
+      }
+    }
+  }
+}
+
+// Mini-batch Gram mode on the GPU (its batch sums from the kernels above; the steps on the
+// host) follows the CPU's to rounding: shuffled batches, and fixed ones (affine epochs).
+// (Not in the sanitizer filter: thousands of batches.)
+TEST(CudaGramFit, MiniBatchGramFollowsTheCpus) {
+  STEEPEST_REQUIRE_GPU_OR_SKIP();
+  const Problem p({40009, 8, DType::float32, Layout::row_major});
+  for (const bool shuffle : {true, false}) {
+    steepest::FitOptions o;
+    o.solver = steepest::Solver::gram;
+    o.batch_size = 512;
+    o.shuffle = shuffle;
+    o.learning_rate = 0.01;
+    o.optimizer = steepest::Optimizer::nesterov;
+    o.epochs = 40;
+    o.device = steepest::Device::cpu;
+    const steepest::FitResult cpu = steepest::fit(p.X, p.y, o);
+    o.device = steepest::Device::cuda;
+    const steepest::FitResult gpu = steepest::fit(p.X, p.y, o);
+    ASSERT_EQ(gpu.backend, "cuda");
+    ASSERT_EQ(gpu.solver, "gram");
+    double size = std::fabs(cpu.bias), dev = std::fabs(gpu.bias - cpu.bias);
+    for (std::size_t k = 0; k < cpu.weights.size(); ++k) {
+      size = std::max(size, std::fabs(cpu.weights[k]));
+      dev = std::max(dev, std::fabs(gpu.weights[k] - cpu.weights[k]));
+    }
+    EXPECT_LE(dev, 1e-10 * size) << (shuffle ? "shuffled" : "fixed batches");
+    EXPECT_LE(std::fabs(gpu.final_mse - cpu.final_mse), 1e-10 * cpu.final_mse);
+  }
 }
 
 // Passes of many tiles per block (the copy pipeline's both buffers, its last partial tile),
