@@ -1,9 +1,11 @@
 // Gram mode (FitOptions::solver, issue "Gram mode"): one pass forms the shifted Gram sums of
 // [X y] and every full-batch epoch then costs O(d^2) with no pass over the data.  The
 // contract tested here:
-//  * which solver runs (FitResult::solver): automatic picks gram for a full batch with
-//    d <= 512 and epochs > d, else residual, silently; an explicit gram is refused
-//    (InvalidArgument) for mini-batches and for d > 512;
+//  * which solver runs (FitResult::solver): automatic picks gram for a full batch (or fixed
+//    batches on the CPU) with d <= 512 and epochs > d, else residual, silently; an explicit
+//    gram is refused (InvalidArgument) for d > 512 and runs mini-batch Gram mode with batches;
+//  * mini-batch Gram mode: the residual path's iterates up to rounding, its batch sums,
+//    windows, threads, resume, ranks, and the affine epochs of fixed batches;
 //  * gram follows residual's iterates up to rounding, alone and with every option;
 //  * final_mse stays one exact residual pass, also where the loss from the sums cancels;
 //  * gram's bits do not depend on the thread count, on a checkpoint and resume, or on the
@@ -407,9 +409,10 @@ TEST(GramSolver, ExplicitGramRefusesMoreThan512Features) {
   EXPECT_EQ(run(at, cpu_options(0.01, 3), Solver::gram).solver, "gram");
 }
 
-TEST(GramSolver, ExplicitGramTakesMiniBatchesAutomaticDoesNot) {
-  // With batches an explicit gram is mini-batch Gram mode; automatic stays residual there,
-  // silently.
+TEST(GramSolver, MiniBatchesTakeGramWhenAskedOrWhenFixedOnTheCpu) {
+  // With batches an explicit gram is mini-batch Gram mode; automatic takes it for fixed
+  // batches (no shuffling) on the CPU when the epochs outnumber the features, and stays
+  // residual for shuffled ones, silently.
   const Dataset d = planted(2000, 3, 7);
   FitOptions o = cpu_options(0.1, 10);
   for (const std::int64_t batch : {10, 1999}) {  // 1999: one row short of a full batch
@@ -419,6 +422,11 @@ TEST(GramSolver, ExplicitGramTakesMiniBatchesAutomaticDoesNot) {
     EXPECT_NO_THROW(r = run(d, o, Solver::automatic));
     EXPECT_EQ(r.solver, "residual");
     EXPECT_EQ(r.message.find("gram"), std::string::npos) << "silently: " << r.message;
+    FitOptions fixed = o;
+    fixed.shuffle = false;
+    EXPECT_EQ(run(d, fixed, Solver::automatic).solver, "gram");
+    fixed.epochs = 3;  // = d
+    EXPECT_EQ(run(d, fixed, Solver::automatic).solver, "residual");
   }
   // batch_size >= rows is a full batch, which gram takes.
   o.batch_size = 2000;
@@ -1642,7 +1650,7 @@ TEST_F(GramCli, FitSolverOptionRunsAndRecordsTheSolver) {
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_TRUE(records_solver(read_all(residual), "residual"));
 
-  // auto: full batch, 50 epochs > 3 features: gram; with batches: residual.
+  // auto: full batch, 50 epochs > 3 features: gram; with shuffled batches: residual.
   const std::string automatic = out_ + "/auto.json";
   r = run({"fit", data, "--solver", "auto", "--lr", "0.2", "--epochs", "50", "-o", automatic, "-q"});
   ASSERT_EQ(r.code, 0) << r;
@@ -1651,6 +1659,11 @@ TEST_F(GramCli, FitSolverOptionRunsAndRecordsTheSolver) {
            "-q"});
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_TRUE(records_solver(read_all(automatic), "residual"));
+  // Fixed batches on the CPU, 5 epochs > 3 features: gram.
+  r = run({"fit", data, "--solver", "auto", "--batch-size", "100", "--no-shuffle", "--device", "cpu", "--lr", "0.05",
+           "--epochs", "5", "-o", automatic, "-q"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(records_solver(read_all(automatic), "gram"));
 }
 
 TEST_F(GramCli, FitSolverRefusesAnUnknownValueNamingTheValidOnes) {

@@ -119,6 +119,15 @@ TEST_F(Mpi, StandardizeFromTheGramPassIsByteIdentical) {
                           "--validation-fraction", "0.2"});
 }
 
+TEST_F(Mpi, MiniBatchGramModeIsByteIdentical) {
+  // Shuffled batches with --solver gram (every batch's sums through the reduction), and
+  // fixed batches under auto (gram, affine epochs with nesterov and exact history).
+  expect_identical(csv_, {"--epochs", "3", "--lr", "0.05", "--batch-size", "500", "--solver", "gram",
+                          "--optimizer", "momentum", "--history-mode", "running"});
+  expect_identical(npy_, {"--epochs", "40", "--lr", "0.02", "--batch-size", "1000", "--no-shuffle",
+                          "--optimizer", "nesterov", "--validation-fraction", "0.1"});
+}
+
 TEST_F(Mpi, AdamWithL1AreByteIdentical) {
   expect_identical(npy_, {"--epochs", "3", "--lr", "0.01", "--optimizer", "adam", "--l1", "0.001",
                           "--batch-size", "256"});

@@ -142,7 +142,8 @@ void add_run_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--solver", a.solver,
                  "Losses and gradients: residual (a pass over the data per epoch), gram (one pass for "
                  "the Gram sums, then O(d^2) per epoch; with --batch-size, every batch's sums, then "
-                 "O(d^2) a step; d <= 512) or auto (gram when full batch, d <= 512 and epochs > d)")
+                 "O(d^2) a step; d <= 512) or auto (gram when d <= 512, epochs > d and the batch is full, "
+                 "or fixed (--no-shuffle) on the CPU)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "residual", "gram"}));
   cmd.add_option("--history-mode", a.history_mode,
                  "Mini-batch loss history: exact (one extra pass per epoch) or running (free)")

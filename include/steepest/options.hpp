@@ -64,8 +64,9 @@ STEEPEST_API const char* to_string(Optimizer o) noexcept;
 
 /// How a fit gets its losses and gradients.
 enum class Solver : std::int32_t {
-  /// gram when the fit is full batch, d <= 512 and epochs > d (one Gram pass then costs less
-  /// than the epochs' residual passes), else residual.
+  /// gram when d <= 512 and epochs > d (one Gram pass then costs less than the epochs'
+  /// residual passes) and the fit is full batch, or has fixed batches (shuffle off) on the
+  /// CPU backend; else residual (shuffled batches, and batches on the GPU).
   automatic = 0,
   /// One fused pass over the rows per epoch: r = X w + b - y, X^T r, sum r^2.
   residual = 1,
