@@ -273,6 +273,9 @@ TEST(FitErrors, BadOptionsAreRefusedBeforeAnyWork) {
   o = cpu(0.1, 1);
   o.cuda_device = -2;
   expect_invalid(o, "cuda_device < -1");
+  o = cpu(0.1, 1, 4);
+  o.shuffle_block = 0;
+  expect_invalid(o, "shuffle_block < 1");
 }
 
 TEST(FitErrors, BadViewsAreRefused) {

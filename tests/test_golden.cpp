@@ -156,6 +156,12 @@ TEST_P(Golden, FixedRunsKeepEveryByte) {
                                        "--decay", "0.9"}, "f32.npy"},
       {"longley_standardized", {"--standardize", "--lr", "auto", "--optimizer", "nesterov", "--epochs", "400"},
        "LONGLEY"},
+      // Runs of 32 rows shuffled (FitOptions::shuffle_block), and fixed batches that auto runs
+      // in mini-batch Gram mode as affine epochs.
+      {"shuffle_block_batches", {"--batch-size", "256", "--shuffle-block", "32", "--epochs", "4", "--lr", "0.05",
+                                 "--seed", "5"}},
+      {"minibatch_gram_fixed_affine", {"--batch-size", "250", "--no-shuffle", "--optimizer", "momentum",
+                                       "--lr", "0.05", "--epochs", "30"}},
   };
   fs::copy_file(nist("Longley"), dir_ + "/longley.csv");
   for (GoldenRun run : runs) {

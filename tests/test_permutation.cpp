@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "train/permutation.hpp"
@@ -160,6 +161,86 @@ TEST(EpochShuffle, LargeSubsetsAreShuffledAsTheirIndicesAre) {
   const auto before = rows;
   epoch_shuffle(9, 4, rows.data(), n, 2, scratch);
   for (std::int64_t k = 0; k < n; ++k) ASSERT_EQ(rows[k], before[perm[k]]) << k;
+}
+
+// FitOptions::shuffle_block: the whole runs of a given order permuted as epoch_shuffle
+// permutes their indices, each run whole and in order, the partial tail last; block 1 is
+// epoch_shuffle's bits.
+TEST(EpochBlockShuffle, PermutesRunsAsTheEpochShufflePermutesTheirIndices) {
+  for (const std::int64_t n : {std::int64_t{1}, std::int64_t{7}, std::int64_t{1000}, std::int64_t{70001},
+                               std::int64_t{300000}}) {
+    for (const std::int64_t block : {std::int64_t{1}, std::int64_t{3}, std::int64_t{64}, std::int64_t{1000}}) {
+      SCOPED_TRACE("n " + std::to_string(n) + ", block " + std::to_string(block));
+      std::vector<std::int64_t> given(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) given[static_cast<std::size_t>(i)] = 5 * i + 2;  // any values
+      std::vector<std::int64_t> got = given;
+      IndexVector scratch, runs;
+      epoch_block_shuffle(11, 4, got.data(), n, block, 1, scratch, runs);
+      // The expected order, built one run at a time from the shuffled run indices.
+      const std::int64_t count = block == 1 ? n : n / block;
+      std::vector<std::int64_t> index(static_cast<std::size_t>(count)), want;
+      std::iota(index.begin(), index.end(), 0);
+      epoch_shuffle(11, 4, index.data(), count, 1);
+      for (const std::int64_t r : index)
+        for (std::int64_t i = r * block; i < (r + 1) * block; ++i) want.push_back(given[static_cast<std::size_t>(i)]);
+      for (std::int64_t i = count * block; i < n; ++i) want.push_back(given[static_cast<std::size_t>(i)]);
+      EXPECT_EQ(got, want);
+      if (block == 1) {
+        std::vector<std::int64_t> rows = given;
+        epoch_shuffle(11, 4, rows.data(), n, 1);
+        EXPECT_EQ(got, rows) << "block 1 is epoch_shuffle";
+      }
+      std::vector<std::int64_t> two = given;
+      epoch_block_shuffle(11, 4, two.data(), n, block, 2, scratch, runs);
+      EXPECT_EQ(two, got) << "2 threads";
+      if (count >= 20) {  // (20! orders: two epochs do not meet by chance)
+        std::vector<std::int64_t> other = given;
+        epoch_block_shuffle(11, 5, other.data(), n, block, 1, scratch, runs);
+        EXPECT_NE(other, got) << "another epoch";
+      }
+    }
+  }
+}
+
+TEST(EpochBlockShuffle, GoldenValuesPinTheOrder) {
+  // From the independent Python implementation EpochPermutation's golden values come from:
+  // 10 rows in runs of 3 (0-2, 3-5, 6-8 shuffled; 9 last); and the batches of 4 rows in runs
+  // of 2, each batch's runs ascending.
+  std::vector<std::int64_t> rows(10);
+  std::iota(rows.begin(), rows.end(), 0);
+  IndexVector scratch, runs;
+  epoch_block_shuffle(42, 0, rows.data(), 10, 3, 1, scratch, runs);
+  EXPECT_EQ(rows, (std::vector<std::int64_t>{0, 1, 2, 6, 7, 8, 3, 4, 5, 9}));
+  epoch_block_batches(42, 0, nullptr, rows.data(), 10, 2, 4, 1, scratch, runs);
+  EXPECT_EQ(rows, (std::vector<std::int64_t>{4, 5, 8, 9, 0, 1, 6, 7, 2, 3}));
+}
+
+TEST(EpochBlockBatches, AreTheBlockShufflesBatchesEachInAscendingOrder) {
+  for (const std::int64_t n : {std::int64_t{999}, std::int64_t{70001}, std::int64_t{300007}}) {
+    for (const std::int64_t block : {std::int64_t{4}, std::int64_t{64}}) {
+      const std::int64_t batch = 16 * block;
+      SCOPED_TRACE("n " + std::to_string(n) + ", block " + std::to_string(block));
+      std::vector<std::int64_t> base(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) base[static_cast<std::size_t>(i)] = 3 * i + 1;  // ascending
+      std::vector<std::int64_t> shuffled = base, got(base.size()), two(base.size());
+      IndexVector scratch, runs;
+      epoch_block_shuffle(7, 2, shuffled.data(), n, block, 1, scratch, runs);
+      epoch_block_batches(7, 2, base.data(), got.data(), n, block, batch, 1, scratch, runs);
+      epoch_block_batches(7, 2, base.data(), two.data(), n, block, batch, 2, scratch, runs);
+      EXPECT_EQ(two, got) << "2 threads";
+      for (std::int64_t lo = 0; lo < n; lo += batch) {
+        const auto a = static_cast<std::ptrdiff_t>(lo), b = static_cast<std::ptrdiff_t>(std::min(n, lo + batch));
+        std::vector<std::int64_t> want(shuffled.begin() + a, shuffled.begin() + b);
+        std::sort(want.begin(), want.end());
+        ASSERT_EQ(std::vector<std::int64_t>(got.begin() + a, got.begin() + b), want) << "batch at " << lo;
+      }
+      std::vector<std::int64_t> identity(static_cast<std::size_t>(n)), from_null(identity.size());
+      std::iota(identity.begin(), identity.end(), 0);
+      epoch_block_batches(7, 2, identity.data(), got.data(), n, block, batch, 1, scratch, runs);
+      epoch_block_batches(7, 2, nullptr, from_null.data(), n, block, batch, 1, scratch, runs);
+      EXPECT_EQ(from_null, got) << "a null base is the identity";
+    }
+  }
 }
 
 }  // namespace

@@ -65,6 +65,14 @@ const Config kConfigs[] = {
        o.seed = 7;
        return o;
      }},
+    {"minibatch_shuffle_block_heldout", [] {
+       auto o = base(12);
+       o.batch_size = 200;
+       o.shuffle_block = 16;
+       o.validation_fraction = 0.2;
+       o.learning_rate = 0.05;
+       return o;
+     }},
     {"minibatch_running_nesterov_invscaling", [] {
        auto o = base(12);
        o.batch_size = 128;

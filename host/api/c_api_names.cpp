@@ -52,6 +52,7 @@ void set_int(steepest_options& o, const std::string& name, std::int64_t value) {
   const std::map<std::string, std::int64_t FitOptions::*> counts = {
       {"epochs", &FitOptions::epochs},
       {"batch_size", &FitOptions::batch_size},
+      {"shuffle_block", &FitOptions::shuffle_block},
       {"step_epochs", &FitOptions::step_epochs},
       {"n_iter_no_change", &FitOptions::n_iter_no_change},
       {"validate_every", &FitOptions::validate_every},

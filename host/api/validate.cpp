@@ -175,6 +175,7 @@ void validate_options(const FitOptions& o, std::int64_t cols) {
   if (!(o.decay > 0.0 && o.decay <= 1.0)) fail("decay must be in (0, 1], got " + num(o.decay));
   if (o.step_epochs < 1) fail("step_epochs must be >= 1, got " + str(o.step_epochs));
   if (o.n_iter_no_change < 1) fail("n_iter_no_change must be >= 1, got " + str(o.n_iter_no_change));
+  if (o.shuffle_block < 1) fail("shuffle_block must be >= 1, got " + str(o.shuffle_block));
   if (o.schedule < Schedule::constant || o.schedule > Schedule::adaptive) fail("unknown schedule");
   if (o.optimizer < Optimizer::gd || o.optimizer > Optimizer::automatic) fail("unknown optimizer");
   if (o.auto_momentum && (o.optimizer == Optimizer::gd || o.optimizer == Optimizer::adam))

@@ -114,6 +114,10 @@ void add_batch_options(CLI::App& cmd, TrainArgs& a) {
       ->capture_default_str()->check(integer_in(0, INT64_MAX));
   cmd.add_option("--seed", a.fit.seed, "Seed of the mini-batch row order")->capture_default_str()->check(any_unsigned());
   cmd.add_flag("--no-shuffle{false}", a.fit.shuffle, "Mini-batches in file order, not shuffled");
+  cmd.add_option("--shuffle-block", a.fit.shuffle_block,
+                 "Shuffle runs of this many consecutive rows, not single rows: batches read whole runs "
+                 "(much faster on large data), but each run keeps its rows together and in order")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--tol", a.fit.tol,
                  "Early stopping: stop after n-iter-no-change epochs that each fail to lower the best "
                  "loss by more than tol x best; 0 = off")

@@ -136,6 +136,67 @@ void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, s
   fisher_yates(rng, rows, n);
 }
 
+namespace {
+
+/// The whole runs of \p n entries in runs of \p block, permuted (epoch_block_shuffle).
+std::int64_t shuffled_runs(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t block,
+                           std::int32_t threads, IndexVector& scratch, IndexVector& runs) {
+  const std::int64_t count = n / block;
+  runs.resize(static_cast<std::size_t>(count));
+  fill_rows(runs.data(), nullptr, count, threads);
+  epoch_shuffle(seed, epoch, runs.data(), count, threads, scratch);
+  return count;
+}
+
+/// rows[q block ..] = the run order[q] of \p given (null: the identity), for q < count.
+void expand_runs(const std::int64_t* order, std::int64_t count, std::int64_t block, const std::int64_t* given,
+                 std::int64_t* rows, std::int32_t threads) {
+  [[maybe_unused]] const int teams = count * block < kShuffleBucketRows ? 1 : thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(teams)
+#endif
+  for (std::int64_t q = 0; q < count; ++q) {
+    const std::int64_t from = order[q] * block;
+    std::int64_t* out = rows + q * block;
+    if (given != nullptr) {
+      std::copy(given + from, given + from + block, out);
+    } else {
+      for (std::int64_t j = 0; j < block; ++j) out[j] = from + j;
+    }
+  }
+}
+
+}  // namespace
+
+void epoch_block_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
+                         std::int64_t block, std::int32_t threads, IndexVector& scratch, IndexVector& runs) {
+  if (block <= 1 || n <= 1) {
+    epoch_shuffle(seed, epoch, rows, n, threads, scratch);
+    return;
+  }
+  const std::int64_t count = shuffled_runs(seed, epoch, n, block, threads, scratch, runs);
+  scratch.resize(static_cast<std::size_t>(count * block));
+  fill_rows(scratch.data(), rows, count * block, threads);  // the given order (the tail stays)
+  expand_runs(runs.data(), count, block, scratch.data(), rows, threads);
+}
+
+void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int64_t* base, std::int64_t* rows,
+                         std::int64_t n, std::int64_t block, std::int64_t batch, std::int32_t threads,
+                         IndexVector& scratch, IndexVector& runs) {
+  const std::int64_t count = shuffled_runs(seed, epoch, n, block, threads, scratch, runs);
+  const std::int64_t per_batch = batch / block;  // (batch is a multiple of block)
+  const std::int64_t batches = (count + per_batch - 1) / per_batch;
+  std::int64_t* order = runs.data();
+  [[maybe_unused]] const int teams = n < kShuffleBucketRows ? 1 : thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(teams)
+#endif
+  for (std::int64_t k = 0; k < batches; ++k)
+    std::sort(order + k * per_batch, order + std::min(count, (k + 1) * per_batch));
+  expand_runs(order, count, block, base, rows, threads);
+  for (std::int64_t i = count * block; i < n; ++i) rows[i] = base != nullptr ? base[i] : i;  // the tail
+}
+
 void fill_rows(std::int64_t* rows, const std::int64_t* from, std::int64_t n, std::int32_t threads) {
   [[maybe_unused]] const int teams = n < kShuffleBucketRows ? 1 : thread_count(threads);
 #if defined(STEEPEST_HAVE_OPENMP)

@@ -60,6 +60,23 @@ void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, s
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
                    std::int32_t threads, IndexVector& scratch);
 
+/// FitOptions::shuffle_block: rows[0..n) cut into runs of \p block consecutive entries, the
+/// n / block whole runs permuted by epoch_shuffle of their indices (seed, epoch), each run
+/// keeping its entries in their given order; the n % block entries after the last whole run
+/// stay last.  block = 1 is epoch_shuffle itself (the same bits).  \p scratch and \p runs
+/// are reused across epochs.
+void epoch_block_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
+                         std::int64_t block, std::int32_t threads, IndexVector& scratch, IndexVector& runs);
+
+/// The epoch's batches when each is whole runs (\p batch a multiple of \p block > 1): the
+/// order of epoch_block_shuffle of base[0..n) (null \p base: 0, 1, ..., n - 1), then each
+/// batch's runs in ascending order, so that its rows ascend (grouped by shard, as the
+/// backends' ordered passes need, without group_epoch_batches: base must ascend).  Written
+/// straight into rows[0..n) in parallel.
+void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int64_t* base, std::int64_t* rows,
+                         std::int64_t n, std::int64_t block, std::int64_t batch, std::int32_t threads,
+                         IndexVector& scratch, IndexVector& runs);
+
 /// rows[i] = from[i], or i when \p from is null, for i < n, on \p threads threads (an
 /// epoch's starting order: a fresh IndexVector's pages are first touched here, in parallel).
 void fill_rows(std::int64_t* rows, const std::int64_t* from, std::int64_t n, std::int32_t threads);

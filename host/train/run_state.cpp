@@ -131,6 +131,7 @@ std::string options_signature(const FitOptions& o) {
   add(s, "batch_size", o.batch_size);
   add(s, "seed", o.seed);
   add(s, "shuffle", static_cast<std::int64_t>(o.shuffle));
+  if (o.shuffle_block != 1) add(s, "shuffle_block", o.shuffle_block);  // (older checkpoints: rows)
   add(s, "fit_intercept", static_cast<std::int64_t>(o.fit_intercept));
   add(s, "history", static_cast<std::int64_t>(o.history));
   add(s, "validation_fraction", o.validation_fraction);

@@ -567,12 +567,23 @@ FitResult Trainer::finish() {
 /// The row order of \p epoch (1-based): a pure function of (seed, epoch).
 void Trainer::set_epoch_order(std::int64_t epoch) {
   if (!shuffle_) return;
+  const std::int64_t block = opt_.shuffle_block;
+  if (block > 1 && opt_.batch_size % block == 0) {
+    // Batches of whole runs: each batch's runs ascending is its rows ascending (the split's
+    // training rows ascend), so no grouping by shard is needed.
+    epoch_block_batches(opt_.seed, epoch - 1, held_ == 0 ? nullptr : split_.data(), order_.data(), n_train_, block,
+                        opt_.batch_size, opt_.threads, shuffle_scratch_, block_scratch_);
+    backend_->set_row_order(order_.data());
+    epoch_order_set_ = held_ > 0;
+    return;
+  }
   if (held_ == 0) {
     fill_rows(order_.data(), nullptr, n_, opt_.threads);  // epoch_permutation, its scratch kept
   } else {
     fill_rows(order_.data(), split_.data(), n_train_, opt_.threads);
   }
-  epoch_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_, opt_.threads, shuffle_scratch_);
+  epoch_block_shuffle(opt_.seed, epoch - 1, order_.data(), n_train_, opt_.shuffle_block, opt_.threads, shuffle_scratch_,
+                      block_scratch_);
   // The batches are the permutation's slices; each is then ordered by shard of the data
   // plan, as the backends' passes over the row order need (backend/chunk_plan.hpp).
   group_epoch_batches(order_.data(), n_train_, opt_.batch_size, n_, plan_data(n_, X_.cols).rows_per_shard, opt_.threads,

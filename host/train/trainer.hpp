@@ -120,6 +120,7 @@ class Trainer {
   IndexVector order_, split_;                          // split_: shuffled with rows held out
   std::vector<std::int64_t> sort_scratch_, sort_counts_;
   IndexVector shuffle_scratch_;  // epoch_shuffle's, kept across epochs
+  IndexVector block_scratch_;    // epoch_block_shuffle's runs (FitOptions::shuffle_block)
   bool epoch_order_set_ = false;  // the backend holds an epoch's order, not the split's
   StepRule rule_;
 

@@ -90,7 +90,7 @@ STEEPEST_API void steepest_options_destroy(steepest_options* options);
 /* Real options: learning_rate, momentum, beta1, beta2, epsilon, l2, l1, power_t, decay,
  * tol, validation_fraction, init_bias, validate_tolerance. */
 STEEPEST_API steepest_status steepest_options_set_real(steepest_options* options, const char* name, double value);
-/* Integer options: epochs, batch_size, seed (>= 0), step_epochs, n_iter_no_change, threads,
+/* Integer options: epochs, batch_size, shuffle_block, seed (>= 0), step_epochs, n_iter_no_change, threads,
  * cuda_device (-1 or a device index), validate_every, checkpoint_every; and the switches 0/1: standardize, shuffle,
  * fit_intercept, auto_learning_rate, auto_momentum, estimate_condition. */
 STEEPEST_API steepest_status steepest_options_set_int(steepest_options* options, const char* name, int64_t value);

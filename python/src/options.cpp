@@ -74,6 +74,7 @@ void bind_fit_options(nb::module_& m) {
       .def_rw("batch_size", &FitOptions::batch_size)
       .def_rw("seed", &FitOptions::seed)
       .def_rw("shuffle", &FitOptions::shuffle)
+      .def_rw("shuffle_block", &FitOptions::shuffle_block)
       .def_rw("tol", &FitOptions::tol)
       .def_rw("validation_fraction", &FitOptions::validation_fraction)
       .def_rw("init_weights", &FitOptions::init_weights)
