@@ -186,8 +186,9 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (std::int64_t d : {1, 4, 16, 64, 256})
     for (std::int64_t f32 : {0, 1})
       b->Args({(std::int64_t{1} << 25) / (d + 1), d, f32, 0});
-  b->Args({(std::int64_t{1} << 25) / 17, 16, 1, 1});
-  b->Args({(std::int64_t{1} << 25) / 17, 16, 0, 1});
+  for (std::int64_t d : {4, 16, 64})  // column-major X (MatrixView with a column stride)
+    for (std::int64_t f32 : {0, 1})
+      b->Args({(std::int64_t{1} << 25) / (d + 1), d, f32, 1});
   b->ArgNames({"rows", "d", "f32", "colmajor"})->Unit(benchmark::kMillisecond);
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <ostream>
 #include <random>
@@ -714,7 +715,8 @@ struct F32Reference {
   std::vector<long double> sum, abs;
 };
 
-F32Reference f32_reference(const F32Rows& s, const std::vector<double>& w, double b, const double* wt,
+template <class S>  // F32Rows or ColMajor<T> (below)
+F32Reference f32_reference(const S& s, const std::vector<double>& w, double b, const double* wt,
                            const std::int64_t* rows, std::int64_t lo, std::int64_t hi) {
   const std::size_t d = static_cast<std::size_t>(s.d);
   F32Reference ref{std::vector<long double>(d + 3, 0.0L), std::vector<long double>(d + 3, 0.0L)};
@@ -803,6 +805,123 @@ TEST(CpuKernels, Float32RowsUnitWeightsGiveTheUnweightedBits) {
   for (const auto& [plain, weighted] : kernel_sets()) {
     for (std::int64_t d : {2, 4, 5, 8, 9, 17, 64}) {
       const F32Rows s(1001, d, d % 2, 1, static_cast<unsigned>(300 + d));
+      const auto w = some_weights(d);
+      const steepest::detail::Params p{w.data(), -0.2};
+      for (const auto& [dtype, stride] : {std::pair<DType, std::int64_t>{DType::float64, 1}, {DType::float32, 2}}) {
+        const StoredWeights ones(std::vector<double>(static_cast<std::size_t>(s.n), 1.0), dtype, stride);
+        std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
+        plain(s.X, s.Y, p, nullptr, 1, s.n, a.data());
+        weighted(s.X, s.Y, ones.view, p, nullptr, 1, s.n, b.data());
+        EXPECT_EQ(b.back(), static_cast<double>(s.n - 1)) << "d " << d;
+        b.pop_back();
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(double))) << "d " << d;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// --- column-major X: the blocks of 32 rows (host/cpu/cpu_kernels.hpp) ---------------------------
+
+namespace {
+
+/// Column-major X in \p T (column k from k * stride, stride = rows + pad) and y (y_stride),
+/// values in [-1, 1); NaN in the padding, which must not be read.
+template <class T>
+struct ColMajor {
+  std::int64_t n, d, stride, y_stride;
+  std::vector<T> x, y;
+  steepest::MatrixView X;
+  steepest::VectorView Y;
+
+  ColMajor(std::int64_t rows, std::int64_t cols, std::int64_t pad, std::int64_t ys, unsigned seed)
+      : n(rows), d(cols), stride(rows + pad), y_stride(ys) {
+    std::mt19937_64 gen(seed);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    x.assign(static_cast<std::size_t>(d * stride), std::numeric_limits<T>::quiet_NaN());
+    y.assign(static_cast<std::size_t>(n * ys), std::numeric_limits<T>::quiet_NaN());
+    for (std::int64_t k = 0; k < d; ++k)
+      for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(k * stride + i)] = static_cast<T>(u(gen));
+    for (std::int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * ys)] = static_cast<T>(u(gen));
+    X = steepest::make_matrix_view(x.data(), n, d, Layout::col_major, stride);
+    Y = steepest::make_vector_view(y.data(), n, ys);
+  }
+  double xv(std::int64_t i, std::int64_t k) const { return x[static_cast<std::size_t>(k * stride + i)]; }
+  double yv(std::int64_t i) const { return y[static_cast<std::size_t>(i * y_stride)]; }
+};
+
+/// Every column-major case of one storage type in every build: contiguous and strided
+/// (columns 5 apart beyond the rows, y every 2nd, float32 weights every 2nd), the natural
+/// order and gathered rows, plain and weighted; 998 positions from 3 (31 blocks of 32, one of
+/// 4, one of 2).
+template <class T>
+void check_col_major(const std::vector<std::pair<ChunkFn, WChunkFn>>& sets) {
+  const char* type = sizeof(T) == 4 ? "float32" : "float64";
+  for (std::int64_t d : {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64}) {
+    for (const auto& [pad, ys] : {std::pair<std::int64_t, std::int64_t>{0, 1}, {5, 2}}) {
+      const ColMajor<T> s(1003, d, pad, ys, static_cast<unsigned>(500 + d + pad + sizeof(T)));
+      const auto w = some_weights(d);
+      const steepest::detail::Params p{w.data(), 0.3};
+      const auto wt = random_weights(s.n, static_cast<unsigned>(9 + d), pad != 0);
+      const StoredWeights wv(wt, pad != 0 ? DType::float32 : DType::float64, pad != 0 ? 2 : 1);
+      std::vector<std::int64_t> rows(static_cast<std::size_t>(s.n));
+      steepest::detail::epoch_permutation(static_cast<std::uint64_t>(d), 2, rows.data(), s.n);
+      const std::int64_t lo = 3, hi = s.n - 2;
+      const std::string what = std::string(type) + " d " + std::to_string(d) + (pad != 0 ? " strided" : " contiguous");
+      std::vector<std::vector<double>> results;
+      for (const auto& [plain, weighted] : sets) {
+        for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
+          const std::string how = what + (list != nullptr ? " gathered" : "");
+          std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
+          plain(s.X, s.Y, p, list, lo, hi, a.data());
+          weighted(s.X, s.Y, wv.view, p, list, lo, hi, b.data());
+          expect_near_reference(a, f32_reference(s, w, 0.3, nullptr, list, lo, hi), a.size(), how);
+          expect_near_reference(b, f32_reference(s, w, 0.3, wt.data(), list, lo, hi), b.size(), how + " weighted");
+          results.push_back(std::move(a));
+          results.push_back(std::move(b));
+        }
+      }
+      for (std::size_t r = 4; r < results.size(); ++r)
+        EXPECT_EQ(0, std::memcmp(results[r].data(), results[r - 4].data(), results[r].size() * sizeof(double)))
+            << what << " result " << r % 4 << ": baseline and avx2 differ";
+    }
+  }
+}
+
+TEST(CpuKernels, ColumnMajorMatchesLongDoubleInEveryLayoutAndBuild) {
+  const auto sets = kernel_sets();
+  check_col_major<float>(sets);
+  check_col_major<double>(sets);
+}
+
+// A chunk shorter than one block, and one that ends in a partial block of 1-3 rows, summed
+// on their own: each must still match the reference (positions past the chunk are never read:
+// the rows after hi hold NaN here).
+TEST(CpuKernels, ColumnMajorShortChunksReadOnlyTheirRows) {
+  for (const auto& [plain, weighted] : kernel_sets()) {
+    for (std::int64_t hi : {1, 3, 5, 31, 33, 70}) {
+      ColMajor<float> s(80, 6, 0, 1, static_cast<unsigned>(700 + hi));
+      for (std::int64_t k = 0; k < s.d; ++k)
+        for (std::int64_t i = hi; i < s.n; ++i) s.x[static_cast<std::size_t>(k * s.stride + i)] = std::nanf("");
+      const auto w = some_weights(s.d);
+      const steepest::detail::Params p{w.data(), -0.1};
+      const auto wt = random_weights(s.n, 11, false);
+      const StoredWeights wv(wt, DType::float64, 1);
+      std::vector<double> a(static_cast<std::size_t>(s.d) + 2, 0.0), b(a.size() + 1, 0.0);
+      plain(s.X, s.Y, p, nullptr, 0, hi, a.data());
+      weighted(s.X, s.Y, wv.view, p, nullptr, 0, hi, b.data());
+      const std::string what = "rows 0.." + std::to_string(hi);
+      expect_near_reference(a, f32_reference(s, w, -0.1, nullptr, nullptr, 0, hi), a.size(), what);
+      expect_near_reference(b, f32_reference(s, w, -0.1, wt.data(), nullptr, 0, hi), b.size(), what + " weighted");
+    }
+  }
+}
+
+TEST(CpuKernels, ColumnMajorUnitWeightsGiveTheUnweightedBits) {
+  for (const auto& [plain, weighted] : kernel_sets()) {
+    for (std::int64_t d : {1, 4, 9, 64}) {
+      const ColMajor<float> s(1001, d, d % 2, 1, static_cast<unsigned>(600 + d));
       const auto w = some_weights(d);
       const steepest::detail::Params p{w.data(), -0.2};
       for (const auto& [dtype, stride] : {std::pair<DType, std::int64_t>{DType::float64, 1}, {DType::float32, 2}}) {

@@ -1,7 +1,8 @@
 // Internal: the CPU reference kernel, one chunk of rows at a time, vectorised with
 // `omp simd` (no -ffast-math: the order of every sum is fixed by the code and the vector
-// width of the build, never by the thread count) and, for row-major float32 X, with GCC
-// vector extensions whose order is the code's alone (the same bits in every build).
+// width of the build, never by the thread count) and, for row-major float32 X and for every
+// column-major X, with GCC vector extensions whose order is the code's alone (the same bits
+// in every build).
 // Included once per instruction set by host/cpu/cpu_kernels_<isa>.cpp, which defines
 // STEEPEST_CPU_ISA as the namespace.
 #ifndef STEEPEST_CPU_ISA
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "cpu/cpu_chunk.hpp"
 
@@ -483,72 +485,280 @@ void f32_rows_wide(const TX* X, std::int64_t stride, std::int64_t d, const TY* y
   if constexpr (W::kOn) out[d + 2] += lanes_total(s.sum_w);
 }
 
-/// Column-major chunk: residuals of a tile of rows built column by column (contiguous
-/// reads), then each column's dot product with the tile's residuals.  The tile is small
-/// enough that its second read comes from cache.
+// ---- column-major X -----------------------------------------------------------------------
+// Column k of X starts at X + k stride (float32 or float64, contiguous rows; stride >= the
+// rows when the view is a block of a larger matrix).  Every row's residual is r = (b - y) +
+// x_0 w_0 + x_1 w_1 + ..., feature after feature (the order of the kernel before these, so r
+// keeps its bits), in float64 lanes, 4 rows a vector; lane j of sse, sum_r (sum_w) and of
+// each gradient entry holds the rows 4 m + j of the chunk, and column k's gradient lanes get
+// ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)), p_v = x_v (w r)_v, for each block of 32
+// rows in order; the lanes are added (l0 + l1) + (l2 + l3) at the end.  Two ways to get
+// there, with the same bits:
+// - blocks (gathered rows, and contiguous rows whose 32-row block of the d columns is at
+//   most kBlockBytes): the block's residuals in registers from the d column segments
+//   (phase 1), then each segment again, from L1, for the gradient (phase 2); gathered
+//   values are kept as float64 for phase 2 (d <= kColKeep).  Phase 1 asks for each
+//   column's rows kAheadBytes of the row ahead (blocks of 32 rows are d short runs the
+//   hardware prefetcher does not follow), or two blocks ahead for gathered rows;
+// - tiles (wider contiguous rows): kTileBytes of rows, phase 1 four columns at a time over
+//   the tile's residuals in L1, each column one run of the tile's rows, asking for the same
+//   columns of the next tile; then the sums; then phase 2 column by column from L2.
+// The last < 32 rows of a chunk go 4 at a time (the last vector may be short).  GCC vector
+// extensions, as the float32 row kernels: the same bits in the baseline and AVX2 builds.
+
+/// Entries t..t+n-1 (n <= 4) of \p base (element i at base[i step]), of the positions of
+/// \p rows when Gather, as float64 lanes, zeros past n.
+template <bool Gather, class T>
+[[gnu::always_inline]] inline void gather_lanes(const T* base, std::int64_t step, const std::int64_t* rows,
+                                                std::int64_t t, std::int64_t n, F64x4& v) {
+  if (!Gather && step == 1) {
+    load_f64x4(base + t, n, v);
+    return;
+  }
+  double a[4] = {};
+  for (std::int64_t l = 0; l < n; ++l) a[l] = static_cast<double>(base[(Gather ? rows[t + l] : t + l) * step]);
+  __builtin_memcpy(&v, a, sizeof v);
+}
+
+/// g[0..3] += v (g need not be 32-byte aligned).
+[[gnu::always_inline]] inline void add_lanes(double* g, const F64x4& v) {
+  F64x4 a;
+  __builtin_memcpy(&a, g, sizeof a);
+  a += v;
+  __builtin_memcpy(g, &a, sizeof a);
+}
+
+/// One column-major pass over a chunk: its inputs, the gradient's lanes and the sums.
 template <class TX, class TY, class W>
-void col_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY* y,
-                     std::int64_t y_stride, W wts, Params p, const std::int64_t* rows,
-                     std::int64_t lo, std::int64_t hi, double* out) {
-  constexpr std::int64_t kTile = 256;
-  double r[kTile];
-  [[maybe_unused]] double wt[W::kOn ? kTile : 1];  // the tile's weights, as float64
-  double* g = out;
-  double sse = 0.0, sum_r = 0.0, sum_w = 0.0;
-  for (std::int64_t t0 = lo; t0 < hi; t0 += kTile) {
-    const std::int64_t len = std::min(kTile, hi - t0);
-    const std::int64_t* idx = rows != nullptr ? rows + t0 : nullptr;
-    for (std::int64_t j = 0; j < len; ++j) {
-      const std::int64_t i = idx != nullptr ? idx[j] : t0 + j;
-      r[j] = p.b - static_cast<double>(y[i * y_stride]);
-      if constexpr (W::kOn) wt[j] = wts.at(i);
-    }
-    for (std::int64_t k = 0; k < d; ++k) {
-      const TX* col = X + k * stride;
-      const double wk = p.w[k];
-      if (idx != nullptr) {
-        for (std::int64_t j = 0; j < len; ++j) r[j] += static_cast<double>(col[idx[j]]) * wk;
-      } else {
-        const TX* c = col + t0;
-#pragma omp simd
-        for (std::int64_t j = 0; j < len; ++j) r[j] += static_cast<double>(c[j]) * wk;
-      }
-    }
-    if constexpr (W::kOn) {
-      // w r replaces r, so the gradient loop below sums (w r) x as the row-major kernels do.
-      // The weights were widened above: this loop holds only doubles, so it vectorises with
-      // the unweighted loop's width and groups sse and sum_r the same way.
-#pragma omp simd reduction(+ : sse, sum_r, sum_w)
-      for (std::int64_t j = 0; j < len; ++j) {
-        const double wr = wt[j] * r[j];
-        sse += wr * r[j];
-        sum_r += wr;
-        sum_w += wt[j];
-        r[j] = wr;
-      }
-    } else {
-#pragma omp simd reduction(+ : sse, sum_r)
-      for (std::int64_t j = 0; j < len; ++j) {
-        sse += r[j] * r[j];
-        sum_r += r[j];
-      }
-    }
-    for (std::int64_t k = 0; k < d; ++k) {
-      const TX* col = X + k * stride;
-      double acc = 0.0;
-      if (idx != nullptr) {
-        for (std::int64_t j = 0; j < len; ++j) acc += static_cast<double>(col[idx[j]]) * r[j];
-      } else {
-        const TX* c = col + t0;
-#pragma omp simd reduction(+ : acc)
-        for (std::int64_t j = 0; j < len; ++j) acc += static_cast<double>(c[j]) * r[j];
-      }
-      g[k] += acc;
+struct ColPass {
+  const TX* X;
+  std::int64_t stride, d;
+  const TY* y;
+  std::int64_t ys;
+  W wts;
+  Params p;
+  const std::int64_t* rows;
+  std::int64_t ahead, limit;  // prefetch: rows (positions) ahead of the block, while < limit
+  double* kept;               // Keep: the block's values as float64, 4 V a column
+  double* g;                  // d gradient lanes, 4 values each
+  LaneSums s;
+};
+
+/// Phase 1 prefetch: column \p col's rows ahead of the block at t (one address a line).
+template <int V, bool Gather, class TX, class TY, class W>
+[[gnu::always_inline]] inline void col_prefetch(const ColPass<TX, TY, W>& c, const TX* col, std::int64_t t) {
+  const std::int64_t at = t + c.ahead;
+  if (at + 4 * V > c.limit) return;
+  if constexpr (Gather) {
+    for (std::int64_t j = 0; j < 4 * V; ++j) __builtin_prefetch(col + c.rows[at + j]);
+  } else {
+    for (std::int64_t j = 0; j < 4 * V; j += 64 / static_cast<std::int64_t>(sizeof(TX))) __builtin_prefetch(col + at + j);
+  }
+}
+
+/// Phase 1 of the n positions from t (n = 4 V, or 1..4 when V = 1): the residuals, zero
+/// past n.
+template <int V, bool Gather, bool Keep, class TX, class TY, class W>
+[[gnu::always_inline]] inline void col_residuals(ColPass<TX, TY, W>& c, std::int64_t t, std::int64_t n,
+                                                 F64x4 (&r)[V]) {
+  const std::int64_t nv = V == 1 ? n : 4;
+  F64x4 x{};
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) {
+    gather_lanes<Gather>(c.y, c.ys, c.rows, t + 4 * v, nv, x);
+    r[v] = c.p.b - x;
+  }
+  for (std::int64_t k = 0; k < c.d; ++k) {
+    const TX* col = c.X + k * c.stride;
+    const double wk = c.p.w[k];
+    col_prefetch<V, Gather>(c, col, t);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      gather_lanes<Gather>(col, 1, c.rows, t + 4 * v, nv, x);
+      if constexpr (Keep) __builtin_memcpy(c.kept + 4 * (V * k + v), &x, sizeof x);
+      r[v] += x * wk;
     }
   }
-  out[d] += sse;
-  out[d + 1] += sum_r;
-  if constexpr (W::kOn) out[d + 2] += sum_w;
+  if constexpr (V == 1)
+    for (std::int64_t l = n; l < 4; ++l) r[0][l] = 0.0;
+}
+
+/// A block of n positions from t (as col_residuals): residuals, sums, gradient lanes.
+template <int V, bool Gather, bool Keep, class TX, class TY, class W>
+[[gnu::always_inline]] inline void col_block(ColPass<TX, TY, W>& c, std::int64_t t, std::int64_t n) {
+  const std::int64_t nv = V == 1 ? n : 4;
+  F64x4 r[V], wr[V], x{};
+  col_residuals<V, Gather, Keep>(c, t, n, r);
+  LaneSums s = c.s;
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) {
+    if constexpr (W::kOn) {
+      gather_lanes<Gather>(c.wts.w, c.wts.stride, c.rows, t + 4 * v, nv, x);
+      s.sum_w += x;
+      wr[v] = x * r[v];
+    } else {
+      wr[v] = r[v];
+    }
+    s.sse += wr[v] * r[v];
+    s.sum_r += wr[v];
+  }
+  c.s = s;
+  for (std::int64_t k = 0; k < c.d; ++k) {
+    const TX* col = c.X + k * c.stride;
+    F64x4 part[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      if constexpr (Keep) {
+        __builtin_memcpy(&x, c.kept + 4 * (V * k + v), sizeof x);
+      } else {
+        gather_lanes<Gather>(col, 1, c.rows, t + 4 * v, nv, x);
+      }
+      part[v] = x * wr[v];
+    }
+    if constexpr (V == 8) {
+      add_lanes(c.g + 4 * k, ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
+    } else {
+      static_assert(V == 1, "blocks of 8 or 1 vectors");
+      add_lanes(c.g + 4 * k, part[0]);
+    }
+  }
+}
+
+/// Positions lo..hi: blocks of 32, then of 4 (the last may be short).
+template <bool Gather, bool Keep, class TX, class TY, class W>
+void col_blocks(ColPass<TX, TY, W>& c, std::int64_t lo, std::int64_t hi) {
+  constexpr int V = 8;
+  std::int64_t t = lo;
+  for (; t + 4 * V <= hi; t += 4 * V) col_block<V, Gather, Keep>(c, t, 4 * V);
+  for (; t < hi; t += 4) col_block<1, Gather, Keep>(c, t, std::min<std::int64_t>(4, hi - t));
+}
+
+/// Phase 1 over a tile for K columns from k: rt[j] += x_k w_k + ... feature after feature, one
+/// load and store of rt for K columns; the same K columns of the next tile asked for (into
+/// L2: the tile is too large for L1).
+template <int K, class TX, class TY, class W>
+[[gnu::always_inline]] inline void col_tile_columns(const ColPass<TX, TY, W>& c, std::int64_t k, std::int64_t t,
+                                                    std::int64_t T, double* rt) {
+  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(TX));
+  const TX* col[K];
+  double wk[K];
+  for (int q = 0; q < K; ++q) {
+    col[q] = c.X + (k + q) * c.stride + t;
+    wk[q] = c.p.w[k + q];
+  }
+  const bool ask = t + T + c.ahead <= c.limit;
+  F64x4 r, x{};
+  for (std::int64_t j = 0; j < T; j += 4) {
+    if (ask && j % kLine == 0)
+      for (int q = 0; q < K; ++q) __builtin_prefetch(col[q] + c.ahead + j, 0, 1);  // prefetcht2
+    __builtin_memcpy(&r, rt + j, sizeof r);
+    for (int q = 0; q < K; ++q) {
+      load_f64x4(col[q] + j, 4, x);
+      r += x * wk[q];
+    }
+    __builtin_memcpy(rt + j, &r, sizeof r);
+  }
+}
+
+/// The sums of a tile's residuals rt (rows in lane j % 4), and w r into rt.
+template <class TX, class TY, class W>
+[[gnu::always_inline]] inline void col_tile_sums(ColPass<TX, TY, W>& c, std::int64_t t, std::int64_t T, double* rt) {
+  F64x4 x{}, r, wr;
+  LaneSums s = c.s;  // in registers: the stores to rt may alias c
+  for (std::int64_t j = 0; j < T; j += 4) {
+    __builtin_memcpy(&r, rt + j, sizeof r);
+    if constexpr (W::kOn) {
+      gather_lanes<false>(c.wts.w, c.wts.stride, nullptr, t + j, 4, x);
+      s.sum_w += x;
+      wr = x * r;
+    } else {
+      wr = r;
+    }
+    s.sse += wr * r;
+    s.sum_r += wr;
+    __builtin_memcpy(rt + j, &wr, sizeof wr);
+  }
+  c.s = s;
+}
+
+/// Contiguous positions t..t+T (T a multiple of 32): phase 1 four columns at a time, each
+/// column read as one run of T values, the residuals in \p rt (L1); the sums, w r into rt;
+/// then phase 2 column after column, 32 rows at a time as col_block (the same bits), the tile
+/// read again from L2.  (Keeping float32 tiles converted, as float64, was slower: twice the
+/// bytes through L2.)
+template <class TX, class TY, class W>
+void col_tile(ColPass<TX, TY, W>& c, std::int64_t t, std::int64_t T, double* rt) {
+  F64x4 x{}, r, wr, part[8];
+  for (std::int64_t j = 0; j < T; j += 4) {
+    gather_lanes<false>(c.y, c.ys, nullptr, t + j, 4, x);
+    r = c.p.b - x;
+    __builtin_memcpy(rt + j, &r, sizeof r);
+  }
+  std::int64_t k = 0;
+  for (; k + 4 <= c.d; k += 4) col_tile_columns<4>(c, k, t, T, rt);
+  for (; k < c.d; ++k) col_tile_columns<1>(c, k, t, T, rt);
+  col_tile_sums(c, t, T, rt);
+  for (k = 0; k < c.d; ++k) {
+    const TX* col = c.X + k * c.stride + t;
+    for (std::int64_t j0 = 0; j0 < T; j0 += 32) {
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) {
+        load_f64x4(col + j0 + 4 * v, 4, x);
+        __builtin_memcpy(&wr, rt + j0 + 4 * v, sizeof wr);
+        part[v] = x * wr;
+      }
+      add_lanes(c.g + 4 * k, ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
+    }
+  }
+}
+
+/// Contiguous positions lo..hi: tiles of whole blocks of 32, then blocks of 4.
+template <class TX, class TY, class W>
+void col_contiguous(ColPass<TX, TY, W>& c, std::int64_t lo, std::int64_t hi, std::int64_t tile, double* rt) {
+  std::int64_t t = lo;
+  while (t + 32 <= hi) {
+    const std::int64_t T = std::min(tile, (hi - t) / 32 * 32);
+    col_tile(c, t, T, rt);
+    t += T;
+  }
+  for (; t < hi; t += 4) col_block<1, false, false>(c, t, std::min<std::int64_t>(4, hi - t));
+}
+
+/// Column-major chunk (see above).
+template <class TX, class TY, class W>
+void col_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, std::int64_t n_rows, const TY* y,
+                     std::int64_t ys, W wts, Params p, const std::int64_t* rows, std::int64_t lo,
+                     std::int64_t hi, double* out) {
+  constexpr std::int64_t kRows = 32, kColKeep = 64, kMaxTile = 2048;
+  constexpr std::int64_t kBlockBytes = 2048, kAheadBytes = 8192, kTileBytes = 65536;
+  const std::int64_t per_row = d * static_cast<std::int64_t>(sizeof(TX));
+  const bool blocks = rows != nullptr || kRows * per_row <= kBlockBytes;
+  const std::int64_t tile = std::clamp(kTileBytes / per_row / kRows * kRows, kRows, kMaxTile);
+  // Per thread, kept between calls: a tile's residuals, the gradient lanes, a gathered
+  // block's values as float64.
+  thread_local std::vector<double> rt, kept, lanes;
+  if (rt.size() < static_cast<std::size_t>(tile)) rt.resize(static_cast<std::size_t>(tile));
+  if (lanes.size() < static_cast<std::size_t>(4 * d)) lanes.resize(static_cast<std::size_t>(4 * d));
+  if (kept.size() < static_cast<std::size_t>(kRows * kColKeep)) kept.resize(static_cast<std::size_t>(kRows * kColKeep));
+  double* g = lanes.data();
+  std::fill(g, g + 4 * d, 0.0);
+  // Prefetch distance: gathered rows (every value a line of its own), two blocks; blocks,
+  // kAheadBytes of the d columns, in whole blocks; tiles, the next tile.
+  const std::int64_t ahead = rows != nullptr ? 2 * kRows
+                             : blocks       ? std::max(kRows, (kAheadBytes / per_row + kRows - 1) / kRows * kRows)
+                                            : tile;
+  ColPass<TX, TY, W> c{X, stride, d, y, ys, wts, p, rows, ahead, rows != nullptr ? hi : n_rows, kept.data(), g,
+                       LaneSums{}};
+  if (rows == nullptr) {
+    blocks ? col_blocks<false, false>(c, lo, hi) : col_contiguous(c, lo, hi, tile, rt.data());
+  } else if (d <= kColKeep) {
+    col_blocks<true, true>(c, lo, hi);
+  } else {
+    col_blocks<true, false>(c, lo, hi);
+  }
+  for (std::int64_t k = 0; k < d; ++k) out[k] += (g[4 * k] + g[4 * k + 1]) + (g[4 * k + 2] + g[4 * k + 3]);
+  c.s.add_to(out + d);
+  if constexpr (W::kOn) out[d + 2] += lanes_total(c.s.sum_w);
 }
 
 /// Row-major float32 X of d >= 4.
@@ -596,7 +806,7 @@ void chunk_typed(const MatrixView& X, const VectorView& y, W wts, Params p,
       default: return row_major_chunk(x, s, X.cols, yv, ys, wts, p, rows, lo, hi, out);
     }
   } else {
-    col_major_chunk(x, s, X.cols, yv, ys, wts, p, rows, lo, hi, out);
+    col_major_chunk(x, s, X.cols, X.rows, yv, ys, wts, p, rows, lo, hi, out);
   }
 }
 
