@@ -2,7 +2,9 @@
 // S1 = sum w z, W, rows of one group of rows.  Included once per instruction set, beside
 // cpu_kernels.hpp, by host/cpu/cpu_kernels_<isa>.cpp (STEEPEST_CPU_ISA is the namespace).
 //
-// Row-major rows of d <= 4 features stream through vector accumulators (gram_small).
+// Row-major rows of d <= 4 features stream through vector accumulators (gram_small), 4 rows
+// an iteration: vector loads, a 4 x d transpose by shuffles in the storage type, one
+// widening a vector, each lane of an accumulator one of every 4th row.
 // Wider rows, and column-major X, go through in tiles of kGramTile rows (gram_tiled), a
 // small GEMM: each tile is packed as float64 shifted values z = (x - s_x, y - s_y) in
 // panels of 4 columns, row after row (and, weighted, a second copy times w).  Each block
