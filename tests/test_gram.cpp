@@ -1520,17 +1520,20 @@ TEST(GramCancellation, FinalMseIsAnExactPassWhenTheGramLossCancels) {
 // ---- the CPU Gram kernel itself ----------------------------------------------------------
 
 /// One call of the Gram kernel: d features stored as float32 or float64, row- or
-/// column-major (row-major with 2 values of padding a row when gathered), optional weights
-/// (float32 with float32 storage), rows in order or gathered (every other row, backwards).
+/// column-major (row-major with 2 values of padding a row when gathered or padded), optional
+/// weights, rows in order or gathered (every other row, backwards).  y and the weights are
+/// stored as X is, or with y_other in the other type (float64 y beside float32 X).
 struct KernelCase {
   std::int64_t d;
   steepest::Layout layout;
   bool f32, weighted, gathered;
+  bool padded = false, y_other = false;
 };
 
 std::ostream& operator<<(std::ostream& os, const KernelCase& c) {
   return os << "d " << c.d << (c.layout == steepest::Layout::row_major ? " row-major" : " column-major")
-            << (c.f32 ? " float32" : " float64") << (c.weighted ? " weighted" : "") << (c.gathered ? " gathered" : "");
+            << (c.f32 ? " float32" : " float64") << (c.weighted ? " weighted" : "") << (c.gathered ? " gathered" : "")
+            << (c.padded ? " padded" : "") << (c.y_other ? " y in the other type" : "");
 }
 
 /// The stored values of a case: x around 3 (so that the shift matters), y around -2.
@@ -1546,20 +1549,21 @@ struct KernelData {
     std::mt19937_64 gen(seed);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     const bool row_major = c.layout == steepest::Layout::row_major;
-    stride = row_major ? d + (c.gathered ? 2 : 0) : n;
-    auto stored = [&](double v) { return c.f32 ? static_cast<double>(static_cast<float>(v)) : v; };
+    stride = row_major ? d + (c.gathered || c.padded ? 2 : 0) : n;
+    const bool y_f32 = c.f32 != c.y_other;
+    auto stored = [&](double v, bool f32) { return f32 ? static_cast<double>(static_cast<float>(v)) : v; };
     x.resize(static_cast<std::size_t>(row_major ? n * stride : d * n));
-    for (double& v : x) v = stored(3.0 + u(gen));
-    for (std::int64_t i = 0; i < n; ++i) y.push_back(stored(-2.0 + u(gen)));
-    for (std::int64_t i = 0; i < n && c.weighted; ++i) w.push_back(stored(i % 7 == 0 ? 0.0 : 1.0 + u(gen)));
+    for (double& v : x) v = stored(3.0 + u(gen), c.f32);
+    for (std::int64_t i = 0; i < n; ++i) y.push_back(stored(-2.0 + u(gen), y_f32));
+    for (std::int64_t i = 0; i < n && c.weighted; ++i) w.push_back(stored(i % 7 == 0 ? 0.0 : 1.0 + u(gen), y_f32));
     for (std::int64_t i = n - 1; i >= 0 && c.gathered; i -= 2) rows.push_back(i);
     x32.assign(x.begin(), x.end());
     y32.assign(y.begin(), y.end());
     w32.assign(w.begin(), w.end());
     X = c.f32 ? steepest::make_matrix_view(x32.data(), n, d, c.layout, stride)
               : steepest::make_matrix_view(x.data(), n, d, c.layout, stride);
-    Y = c.f32 ? steepest::make_vector_view(y32.data(), n) : steepest::make_vector_view(y.data(), n);
-    if (c.weighted) W = c.f32 ? steepest::make_vector_view(w32.data(), n) : steepest::make_vector_view(w.data(), n);
+    Y = y_f32 ? steepest::make_vector_view(y32.data(), n) : steepest::make_vector_view(y.data(), n);
+    if (c.weighted) W = y_f32 ? steepest::make_vector_view(w32.data(), n) : steepest::make_vector_view(w.data(), n);
   }
   double at(std::int64_t i, std::int64_t k) const {
     return X.layout == steepest::Layout::row_major ? x[static_cast<std::size_t>(i * stride + k)]
@@ -1595,6 +1599,28 @@ void gram_reference(const KernelData& data, const std::vector<double>& shift, st
   }
 }
 
+/// Runs \p c on \p n rows: the baseline kernel within 1e-13 of the long double sums (relative
+/// to the sums of |terms|), and the AVX2 kernel, where the CPU has it, the baseline's bits.
+void check_kernel_case(const KernelCase& c, std::int64_t n, unsigned seed, bool avx2) {
+  const std::int64_t d = c.d;
+  const KernelData data(c, n, seed);
+  std::vector<double> shift(static_cast<std::size_t>(d) + 1, 2.9);
+  shift.back() = -2.1;
+  const std::int64_t hi = c.gathered ? static_cast<std::int64_t>(data.rows.size()) : data.n;
+  const std::int64_t* rows = c.gathered ? data.rows.data() : nullptr;
+  std::vector<double> base(steepest::detail::gram_width(d), 0.0), wide(base.size(), 0.0);
+  steepest::detail::baseline::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, base.data());
+  std::vector<long double> expected, scale;
+  gram_reference(data, shift, expected, scale);
+  for (std::size_t e = 0; e < base.size(); ++e)
+    ASSERT_LE(std::fabs(static_cast<long double>(base[e]) - expected[e]), 1e-13L * scale[e])
+        << c << ", " << n << " rows, entry " << e;
+  if (!avx2) return;
+  steepest::detail::avx2::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, wide.data());
+  for (std::size_t e = 0; e < base.size(); ++e)
+    ASSERT_TRUE(same_bits(base[e], wide[e])) << c << ", " << n << " rows, entry " << e;
+}
+
 TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForWideRows) {
   const bool avx2 = std::string(steepest::detail::best_fused_chunk_name()) == "avx2";
   unsigned seed = 100;
@@ -1602,20 +1628,28 @@ TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForWideRows) {
     for (const auto layout : {steepest::Layout::row_major, steepest::Layout::col_major})
       for (const int variant : {0, 1, 2, 3, 4, 5, 6, 7}) {
         const KernelCase c{d, layout, (variant & 1) != 0, (variant & 2) != 0, (variant & 4) != 0};
-        const KernelData data(c, 333, ++seed);  // 333 rows: whole tiles and a partial one
-        std::vector<double> shift(static_cast<std::size_t>(d) + 1, 2.9);
-        shift.back() = -2.1;
-        const std::int64_t hi = c.gathered ? static_cast<std::int64_t>(data.rows.size()) : data.n;
-        const std::int64_t* rows = c.gathered ? data.rows.data() : nullptr;
-        std::vector<double> base(steepest::detail::gram_width(d), 0.0), wide(base.size(), 0.0);
-        steepest::detail::baseline::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, base.data());
-        std::vector<long double> expected, scale;
-        gram_reference(data, shift, expected, scale);
-        for (std::size_t e = 0; e < base.size(); ++e)
-          ASSERT_LE(std::fabs(static_cast<long double>(base[e]) - expected[e]), 1e-13L * scale[e]) << c << " entry " << e;
-        if (!avx2) continue;
-        steepest::detail::avx2::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, wide.data());
-        for (std::size_t e = 0; e < base.size(); ++e) ASSERT_TRUE(same_bits(base[e], wide[e])) << c << " entry " << e;
+        check_kernel_case(c, 333, ++seed, avx2);  // 333 rows: whole tiles and a partial one
+        if (HasFatalFailure()) return;
+      }
+}
+
+// d <= 4 (row-major: vector loads and shuffles for packed rows, and for d = 4 rows of any
+// stride or order; element by element otherwise): every storage type of X and y, weighted or
+// not, packed, padded (stride d + 2) or gathered, on row counts that leave 0-3 rows past the
+// last whole 4 (gathered: every other row, so 1, 2, 3, 4 and 167 positions).
+TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForNarrowRows) {
+  const bool avx2 = std::string(steepest::detail::best_fused_chunk_name()) == "avx2";
+  unsigned seed = 500;
+  for (const std::int64_t d : {1, 2, 3, 4})
+    for (const auto layout : {steepest::Layout::row_major, steepest::Layout::col_major})
+      for (int variant = 0; variant < 32; ++variant) {
+        const bool gathered = (variant & 4) != 0, padded = (variant & 8) != 0;
+        if (gathered && padded) continue;  // gathered rows are padded already
+        const KernelCase c{d, layout, (variant & 1) != 0, (variant & 2) != 0, gathered, padded, (variant & 16) != 0};
+        for (const std::int64_t n : {1, 3, 6, 7, 8, 333}) {
+          check_kernel_case(c, n, ++seed, avx2);
+          if (HasFatalFailure()) return;
+        }
       }
 }
 

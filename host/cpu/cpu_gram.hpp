@@ -2,7 +2,9 @@
 // S1 = sum w z, W, rows of one group of rows.  Included once per instruction set, beside
 // cpu_kernels.hpp, by host/cpu/cpu_kernels_<isa>.cpp (STEEPEST_CPU_ISA is the namespace).
 //
-// Row-major rows of d <= 4 features stream through vector accumulators (gram_small).
+// Row-major rows of d <= 4 features stream through vector accumulators (gram_small), 4 rows
+// an iteration: vector loads, a 4 x d transpose by shuffles in the storage type, one
+// widening a vector, each lane of an accumulator one of every 4th row.
 // Wider rows, and column-major X, go through in tiles of kGramTile rows (gram_tiled), a
 // small GEMM: each tile is packed as float64 shifted values z = (x - s_x, y - s_y) in
 // panels of 4 columns, row after row (and, weighted, a second copy times w).  Each block
@@ -24,6 +26,10 @@
 #include <memory>
 #include <type_traits>
 #include <vector>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "backend/gram.hpp"
 #include "steepest/data.hpp"
@@ -52,49 +58,128 @@ inline void load_lanes(const T* p, Lanes& v) {
   }
 }
 
-/// Rows t..t+3 of a packed row-major X (D values a row) as D lanes: z[k][l] = X(t + l, k)
-/// - shift[k], the values and the order of the element-wise path, from D vector loads.
-template <int D, class TX>
-inline void packed_rows(const TX* X, std::int64_t t, const double* shift, Lanes* z) {
-  double v[4 * D];
-  for (int m = 0; m < D; ++m) {
-    Lanes part;
-    load_lanes(X + t * D + 4 * m, part);
-    __builtin_memcpy(v + 4 * m, &part, sizeof part);
-  }
-  for (int k = 0; k < D; ++k) z[k] = Lanes{v[k], v[D + k], v[2 * D + k], v[3 * D + k]} - shift[k];
+/// Four values of storage type T as one vector (float32: 16 bytes, float64: 32).
+template <class T>
+struct QuadOf;
+template <>
+struct QuadOf<float> {
+  using type = float __attribute__((vector_size(16)));
+};
+template <>
+struct QuadOf<double> {
+  using type = Lanes;
+};
+template <class T>
+using Quad = typename QuadOf<T>::type;
+
+template <class T>
+inline void load_quad(const T* p, Quad<T>& q) {
+  __builtin_memcpy(&q, p, sizeof q);
 }
 
-/// Row-major rows of D <= 4 features: every sum in a vector accumulator whose 4 lanes take
-/// every 4th row of the group (the last < 4 rows go to lane 0), lanes added as lane_sum at
-/// the end: no tile, no copy, one read of each row.
-template <int D, class TX, class TY, class TW>
-void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_stride, const TW* w,
-                std::int64_t w_stride, const double* shift, const std::int64_t* rows, std::int64_t lo,
-                std::int64_t hi, double* out) {
-  constexpr int M = D + 1, P = M * (M + 1) / 2;
+/// Four stored values as float64 lanes: each lane the value static_cast<double> gives.  The
+/// widening is exact, so the instruction does not change a bit; with AVX it is one
+/// vcvtps2pd ymm, which GCC 12 does not make of __builtin_convertvector (it converts halves
+/// through the stack: d = 4 at 49% of the read ceiling instead of the 80% target).
+template <class T>
+inline void widen(const Quad<T>& q, Lanes& v) {
+  if constexpr (std::is_same_v<T, double>) {
+    v = q;
+  } else {
+#if defined(__AVX__)
+    v = reinterpret_cast<Lanes>(_mm256_cvtps_pd(reinterpret_cast<__m128>(q)));
+#else
+    v = __builtin_convertvector(q, Lanes);
+#endif
+  }
+}
+
+/// The 4 x 4 transpose of rows a, b, c, e: z[k] = (a[k], b[k], c[k], e[k]), in 8 shuffles
+/// (float64: in-lane unpacks, then 128-bit halves; float32: the SSE unpack / movlh pattern).
+template <class Q>
+inline void transpose4(const Q& a, const Q& b, const Q& c, const Q& e, Q* z) {
+  if constexpr (sizeof(Q) == 32) {
+    const Q t0 = __builtin_shufflevector(a, b, 0, 4, 2, 6), t1 = __builtin_shufflevector(a, b, 1, 5, 3, 7);
+    const Q t2 = __builtin_shufflevector(c, e, 0, 4, 2, 6), t3 = __builtin_shufflevector(c, e, 1, 5, 3, 7);
+    z[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    z[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    z[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    z[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+  } else {
+    const Q t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5), t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+    const Q t2 = __builtin_shufflevector(c, e, 0, 4, 1, 5), t3 = __builtin_shufflevector(c, e, 2, 6, 3, 7);
+    z[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    z[1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    z[2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    z[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+  }
+}
+
+/// The 4 packed rows of D values at \p p (4 D consecutive values) as D quads, q[k] = feature
+/// k of the 4 rows: D vector loads, then shuffles in the storage type (before widening, so
+/// float32 shuffles move 16 bytes, not 32).
+template <int D, class T>
+inline void packed_quads(const T* p, Quad<T>* q) {
+  Quad<T> a, b, c, e;
+  load_quad(p, a);
+  if constexpr (D == 1) {
+    q[0] = a;
+  } else if constexpr (D == 2) {  // a = (r0x0 r0x1 r1x0 r1x1), b = rows 2, 3
+    load_quad(p + 4, b);
+    q[0] = __builtin_shufflevector(a, b, 0, 2, 4, 6);
+    q[1] = __builtin_shufflevector(a, b, 1, 3, 5, 7);
+  } else if constexpr (D == 3) {  // a = (r0x0 r0x1 r0x2 r1x0), b = (r1x1 r1x2 r2x0 r2x1), c = (r2x2 r3x0 r3x1 r3x2)
+    load_quad(p + 4, b);
+    load_quad(p + 8, c);
+    const Quad<T> t0 = __builtin_shufflevector(a, b, 0, 3, 6, 7), t1 = __builtin_shufflevector(a, b, 1, 4, 7, 7),
+                  t2 = __builtin_shufflevector(a, b, 2, 5, 5, 5);
+    q[0] = __builtin_shufflevector(t0, c, 0, 1, 2, 5);
+    q[1] = __builtin_shufflevector(t1, c, 0, 1, 2, 6);
+    q[2] = __builtin_shufflevector(t2, c, 0, 1, 4, 7);
+  } else {
+    static_assert(D == 4, "d <= 4");
+    load_quad(p + 4, b);
+    load_quad(p + 8, c);
+    load_quad(p + 12, e);
+    transpose4(a, b, c, e, q);
+  }
+}
+
+/// A group's sums for D <= 4 features in vector accumulators, each lane one of every 4th row
+/// (the last < 4 rows go to lane 0): S2's packed triangle, S1, and (weighted) W.  add takes
+/// 4 rows as D + 1 lanes of z = (x, y) - shift and their weights; no horizontal sums until
+/// finish, which adds the lanes as lane_sum and the group's sums to out.
+template <int D, bool Weighted>
+struct GramLanes {
+  static constexpr int M = D + 1, P = M * (M + 1) / 2;
   Lanes s2[P] = {}, s1[M] = {}, sw = {};
-  auto add = [&](const Lanes* z, const Lanes& wl) {
+
+  inline void add(const Lanes* z, const Lanes& wl) {
     Lanes zw[M];
-    for (int k = 0; k < M; ++k) zw[k] = w != nullptr ? wl * z[k] : z[k];
+    for (int k = 0; k < M; ++k) zw[k] = Weighted ? wl * z[k] : z[k];
     int p = 0;
     for (int j = 0; j < M; ++j)
       for (int k = j; k < M; ++k) s2[p++] += zw[j] * z[k];
     for (int k = 0; k < M; ++k) s1[k] += zw[k];
-    sw += wl;
-  };
-  std::int64_t t = lo;
-  if (rows == nullptr && stride == D && y_stride == 1 && (w == nullptr || w_stride == 1)) {
-    // Packed rows in their natural order: vector loads instead of element by element.
-    for (; t + 4 <= hi; t += 4) {
-      Lanes z[M], wl = {1.0, 1.0, 1.0, 1.0};
-      packed_rows<D>(X, t, shift, z);
-      load_lanes(y + t, z[D]);
-      z[D] -= shift[D];
-      if (w != nullptr) load_lanes(w + t, wl);
-      add(z, wl);
-    }
+    if constexpr (Weighted) sw += wl;
   }
+
+  void finish(std::int64_t count, double* out) const {
+    for (int p = 0; p < P; ++p) out[p] += lane_sum(s2[p]);
+    for (int k = 0; k < M; ++k) out[P + k] += lane_sum(s1[k]);
+    // Unweighted, W is the row count: what the lanes of ones would sum to, exactly.
+    out[P + M] += Weighted ? lane_sum(sw) : static_cast<double>(count);
+    out[P + M + 1] += static_cast<double>(count);
+  }
+};
+
+/// The positions t..hi of a group that gram_small's vector loads do not take, value by value
+/// into the same lanes: 4 rows at a time, then the last < 4 in lane 0 (the other lanes zero).
+template <int D, class TX, class TY, class TW, class Acc>
+void gram_small_rest(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_stride, const TW* w,
+                     std::int64_t w_stride, const double* shift, const std::int64_t* rows, std::int64_t t,
+                     std::int64_t hi, Acc& acc) {
+  constexpr int M = D + 1;
   for (; t + 4 <= hi; t += 4) {
     Lanes z[M], wl = {1.0, 1.0, 1.0, 1.0};
     for (int l = 0; l < 4; ++l) {
@@ -103,7 +188,7 @@ void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_st
       z[D][l] = static_cast<double>(y[i * y_stride]) - shift[D];
       if (w != nullptr) wl[l] = static_cast<double>(w[i * w_stride]);
     }
-    add(z, wl);
+    acc.add(z, wl);
   }
   for (; t < hi; ++t) {
     const std::int64_t i = rows != nullptr ? rows[t] : t;
@@ -111,12 +196,66 @@ void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_st
     for (int k = 0; k < D; ++k) z[k][0] = static_cast<double>(X[i * stride + k]) - shift[k];
     z[D][0] = static_cast<double>(y[i * y_stride]) - shift[D];
     if (w != nullptr) wl[0] = static_cast<double>(w[i * w_stride]);
-    add(z, wl);
+    acc.add(z, wl);
   }
-  for (int p = 0; p < P; ++p) out[p] += lane_sum(s2[p]);
-  for (int k = 0; k < M; ++k) out[P + k] += lane_sum(s1[k]);
-  out[P + M] += lane_sum(sw);
-  out[P + M + 1] += static_cast<double>(hi - lo);
+}
+
+/// The group's rows t..t+3 from X's rows at \p p (4 pointers, D = 4: any stride, any row
+/// order): a load a row and a transpose.
+template <class TX>
+inline void quads_of_rows(const TX* const* p, Quad<TX>* q) {
+  Quad<TX> a, b, c, e;
+  load_quad(p[0], a);
+  load_quad(p[1], b);
+  load_quad(p[2], c);
+  load_quad(p[3], e);
+  transpose4(a, b, c, e, q);
+}
+
+/// Row-major rows of D <= 4 features, 4 rows an iteration into GramLanes: no tile, no copy,
+/// one read and one conversion of each value.  Packed rows in order (D <= 4), and D = 4 rows
+/// of any stride or order, come as vector loads and shuffles; other layouts value by value
+/// into the same lanes (the same values in the same order either way).
+template <int D, bool Weighted, class TX, class TY, class TW>
+void gram_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t y_stride, const TW* w,
+                std::int64_t w_stride, const double* shift, const std::int64_t* rows, std::int64_t lo,
+                std::int64_t hi, double* out) {
+  constexpr int M = D + 1;
+  GramLanes<D, Weighted> acc;
+  Lanes sh[M];
+  for (int k = 0; k < M; ++k) sh[k] = Lanes{shift[k], shift[k], shift[k], shift[k]};
+  const bool in_order = rows == nullptr && y_stride == 1 && (!Weighted || w_stride == 1);
+  auto row = [&](std::int64_t t) { return rows != nullptr ? rows[t] : t; };
+  std::int64_t t = lo;
+  for (; t + 4 <= hi && (D == 4 || (in_order && stride == D)); t += 4) {
+    Quad<TX> q[D];
+    if (D < 4 || (in_order && stride == D)) {
+      packed_quads<D>(X + t * D, q);
+    } else if constexpr (D == 4) {
+      const TX* p[4] = {X + row(t) * stride, X + row(t + 1) * stride, X + row(t + 2) * stride, X + row(t + 3) * stride};
+      quads_of_rows(p, q);
+    }
+    Lanes z[M], wl = {1.0, 1.0, 1.0, 1.0};
+    for (int k = 0; k < D; ++k) widen<TX>(q[k], z[k]);
+    if (in_order) {
+      Quad<TY> qy;
+      load_quad(y + t, qy);
+      widen<TY>(qy, z[D]);
+      if constexpr (Weighted) {
+        Quad<TW> qw;
+        load_quad(w + t, qw);
+        widen<TW>(qw, wl);
+      }
+    } else {
+      for (int l = 0; l < 4; ++l) z[D][l] = static_cast<double>(y[row(t + l) * y_stride]);
+      if constexpr (Weighted)
+        for (int l = 0; l < 4; ++l) wl[l] = static_cast<double>(w[row(t + l) * w_stride]);
+    }
+    for (int k = 0; k < M; ++k) z[k] -= sh[k];
+    acc.add(z, wl);
+  }
+  gram_small_rest<D>(X, stride, y, y_stride, w, w_stride, shift, rows, t, hi, acc);
+  acc.finish(hi - lo, out);
 }
 
 constexpr std::int64_t kGramTile = 64;             // rows per tile (64, 128, 256 measured: within 5%)
@@ -379,6 +518,19 @@ void gram_tiled(const MatrixView& X, const VectorView& y, const TW* w, std::int6
   out[gram_rows(d)] += count;
 }
 
+/// gram_small for d = 1..4.
+template <bool Weighted, class TX, class TY, class TW>
+void gram_small_d(std::int64_t d, const TX* x, std::int64_t stride, const TY* y, std::int64_t y_stride, const TW* w,
+                  std::int64_t w_stride, const double* shift, const std::int64_t* rows, std::int64_t lo,
+                  std::int64_t hi, double* out) {
+  switch (d) {
+    case 1: return gram_small<1, Weighted>(x, stride, y, y_stride, w, w_stride, shift, rows, lo, hi, out);
+    case 2: return gram_small<2, Weighted>(x, stride, y, y_stride, w, w_stride, shift, rows, lo, hi, out);
+    case 3: return gram_small<3, Weighted>(x, stride, y, y_stride, w, w_stride, shift, rows, lo, hi, out);
+    default: return gram_small<4, Weighted>(x, stride, y, y_stride, w, w_stride, shift, rows, lo, hi, out);
+  }
+}
+
 template <class TX, class TY, class TW>
 void gram_typed(const MatrixView& X, const VectorView& y, const TW* w, std::int64_t w_stride, const double* shift,
                 const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
@@ -386,12 +538,8 @@ void gram_typed(const MatrixView& X, const VectorView& y, const TW* w, std::int6
   if (X.layout == Layout::row_major && d <= 4) {
     const auto* x = static_cast<const TX*>(X.data);
     const auto* yv = static_cast<const TY*>(y.data);
-    switch (d) {
-      case 1: return gram_small<1>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
-      case 2: return gram_small<2>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
-      case 3: return gram_small<3>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
-      default: return gram_small<4>(x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
-    }
+    if (w == nullptr) return gram_small_d<false>(d, x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
+    return gram_small_d<true>(d, x, X.stride, yv, y.stride, w, w_stride, shift, rows, lo, hi, out);
   }
   gram_tiled<TX, TY, TW>(X, y, w, w_stride, shift, rows, lo, hi, out);
 }
