@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <numeric>
 #include <ostream>
@@ -767,6 +768,31 @@ void expect_near_reference(const std::vector<double>& got, const F32Reference& r
         << what << " entry " << k;
 }
 
+/// Every kernel set on \p s at positions [lo, hi), in the natural order and gathered by
+/// \p rows, plain and weighted: each result near the long-double reference, and every set
+/// the bits of the first (vector extensions in a fixed order: baseline and AVX2 agree).
+template <class S>  // F32Rows or ColMajor<T> (below)
+void check_every_set(const std::vector<std::pair<ChunkFn, WChunkFn>>& sets, const S& s, const std::vector<double>& w,
+                     const steepest::detail::Params& p, const std::vector<double>& wt, const StoredWeights& wv,
+                     const std::vector<std::int64_t>& rows, std::int64_t lo, std::int64_t hi, const std::string& what) {
+  std::vector<std::vector<double>> results;
+  for (const auto& [plain, weighted] : sets) {
+    for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
+      const std::string how = what + (list != nullptr ? " gathered" : "");
+      std::vector<double> a(static_cast<std::size_t>(s.d) + 2, 0.0), b(a.size() + 1, 0.0);
+      plain(s.X, s.Y, p, list, lo, hi, a.data());
+      weighted(s.X, s.Y, wv.view, p, list, lo, hi, b.data());
+      expect_near_reference(a, f32_reference(s, w, 0.3, nullptr, list, lo, hi), a.size(), how);
+      expect_near_reference(b, f32_reference(s, w, 0.3, wt.data(), list, lo, hi), b.size(), how + " weighted");
+      results.push_back(std::move(a));
+      results.push_back(std::move(b));
+    }
+  }
+  for (std::size_t r = 4; r < results.size(); ++r)
+    EXPECT_EQ(0, std::memcmp(results[r].data(), results[r - 4].data(), results[r].size() * sizeof(double)))
+        << what << " result " << r % 4 << ": baseline and avx2 differ";
+}
+
 TEST(CpuKernels, Float32RowsMatchLongDoubleInEveryLayoutAndBuild) {
   const auto sets = kernel_sets();
   for (std::int64_t d : {4, 5, 7, 8, 9, 16, 17, 33, 64}) {
@@ -780,31 +806,18 @@ TEST(CpuKernels, Float32RowsMatchLongDoubleInEveryLayoutAndBuild) {
       steepest::detail::epoch_permutation(static_cast<std::uint64_t>(d), 1, rows.data(), s.n);
       const std::int64_t lo = 3, hi = s.n - 2;  // blocks of 4 that start off the chunk's first row
       const std::string what = "d " + std::to_string(d) + (pad != 0 ? " strided" : " contiguous");
-      std::vector<std::vector<double>> results;
-      for (const auto& [plain, weighted] : sets) {
-        for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
-          const std::string how = what + (list != nullptr ? " gathered" : "");
-          std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
-          plain(s.X, s.Y, p, list, lo, hi, a.data());
-          weighted(s.X, s.Y, wv.view, p, list, lo, hi, b.data());
-          expect_near_reference(a, f32_reference(s, w, 0.3, nullptr, list, lo, hi), a.size(), how);
-          expect_near_reference(b, f32_reference(s, w, 0.3, wt.data(), list, lo, hi), b.size(), how + " weighted");
-          results.push_back(std::move(a));
-          results.push_back(std::move(b));
-        }
-      }
-      // Vector extensions in a fixed order: the baseline and AVX2 kernels give the same bits.
-      for (std::size_t r = 4; r < results.size(); ++r)
-        EXPECT_EQ(0, std::memcmp(results[r].data(), results[r - 4].data(), results[r].size() * sizeof(double)))
-            << what << " result " << r % 4 << ": baseline and avx2 differ";
+      check_every_set(sets, s, w, p, wt, wv, rows, lo, hi, what);
     }
   }
 }
 
-TEST(CpuKernels, Float32RowsUnitWeightsGiveTheUnweightedBits) {
+/// Weights of 1.0 (float64, and float32 every 2nd) give the unweighted kernels' bits and a
+/// weight total of the row count, for problems S(1001, d, d % 2, 1, seed + d).
+template <class S>
+void expect_unit_weights_give_the_unweighted_bits(std::initializer_list<std::int64_t> ds, unsigned seed) {
   for (const auto& [plain, weighted] : kernel_sets()) {
-    for (std::int64_t d : {2, 4, 5, 8, 9, 17, 64}) {
-      const F32Rows s(1001, d, d % 2, 1, static_cast<unsigned>(300 + d));
+    for (std::int64_t d : ds) {
+      const S s(1001, d, d % 2, 1, static_cast<unsigned>(seed + d));
       const auto w = some_weights(d);
       const steepest::detail::Params p{w.data(), -0.2};
       for (const auto& [dtype, stride] : {std::pair<DType, std::int64_t>{DType::float64, 1}, {DType::float32, 2}}) {
@@ -818,6 +831,10 @@ TEST(CpuKernels, Float32RowsUnitWeightsGiveTheUnweightedBits) {
       }
     }
   }
+}
+
+TEST(CpuKernels, Float32RowsUnitWeightsGiveTheUnweightedBits) {
+  expect_unit_weights_give_the_unweighted_bits<F32Rows>({2, 4, 5, 8, 9, 17, 64}, 300);
 }
 
 }  // namespace
@@ -869,22 +886,7 @@ void check_col_major(const std::vector<std::pair<ChunkFn, WChunkFn>>& sets) {
       steepest::detail::epoch_permutation(static_cast<std::uint64_t>(d), 2, rows.data(), s.n);
       const std::int64_t lo = 3, hi = s.n - 2;
       const std::string what = std::string(type) + " d " + std::to_string(d) + (pad != 0 ? " strided" : " contiguous");
-      std::vector<std::vector<double>> results;
-      for (const auto& [plain, weighted] : sets) {
-        for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
-          const std::string how = what + (list != nullptr ? " gathered" : "");
-          std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
-          plain(s.X, s.Y, p, list, lo, hi, a.data());
-          weighted(s.X, s.Y, wv.view, p, list, lo, hi, b.data());
-          expect_near_reference(a, f32_reference(s, w, 0.3, nullptr, list, lo, hi), a.size(), how);
-          expect_near_reference(b, f32_reference(s, w, 0.3, wt.data(), list, lo, hi), b.size(), how + " weighted");
-          results.push_back(std::move(a));
-          results.push_back(std::move(b));
-        }
-      }
-      for (std::size_t r = 4; r < results.size(); ++r)
-        EXPECT_EQ(0, std::memcmp(results[r].data(), results[r - 4].data(), results[r].size() * sizeof(double)))
-            << what << " result " << r % 4 << ": baseline and avx2 differ";
+      check_every_set(sets, s, w, p, wt, wv, rows, lo, hi, what);
     }
   }
 }
@@ -919,22 +921,7 @@ TEST(CpuKernels, ColumnMajorShortChunksReadOnlyTheirRows) {
 }
 
 TEST(CpuKernels, ColumnMajorUnitWeightsGiveTheUnweightedBits) {
-  for (const auto& [plain, weighted] : kernel_sets()) {
-    for (std::int64_t d : {1, 4, 9, 64}) {
-      const ColMajor<float> s(1001, d, d % 2, 1, static_cast<unsigned>(600 + d));
-      const auto w = some_weights(d);
-      const steepest::detail::Params p{w.data(), -0.2};
-      for (const auto& [dtype, stride] : {std::pair<DType, std::int64_t>{DType::float64, 1}, {DType::float32, 2}}) {
-        const StoredWeights ones(std::vector<double>(static_cast<std::size_t>(s.n), 1.0), dtype, stride);
-        std::vector<double> a(static_cast<std::size_t>(d) + 2, 0.0), b(a.size() + 1, 0.0);
-        plain(s.X, s.Y, p, nullptr, 1, s.n, a.data());
-        weighted(s.X, s.Y, ones.view, p, nullptr, 1, s.n, b.data());
-        EXPECT_EQ(b.back(), static_cast<double>(s.n - 1)) << "d " << d;
-        b.pop_back();
-        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(double))) << "d " << d;
-      }
-    }
-  }
+  expect_unit_weights_give_the_unweighted_bits<ColMajor<float>>({1, 4, 9, 64}, 600);
 }
 
 }  // namespace

@@ -3,21 +3,10 @@
 #include <algorithm>
 #include <utility>
 
-#if defined(STEEPEST_HAVE_OPENMP)
-#include <omp.h>
-#endif
+#include "train/permutation.hpp"
 
 namespace steepest::detail {
 namespace {
-
-int thread_count(std::int32_t threads) noexcept {
-#if defined(STEEPEST_HAVE_OPENMP)
-  return threads > 0 ? threads : omp_get_max_threads();
-#else
-  (void)threads;
-  return 1;
-#endif
-}
 
 /// One step of \p rule from \p state into \p next on the batch \p g: with \p linear the
 /// gradient's linear part only (no y terms), else all of it.
@@ -105,7 +94,7 @@ AffineMap epoch_map(std::int64_t batches, const std::function<void(std::int64_t,
                     std::int32_t threads) {
   const std::int64_t blocks = (batches + kAffineBlock - 1) / kAffineBlock;
   std::vector<AffineMap> level(static_cast<std::size_t>(blocks));
-  const int team = thread_count(threads);
+  [[maybe_unused]] const int team = thread_count(threads);
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel num_threads(team) if (blocks > 1)
 #endif

@@ -56,15 +56,6 @@ void fisher_yates(SplitMix64& rng, std::int64_t* rows, std::int64_t n) noexcept 
   }
 }
 
-int thread_count(std::int32_t threads) {
-#if defined(STEEPEST_HAVE_OPENMP)
-  return threads > 0 ? threads : omp_get_max_threads();
-#else
-  (void)threads;
-  return 1;
-#endif
-}
-
 /// The bucketed shuffle of epoch_shuffle (n > kShuffleBucketRows).  Blocks of rows (a
 /// function of n only) are dealt in parallel; counts[j * buckets + b] is first block j's count
 /// in bucket b, then where its next row for b goes.
@@ -195,6 +186,15 @@ void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int6
     std::sort(order + k * per_batch, order + std::min(count, (k + 1) * per_batch));
   expand_runs(order, count, block, base, rows, threads);
   for (std::int64_t i = count * block; i < n; ++i) rows[i] = base != nullptr ? base[i] : i;  // the tail
+}
+
+int thread_count(std::int32_t threads) noexcept {
+#if defined(STEEPEST_HAVE_OPENMP)
+  return threads > 0 ? threads : omp_get_max_threads();
+#else
+  (void)threads;
+  return 1;
+#endif
 }
 
 void fill_rows(std::int64_t* rows, const std::int64_t* from, std::int64_t n, std::int32_t threads) {

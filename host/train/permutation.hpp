@@ -77,6 +77,10 @@ void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int6
                          std::int64_t n, std::int64_t block, std::int64_t batch, std::int32_t threads,
                          IndexVector& scratch, IndexVector& runs);
 
+/// The threads of a parallel region asked for \p threads (0: OpenMP's default; 1 without
+/// OpenMP).
+int thread_count(std::int32_t threads) noexcept;
+
 /// rows[i] = from[i], or i when \p from is null, for i < n, on \p threads threads (an
 /// epoch's starting order: a fresh IndexVector's pages are first touched here, in parallel).
 void fill_rows(std::int64_t* rows, const std::int64_t* from, std::int64_t n, std::int32_t threads);
