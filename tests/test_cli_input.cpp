@@ -270,6 +270,14 @@ TEST_F(CliInput, EchoedCellsAreTruncatedAndEscaped) {
   EXPECT_TRUE(contains(r.err, "4\\x00tail")) << r;
 }
 
+TEST_F(CliInput, ShuffleBlockBelowOneIsRefusedInPlainWords) {
+  const std::string data = csv("sb.csv", "x,y\n1,2\n2,4\n3,6\n4,8\n");
+  const Result r = expect_bad_input({"fit", data, "--batch-size", "2", "--shuffle-block", "0"});
+  EXPECT_TRUE(contains(r.err, "--shuffle-block")) << r;
+  EXPECT_LT(r.err.size(), 300u) << "no 300-digit range: " << r;
+  EXPECT_EQ(run({"fit", data, "--batch-size", "2", "--shuffle-block", "2", "--epochs", "2", "-q"}).code, 0);
+}
+
 TEST_F(CliInput, ALatin1HeaderNameIsWrittenToTheModelAndMatchedAgain) {
   std::vector<std::vector<double>> rows;  // (caf\xe9, b, y)
   for (const auto& r : target_first_rows()) rows.push_back({r[1], r[2], r[0]});

@@ -117,7 +117,7 @@ void add_batch_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--shuffle-block", a.fit.shuffle_block,
                  "Shuffle runs of this many consecutive rows, not single rows: batches read whole runs "
                  "(much faster on large data), but each run keeps its rows together and in order")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(integer_in(1, INT64_MAX));
   cmd.add_option("--tol", a.fit.tol,
                  "Early stopping: stop after n-iter-no-change epochs that each fail to lower the best "
                  "loss by more than tol x best; 0 = off")
