@@ -325,16 +325,20 @@ class CudaBackend final : public Backend {
     order_ = DeviceBuffer<std::int64_t>(n_, "row order");  // DeviceUnavailable if it fails
   }
 
-  void set_row_order(const std::int64_t* order) override {
+  void set_row_order(const RowOrder& given) override {
     activate();
-    if (order == nullptr) throw InvalidArgument("set_row_order: null order");
+    if (given.rows == nullptr && given.count > 0) throw InvalidArgument("set_row_order: null order");
+    if (given.part && reduction_ == nullptr)
+      throw InvalidArgument("set_row_order: a part of a row order needs a backend of several processes");
     reserve_row_order();  // no-op when reserved; else allocated now
-    // Synchronous on purpose: the caller may overwrite \p order (the next epoch's
+    // Synchronous on purpose: the caller may overwrite the order (the next epoch's
     // permutation) as soon as we return, and kernels of the previous epoch may still read
     // the device copy, which stream order protects.
+    const std::int64_t* order = given.rows;
     if (reduction_ != nullptr) {
       // Across processes: this process's rows of the fit's order (launch_plan.hpp).
-      plan::local_row_order(order, total_, first_, n_, local_order_, local_before_);
+      plan::local_row_order(given.rows, given.part ? given.keys : nullptr, given.count, first_, n_, local_order_,
+                            local_keys_);
       order = local_order_.data();
     }
     const std::size_t count = reduction_ != nullptr ? local_order_.size() : static_cast<std::size_t>(n_);
@@ -432,8 +436,7 @@ class CudaBackend final : public Backend {
   /// Positions [begin, end) of the fit as this process's: a range of its compact order, or
   /// of its local rows in the natural order.
   std::pair<std::int64_t, std::int64_t> local_range(std::int64_t begin, std::int64_t end, bool ordered) const {
-    if (ordered)
-      return {local_before_[static_cast<std::size_t>(begin)], local_before_[static_cast<std::size_t>(end)]};
+    if (ordered) return plan::local_span(local_keys_, begin, end);
     return {std::clamp<std::int64_t>(begin - first_, 0, n_), std::clamp<std::int64_t>(end - first_, 0, n_)};
   }
 
@@ -716,7 +719,7 @@ class CudaBackend final : public Backend {
   double host_stats_[kStatCount] = {};
   // Across processes (reduction_ set): the passes finish on the host (compute_shared),
   // which keeps the loss, gradient and running sums.
-  std::vector<std::int64_t> local_order_, local_before_;  // plan::local_row_order
+  std::vector<std::int64_t> local_order_, local_keys_;  // plan::local_row_order
   DeviceBuffer<double> raw_;                              // a pass's sums (d + 3)
   std::vector<double> shared_grad_, shared_row_, shared_totals_;
   double shared_loss_ = 0.0, shared_running_sse_ = 0.0, shared_running_rows_ = 0.0;

@@ -9,9 +9,11 @@
 // check it covers every row exactly once and agrees with a naive float64 sum.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #if defined(__CUDACC__)
@@ -346,23 +348,33 @@ inline void gather_packed_bytes(unsigned char* dst, const unsigned char* src, st
 }
 
 // --- across processes (a RowShare with a Reduction) -----------------------------------------
-// Each process holds rows [first, first + m) of the fit; a row order (set_row_order) lists
-// all `total` rows of the fit.  The device keeps only this process's rows of it, in order,
-// as local indices, and a pass over positions [begin, end) of the order runs over positions
-// [before[begin], before[end]) of that compact order: the same rows, in the same order.
+// Each process holds rows [first, first + m) of the fit; a row order (set_row_order, a
+// RowOrder) is the whole order of all `total` rows or this process's part of it.  The device
+// keeps only this process's rows of it, in order, as local indices, each with a key (its
+// position in a whole order; its batch's start in a part), and a pass over positions
+// [begin, end) of the order runs over the compact entries whose key lies in [begin, end): the
+// same rows, in the same order.
 
-/// The compact order of the rows this process holds and, for every position p of \p order
-/// (total + 1 entries), how many of them come before it.
-inline void local_row_order(const std::int64_t* order, std::int64_t total, std::int64_t first, std::int64_t m,
-                            std::vector<std::int64_t>& compact, std::vector<std::int64_t>& before) {
+/// The compact order of the rows this process holds among rows[0..count) (\p keys null: a
+/// whole order, whose positions become the keys) and each one's key.
+inline void local_row_order(const std::int64_t* rows, const std::int64_t* keys, std::int64_t count,
+                            std::int64_t first, std::int64_t m, std::vector<std::int64_t>& compact,
+                            std::vector<std::int64_t>& compact_keys) {
   compact.clear();
-  before.resize(static_cast<std::size_t>(total) + 1);
-  for (std::int64_t p = 0; p < total; ++p) {
-    before[static_cast<std::size_t>(p)] = static_cast<std::int64_t>(compact.size());
-    const std::int64_t local = order[p] - first;
-    if (local >= 0 && local < m) compact.push_back(local);
+  compact_keys.clear();
+  for (std::int64_t k = 0; k < count; ++k) {
+    const std::int64_t local = rows[k] - first;
+    if (local < 0 || local >= m) continue;
+    compact.push_back(local);
+    compact_keys.push_back(keys != nullptr ? keys[k] : k);
   }
-  before[static_cast<std::size_t>(total)] = static_cast<std::int64_t>(compact.size());
+}
+
+/// The compact entries of positions [begin, end): those whose key lies in [begin, end).
+inline std::pair<std::int64_t, std::int64_t> local_span(const std::vector<std::int64_t>& keys, std::int64_t begin,
+                                                        std::int64_t end) {
+  return {std::lower_bound(keys.begin(), keys.end(), begin) - keys.begin(),
+          std::lower_bound(keys.begin(), keys.end(), end) - keys.begin()};
 }
 
 // --- Gram sums (kernels/gram_sums.cu) ------------------------------------------------------

@@ -305,10 +305,11 @@ TEST(LaunchPlan, PinnedGatherOfAnyPiecesIsThePackedStream) {
 
 // GPU ranks: a pass over positions [begin, end) of the fit's row order visits, on each
 // process, exactly its own rows among them, in the order's order; the processes' passes
-// together visit each row once.
+// together visit each row once.  Given a process's part (keys: each entry's batch start), a
+// pass over whole batches visits the same rows.
 TEST(LaunchPlan, LocalRowOrderKeepsEachProcessesRowsInOrder) {
   std::mt19937_64 rng(11);
-  const std::int64_t total = 1000;
+  const std::int64_t total = 1000, batch = 128;
   std::vector<std::int64_t> order(total);
   for (std::int64_t i = 0; i < total; ++i) order[static_cast<std::size_t>(i)] = i;
   std::shuffle(order.begin(), order.end(), rng);
@@ -316,20 +317,33 @@ TEST(LaunchPlan, LocalRowOrderKeepsEachProcessesRowsInOrder) {
   std::vector<int> seen(total, 0);
   for (int p = 0; p + 1 < 6; ++p) {
     const std::int64_t first = cuts[p], m = cuts[p + 1] - cuts[p];
-    std::vector<std::int64_t> compact, before;
-    local_row_order(order.data(), total, first, m, compact, before);
+    std::vector<std::int64_t> compact, keys, part_rows, part_keys, part_compact, part_compact_keys;
+    local_row_order(order.data(), nullptr, total, first, m, compact, keys);
     ASSERT_EQ(static_cast<std::int64_t>(compact.size()), m);
-    ASSERT_EQ(before.size(), static_cast<std::size_t>(total) + 1);
-    for (const std::int64_t begin : {0, 17, 500, 999})
+    ASSERT_EQ(keys.size(), compact.size());
+    for (std::int64_t q = 0; q < total; ++q) {  // the part a trainer would give this process
+      const std::int64_t row = order[static_cast<std::size_t>(q)];
+      if (row < first || row >= first + m) continue;
+      part_rows.push_back(row);
+      part_keys.push_back(q / batch * batch);
+    }
+    local_row_order(part_rows.data(), part_keys.data(), static_cast<std::int64_t>(part_rows.size()), first, m,
+                    part_compact, part_compact_keys);
+    EXPECT_EQ(part_compact, compact);
+    for (const std::int64_t begin : {0, 17, 256, 500, 999})
       for (const std::int64_t end : {begin, begin + 1, std::min<std::int64_t>(total, begin + 128), total}) {
         std::vector<std::int64_t> want;
         for (std::int64_t q = begin; q < end; ++q) {
           const std::int64_t row = order[static_cast<std::size_t>(q)];
           if (row >= first && row < first + m) want.push_back(row - first);
         }
-        const std::vector<std::int64_t> got(compact.begin() + before[static_cast<std::size_t>(begin)],
-                                            compact.begin() + before[static_cast<std::size_t>(end)]);
+        const auto [lo, hi] = local_span(keys, begin, end);
+        const std::vector<std::int64_t> got(compact.begin() + lo, compact.begin() + hi);
         ASSERT_EQ(got, want) << "process " << p << " positions [" << begin << ", " << end << ")";
+        if (begin % batch != 0 || (end % batch != 0 && end != total)) continue;
+        const auto [plo, phi] = local_span(part_compact_keys, begin, end);
+        EXPECT_EQ(std::vector<std::int64_t>(part_compact.begin() + plo, part_compact.begin() + phi), want)
+            << "process " << p << "'s part, positions [" << begin << ", " << end << ")";
       }
     for (const std::int64_t local : compact) ++seen[static_cast<std::size_t>(first + local)];
   }

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/chunk_plan.hpp"
+#include "train/local_order.hpp"
 #include "train/permutation.hpp"
+#include "train/run_state.hpp"
 
 namespace {
 
@@ -239,6 +242,101 @@ TEST(EpochBlockBatches, AreTheBlockShufflesBatchesEachInAscendingOrder) {
       epoch_block_batches(7, 2, identity.data(), got.data(), n, block, batch, 1, scratch, runs);
       epoch_block_batches(7, 2, nullptr, from_null.data(), n, block, batch, 1, scratch, runs);
       EXPECT_EQ(from_null, got) << "a null base is the identity";
+    }
+  }
+}
+
+// A process's rows of an order it never holds: shuffle_positions is the inverse of the
+// shuffle, for any range of entries, size (one Fisher-Yates or buckets) and thread count.
+TEST(ShufflePositions, PlaceEachEntryWhereTheShuffleDoes) {
+  for (const std::int64_t n : {std::int64_t{1}, std::int64_t{2}, std::int64_t{999}, kShuffleBucketRows,
+                               kShuffleBucketRows + 1, std::int64_t{300007}}) {
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n)), where(order.size());
+    epoch_permutation(5, 3, order.data(), n, 1);
+    for (std::int64_t p = 0; p < n; ++p) where[static_cast<std::size_t>(order[static_cast<std::size_t>(p)])] = p;
+    const std::int64_t cuts[][2] = {{0, n}, {0, 0}, {n / 3, n / 3 + 1}, {n / 5, n - n / 7}, {n - 1, n}};
+    for (const auto& cut : cuts)
+      for (const int threads : {1, 2}) {
+        SCOPED_TRACE("n " + std::to_string(n) + ", [" + std::to_string(cut[0]) + ", " + std::to_string(cut[1]) +
+                     "), " + std::to_string(threads) + " threads");
+        std::vector<std::int64_t> pos(static_cast<std::size_t>(cut[1] - cut[0]), -1);
+        shuffle_positions(5, 3, n, cut[0], cut[1], pos.data(), threads);
+        ASSERT_EQ(pos, std::vector<std::int64_t>(where.begin() + cut[0], where.begin() + cut[1]));
+      }
+  }
+}
+
+// The trainer's whole order of an epoch (Trainer::split_rows, Trainer::set_epoch_order),
+// as one process makes it: training positions [0, n_train), then the held-out rows.
+std::vector<std::int64_t> whole_epoch_order(std::int64_t epoch, std::int64_t n, std::int64_t held,
+                                            const OrderShape& s) {
+  std::vector<std::int64_t> split(static_cast<std::size_t>(n));
+  if (held > 0)
+    heldout_split(9, n, held, split.data());
+  else
+    std::iota(split.begin(), split.end(), 0);
+  std::vector<std::int64_t> order = split;
+  IndexVector scratch, runs;
+  if (s.block > 1 && s.batch % s.block == 0) {
+    epoch_block_batches(9, epoch, split.data(), order.data(), s.n_train, s.block, s.batch, 1, scratch, runs);
+  } else {
+    epoch_block_shuffle(9, epoch, order.data(), s.n_train, s.block, 1, scratch, runs);
+    std::vector<std::int64_t> a, b;
+    group_epoch_batches(order.data(), s.n_train, s.batch, n, s.rows_per_shard, 1, a, b);
+  }
+  return order;
+}
+
+// Across processes each holds its part of that order alone (train/local_order.hpp): exactly
+// its rows of the whole order, in the same order, each keyed by its batch's start (the
+// held-out rows by n_train); for splits on and off shard boundaries, with a process
+// without rows, shuffled rows, runs (FitOptions::shuffle_block) and a held-out part.
+TEST(LocalEpochOrder, EachProcesssPartIsItsRowsOfTheWholeOrder) {
+  struct Case {
+    std::int64_t n, held, batch, block;
+  };
+  const Case cases[] = {{5000, 0, 70, 1},     {5000, 400, 64, 16},    {5000, 300, 100, 7},
+                        {200000, 0, 1000, 1}, {200000, 20000, 2500, 1}, {200000, 0, 1024, 256},
+                        {200000, 999, 1024, 64}, {200000, 0, 1000, 96}};
+  for (const Case& c : cases) {
+    const OrderShape shape{c.n - c.held, c.n, c.batch, c.block, plan_data(c.n, 3).rows_per_shard};
+    const std::vector<std::int64_t> cuts = {0, c.n / 7, c.n / 7, c.n / 2 + 13, c.n};
+    for (const std::int64_t epoch : {0, 4}) {
+      SCOPED_TRACE("n " + std::to_string(c.n) + ", held " + std::to_string(c.held) + ", batch " +
+                   std::to_string(c.batch) + ", block " + std::to_string(c.block) + ", epoch " + std::to_string(epoch));
+      const std::vector<std::int64_t> whole = whole_epoch_order(epoch, c.n, c.held, shape);
+      std::int64_t first_input = 0;
+      for (std::size_t r = 0; r + 1 < cuts.size(); ++r) {
+        const std::int64_t first = cuts[r], m = cuts[r + 1] - cuts[r];
+        LocalRows mine;
+        if (c.held > 0) {
+          local_heldout_split(9, c.n, c.held, first, m, 2, mine.train, mine.heldout);
+        } else {
+          mine.train.resize(static_cast<std::size_t>(m));
+          std::iota(mine.train.begin(), mine.train.end(), first);
+        }
+        mine.first_input = first_input;
+        first_input += static_cast<std::int64_t>(mine.train.size());
+        LocalOrder got, split;
+        local_epoch_order(9, epoch, mine, shape, 2, got);
+        local_split_order(mine, shape, split);
+        std::vector<std::int64_t> rows, keys, split_keys;
+        for (std::int64_t p = 0; p < c.n; ++p) {
+          const std::int64_t row = whole[static_cast<std::size_t>(p)];
+          if (row < first || row >= first + m) continue;
+          rows.push_back(row);
+          keys.push_back(p < shape.n_train ? p / c.batch * c.batch : shape.n_train);
+        }
+        ASSERT_EQ(std::vector<std::int64_t>(got.rows.begin(), got.rows.end()), rows) << "process " << r;
+        ASSERT_EQ(std::vector<std::int64_t>(got.keys.begin(), got.keys.end()), keys) << "process " << r;
+        // The split's order: the training rows ascending, then the held-out rows.
+        std::vector<std::int64_t> split_rows(mine.train.begin(), mine.train.end());
+        split_rows.insert(split_rows.end(), mine.heldout.begin(), mine.heldout.end());
+        ASSERT_EQ(std::vector<std::int64_t>(split.rows.begin(), split.rows.end()), split_rows);
+        for (std::size_t k = 0; k < mine.train.size(); ++k)
+          EXPECT_EQ(split.keys[k], (mine.first_input + static_cast<std::int64_t>(k)) / c.batch * c.batch);
+      }
+      EXPECT_EQ(first_input, shape.n_train);
     }
   }
 }

@@ -312,6 +312,23 @@ INSTANTIATE_TEST_SUITE_P(
                o.optimizer = steepest::Optimizer::automatic;
                o.batch_size = 2500;
              }},
+        Mode{"shuffle_block_whole_runs_heldout",
+             [](steepest::FitOptions& o, Distributed&) {
+               o.batch_size = 2048;
+               o.shuffle_block = 256;
+               o.validation_fraction = 0.1;
+             }},
+        Mode{"shuffle_block_across_batches",
+             [](steepest::FitOptions& o, Distributed&) {
+               o.batch_size = 1000;
+               o.shuffle_block = 64;
+             }},
+        Mode{"minibatch_gram_shuffled_heldout",
+             [](steepest::FitOptions& o, Distributed&) {
+               o.solver = steepest::Solver::gram;
+               o.batch_size = 2500;
+               o.validation_fraction = 0.1;
+             }},
         Mode{"adam_l1_heldout_shuffled",
              [](steepest::FitOptions& o, Distributed&) {
                o.optimizer = steepest::Optimizer::adam;

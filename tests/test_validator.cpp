@@ -23,7 +23,7 @@ class Perturbed final : public Backend {
   void set_parameters(const double* w, double b) override { inner_->set_parameters(w, b); }
   void get_parameters(double* w, double* b) override { inner_->get_parameters(w, b); }
   void reserve_row_order() override { inner_->reserve_row_order(); }
-  void set_row_order(const std::int64_t* o) override { inner_->set_row_order(o); }
+  void set_row_order(const steepest::detail::RowOrder& o) override { inner_->set_row_order(o); }
   void compute(std::int64_t lo, std::int64_t hi, bool ordered) override { inner_->compute(lo, hi, ordered); }
   void gram_sums(std::int64_t lo, std::int64_t hi, bool ordered, const double* shift, double* totals) override {
     inner_->gram_sums(lo, hi, ordered, shift, totals);

@@ -14,6 +14,21 @@
 
 namespace steepest::detail {
 
+/// A row order for ordered passes (Backend::set_row_order).  Either the whole order
+/// (\p part false): rows[p] is the row of the fit at position p, for every position
+/// p < count = n; or, across processes, only this process's part of it (train/local_order.hpp):
+/// its rows in the order's order, rows[k] at a position whose batch starts at keys[k] (keys
+/// never decrease; a part may be empty).  A pass over positions [begin, end) of a part takes the entries whose key
+/// lies in [begin, end), so begin and end must be batch edges of the order (a multiple of
+/// the batch size below the training rows' end, that end, or n), as every pass the trainer
+/// asks for is.  A part costs O(this process's rows), the whole order O(n) on every process.
+struct RowOrder {
+  const std::int64_t* rows = nullptr;
+  const std::int64_t* keys = nullptr;  // a part's
+  std::int64_t count = 0;
+  bool part = false;
+};
+
 /// A backend holds the data (uploaded once), the parameters (w, b) and the gradient of the
 /// last compute().  Calls may be asynchronous; loss(), running_loss(), gradient() and
 /// get_parameters() are the only synchronisation points.
@@ -38,11 +53,14 @@ class Backend {
   /// Read the parameters back: w has room for cols() entries.
   virtual void get_parameters(double* w, double* b) = 0;
 
-  /// Allocate what ordered computes need (n row indices), so that a fit that will shuffle
-  /// fails before its first epoch, not in it.  Throws DeviceUnavailable when it cannot.
+  /// Allocate what ordered computes need (an index for each of this process's rows), so
+  /// that a fit that will shuffle fails before its first epoch, not in it.  Throws
+  /// DeviceUnavailable when it cannot.
   virtual void reserve_row_order() = 0;
-  /// Row order used by ordered computes: a permutation of 0..n-1, copied by the backend.
-  virtual void set_row_order(const std::int64_t* order) = 0;
+  /// Row order used by ordered computes (RowOrder), copied by the backend.
+  virtual void set_row_order(const RowOrder& order) = 0;
+  /// The whole order: a permutation of 0..n-1 (n = rows()).
+  void set_row_order(const std::int64_t* order) { set_row_order(RowOrder{order, nullptr, rows(), false}); }
 
   /// One fused pass over m = end - begin rows, taken from the natural order or, when
   /// \p ordered, from positions begin..end of the row order:

@@ -21,6 +21,7 @@
 #include "backend/index_vector.hpp"
 #include "backend/reduction.hpp"
 #include "cpu/cpu_chunk.hpp"
+#include "steepest/error.hpp"
 
 #if defined(STEEPEST_HAVE_OPENMP)
 #include <omp.h>
@@ -52,15 +53,43 @@ class CpuBackend final : public HostStateBackend {
   std::int64_t rows() const noexcept override { return total_; }
   std::int64_t cols() const noexcept override { return X_.cols; }
 
-  void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(total_)); }
-  /// Kept as local row indices (row - first): other processes' rows fall outside [0, X.rows).
-  void set_row_order(const std::int64_t* order) override {
-    order_.resize(static_cast<std::size_t>(total_));  // uninitialised: first touched below, on every thread
-    std::int64_t* out = order_.data();
+  void reserve_row_order() override {
+    order_.reserve(static_cast<std::size_t>(X_.rows));
+    if (!holds_all()) keys_.reserve(static_cast<std::size_t>(X_.rows));
+  }
+  /// Kept as local row indices (row - first).  A whole order given to a process that holds
+  /// part of the rows keeps only its rows, keyed by their positions.
+  void set_row_order(const RowOrder& order) override {
+    const std::int64_t m = X_.rows;
+    if (!order.part && holds_all()) {
+      keyed_ = false;
+      order_.resize(static_cast<std::size_t>(total_));  // uninitialised: first touched below, on every thread
+      std::int64_t* out = order_.data();
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(threads_) if (total_ >= kParallelElements)
 #endif
-    for (std::int64_t p = 0; p < total_; ++p) out[p] = order[p] - first_;
+      for (std::int64_t p = 0; p < total_; ++p) out[p] = order.rows[p];
+      return;
+    }
+    order_.clear();
+    keys_.clear();
+    keyed_ = true;
+    if (!order.part) {
+      for (std::int64_t p = 0; p < total_; ++p) {
+        const std::int64_t local = order.rows[p] - first_;
+        if (local < 0 || local >= m) continue;
+        order_.push_back(local);
+        keys_.push_back(p);
+      }
+      return;
+    }
+    if (order.count > m) {
+      throw InvalidArgument("set_row_order: " + std::to_string(order.count) + " entries for a process of " +
+                            std::to_string(m) + " rows");
+    }
+    order_.resize(static_cast<std::size_t>(order.count));
+    keys_.assign(order.keys, order.keys + order.count);
+    for (std::int64_t k = 0; k < order.count; ++k) order_[static_cast<std::size_t>(k)] = order.rows[k] - first_;
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
@@ -234,6 +263,10 @@ class CpuBackend final : public HostStateBackend {
                  std::vector<RowGroup>& groups) const {
     const std::int64_t m = X_.rows;
     if (ordered) {
+      if (keyed_) {  // this process's part: the entries keyed in [begin, end)
+        begin = std::lower_bound(keys_.begin(), keys_.end(), begin) - keys_.begin();
+        end = std::lower_bound(keys_.begin(), keys_.end(), end) - keys_.begin();
+      }
       cut_into_shards(order_.data(), begin, end, first_, m, total_, plan_.rows_per_shard, scratch, groups);
     } else {
       cut_into_chunks(std::clamp<std::int64_t>(begin - first_, 0, m), std::clamp<std::int64_t>(end - first_, 0, m),
@@ -296,7 +329,12 @@ class CpuBackend final : public HostStateBackend {
   std::int64_t total_;  // rows of the fit, over every process
   DataPlan plan_;       // chunks and shards of the fit's rows
   Reduction& reduction_;
+  /// Whether this process holds every row of the fit (one process, or all on one rank).
+  bool holds_all() const noexcept { return first_ == 0 && total_ == X_.rows; }
+
   IndexVector order_;
+  IndexVector keys_;    // when keyed_: entry k's batch start (a part) or position (a whole order kept in part)
+  bool keyed_ = false;  // order_ is this process's entries only, found through keys_
   std::vector<RowGroup> groups_;  // of the current pass, chunk (shard) order
   std::vector<std::int64_t> scratch_;  // local rows of shards this process holds in part
   std::vector<double> partials_;  // groups x width, chunk order

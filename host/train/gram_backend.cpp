@@ -74,7 +74,7 @@ class GramBackend final : public HostStateBackend {
   std::int64_t rows() const noexcept override { return n_; }
   std::int64_t cols() const noexcept override { return d_; }
   void reserve_row_order() override {}
-  void set_row_order(const std::int64_t*) override {}
+  void set_row_order(const RowOrder&) override {}
 
   void compute(std::int64_t begin, std::int64_t end, bool) override {
     const GramMoments* g = begin == 0 && end == n_train_ ? &train_

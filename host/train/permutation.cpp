@@ -104,7 +104,90 @@ void bucketed_shuffle(std::uint64_t epoch_key, std::int64_t* rows, std::int64_t 
   }
 }
 
+/// Per bucket, how many of the entries [lo, hi) the deal of \p key puts in it.
+std::vector<std::int64_t> deal_counts(std::uint64_t key, std::int64_t lo, std::int64_t hi, std::int64_t buckets,
+                                      std::int32_t threads) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(buckets), 0);
+  [[maybe_unused]] const int teams = hi - lo < kShuffleBucketRows ? 1 : thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel num_threads(teams)
+#endif
+  {
+    std::vector<std::int64_t> own(static_cast<std::size_t>(buckets), 0);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp for schedule(static) nowait
+#endif
+    for (std::int64_t k = lo; k < hi; ++k) ++own[static_cast<std::size_t>(bucket_of(key, k, buckets))];
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp critical
+#endif
+    for (std::size_t b = 0; b < own.size(); ++b) counts[b] += own[b];  // integers: any order
+  }
+  return counts;
+}
+
+/// The entries [lo, hi) grouped by the bucket the deal of \p key gives them, each bucket's in
+/// their order: bucket b's are members[offset[b]..offset[b + 1]).
+void deal_members(std::uint64_t key, std::int64_t lo, std::int64_t hi, std::int64_t buckets,
+                  std::vector<std::int64_t>& offset, IndexVector& members) {
+  offset.assign(static_cast<std::size_t>(buckets) + 1, 0);
+  members.resize(static_cast<std::size_t>(hi - lo));
+  for (std::int64_t k = lo; k < hi; ++k) ++offset[static_cast<std::size_t>(bucket_of(key, k, buckets)) + 1];
+  for (std::size_t b = 1; b < offset.size(); ++b) offset[b] += offset[b - 1];
+  std::vector<std::int64_t> next(offset.begin(), offset.end() - 1);
+  for (std::int64_t k = lo; k < hi; ++k)
+    members[static_cast<std::size_t>(next[static_cast<std::size_t>(bucket_of(key, k, buckets))]++)] = k;
+}
+
+/// Replays fisher_yates(rng) on the m indices 0..m-1 of \p a and, for each index j in
+/// [c0, c0 + count), writes where it lands (plus \p base) to pos[at[j - c0] - lo].
+void replay_fisher_yates(SplitMix64& rng, std::int64_t m, std::int64_t c0, std::int64_t count, const std::int64_t* at,
+                         std::int64_t lo, std::int64_t base, std::int64_t* pos, IndexVector& a) {
+  a.resize(static_cast<std::size_t>(m));
+  for (std::int64_t j = 0; j < m; ++j) a[static_cast<std::size_t>(j)] = j;
+  fisher_yates(rng, a.data(), m);
+  for (std::int64_t p = 0; p < m; ++p) {
+    const std::uint64_t j = static_cast<std::uint64_t>(a[static_cast<std::size_t>(p)] - c0);
+    if (j < static_cast<std::uint64_t>(count)) pos[at[j] - lo] = base + p;
+  }
+}
+
 }  // namespace
+
+void shuffle_positions(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo, std::int64_t hi,
+                       std::int64_t* pos, std::int32_t threads) {
+  if (lo >= hi) return;
+  IndexVector a;
+  if (n <= kShuffleBucketRows) {
+    std::vector<std::int64_t> at(static_cast<std::size_t>(hi - lo));
+    for (std::int64_t k = lo; k < hi; ++k) at[static_cast<std::size_t>(k - lo)] = k;
+    SplitMix64 rng(epoch_seed(seed, epoch));
+    replay_fisher_yates(rng, n, lo, hi - lo, at.data(), lo, 0, pos, a);
+    return;
+  }
+  SplitMix64 keys(epoch_seed(seed, epoch));
+  const std::uint64_t deal_key = keys.next(), bucket_key = keys.next();
+  const std::int64_t buckets = (n + kShuffleBucketRows - 1) / kShuffleBucketRows;
+  const std::vector<std::int64_t> before = deal_counts(deal_key, 0, lo, buckets, threads);
+  const std::vector<std::int64_t> after = deal_counts(deal_key, hi, n, buckets, threads);
+  std::vector<std::int64_t> offset, start(static_cast<std::size_t>(buckets), 0);
+  IndexVector members;
+  deal_members(deal_key, lo, hi, buckets, offset, members);
+  for (std::size_t b = 1; b < start.size(); ++b)
+    start[b] = start[b - 1] + before[b - 1] + (offset[b] - offset[b - 1]) + after[b - 1];
+  [[maybe_unused]] const int teams = thread_count(threads);
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(dynamic) num_threads(teams) firstprivate(a)
+#endif
+  for (std::int64_t b = 0; b < buckets; ++b) {
+    const auto u = static_cast<std::size_t>(b);
+    const std::int64_t count = offset[u + 1] - offset[u];
+    if (count == 0) continue;  // none of [lo, hi) in it
+    SplitMix64 rng(draw(bucket_key, static_cast<std::uint64_t>(b)));
+    replay_fisher_yates(rng, before[u] + count + after[u], before[u], count, members.data() + offset[u], lo, start[u],
+                        pos, a);
+  }
+}
 
 void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, std::int64_t n,
                        std::int32_t threads) {

@@ -272,25 +272,29 @@ void check_resume(const TrainingState& s, const FitOptions& o, std::int64_t rows
          " but this fit " + (held ? "holds rows out" : "holds no rows out"));
 }
 
-void check_split_weights(const VectorView& w, const std::int64_t* order, std::int64_t n, std::int64_t held,
+void check_split_weights(const VectorView& w, const std::int64_t* train, std::int64_t train_count,
+                         const std::int64_t* heldout, std::int64_t heldout_count, std::int64_t n, std::int64_t held,
                          double fraction, std::int64_t first, const Team& team) {
   if (w.data == nullptr) return;
   // Only whether each side's total is > 0 matters, not its rounding.
   std::vector<double> sums(2, 0.0);  // training, held-out
-  for (std::int64_t p = 0; p < n; ++p) {
-    const std::int64_t i = order[p] - first;
-    if (i >= 0 && i < w.size) sums[p < n - held ? 0 : 1] += value_at(w, i);
-  }
+  auto add = [&](const std::int64_t* rows, std::int64_t count, double& sum) {
+    for (std::int64_t p = 0; p < count; ++p) {
+      const std::int64_t i = rows[p] - first;
+      if (i >= 0 && i < w.size) sum += value_at(w, i);
+    }
+  };
+  add(train, train_count, sums[0]);
+  add(heldout, heldout_count, sums[1]);
   sums = team.sum(sums);
-  const double train = sums[0], heldout = sums[1];
   auto refuse = [&](const char* side, std::int64_t rows) {
     throw InvalidArgument("validation fraction " + g6(fraction) + ": the sample weights of the " + side + " rows (" +
                           std::to_string(rows) + " of " + std::to_string(n) +
                           ") sum to zero, so their MSE is undefined; choose another fraction or seed, or other "
                           "weights");
   };
-  if (!(train > 0.0)) refuse("training", n - held);
-  if (!(heldout > 0.0)) refuse("held-out", held);
+  if (!(sums[0] > 0.0)) refuse("training", n - held);
+  if (!(sums[1] > 0.0)) refuse("held-out", held);
 }
 
 std::int64_t heldout_count(std::int64_t n, double fraction) {
@@ -306,6 +310,16 @@ void heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::i
   epoch_permutation(seed ^ kHeldoutStream, 0, out, n);
   std::sort(out, out + (n - held));
   std::sort(out + (n - held), out + n);
+}
+
+void local_heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
+                         std::int32_t threads, IndexVector& train, IndexVector& heldout) {
+  // Row first + k lands at pos[k] of epoch_permutation's order: held out from n - held on.
+  IndexVector pos(static_cast<std::size_t>(m));
+  shuffle_positions(seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), threads);
+  train.clear();
+  heldout.clear();
+  for (std::int64_t k = 0; k < m; ++k) (pos[static_cast<std::size_t>(k)] < n - held ? train : heldout).push_back(first + k);
 }
 
 }  // namespace steepest::detail

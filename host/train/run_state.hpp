@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/index_vector.hpp"
 #include "backend/team.hpp"
 #include "steepest/data.hpp"
 #include "steepest/options.hpp"
@@ -42,10 +43,12 @@ void check_resume(const TrainingState& s, const FitOptions& o, std::int64_t rows
                   std::uint64_t fingerprint);
 
 /// FitOptions::validation_fraction with sample weights: InvalidArgument naming the fraction
-/// and the side when the weights of the training rows (order[0, n - held)) or of the
-/// held-out rows (the rest) sum to zero.
-/// Across processes: w follows this process's rows, rows first.. of the fit.
-void check_split_weights(const VectorView& w, const std::int64_t* order, std::int64_t n, std::int64_t held,
+/// and the side when the weights of the training rows or of the held-out rows sum to zero.
+/// \p train and \p heldout list this process's rows of each side (rows of the fit: w follows
+/// this process's rows, rows first.. of the fit; other rows are skipped); n and held count
+/// the fit's.
+void check_split_weights(const VectorView& w, const std::int64_t* train, std::int64_t train_count,
+                         const std::int64_t* heldout, std::int64_t heldout_count, std::int64_t n, std::int64_t held,
                          double fraction, std::int64_t first = 0, const Team& team = Team());
 
 /// Rows held out for FitOptions::validation_fraction: round(fraction n), at least 1 when the
@@ -55,5 +58,10 @@ std::int64_t heldout_count(std::int64_t n, double fraction);
 /// The split: out[0..n - held) are the training rows, out[n - held..n) the held-out ones,
 /// each ascending (memory order for the gathers); drawn by a seeded permutation of its own.
 void heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t* out);
+
+/// The same split of a process's rows [first, first + m) of the fit alone, without the split
+/// of all n (train/local_order.hpp): its training rows and its held-out rows, each ascending.
+void local_heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
+                         std::int32_t threads, IndexVector& train, IndexVector& heldout);
 
 }  // namespace steepest::detail

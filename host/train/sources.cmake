@@ -6,6 +6,7 @@ set(STEEPEST_TRAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/batch_gram.cpp
   ${CMAKE_CURRENT_LIST_DIR}/divergence.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gram_backend.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/local_order.cpp
   ${CMAKE_CURRENT_LIST_DIR}/permutation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/run_state.cpp
   ${CMAKE_CURRENT_LIST_DIR}/spectrum.cpp

@@ -53,7 +53,7 @@ Trainer::Trainer(const MatrixView& X, const VectorView& y, const VectorView& sam
       resume_(options.resume.get()), start_(std::chrono::steady_clock::now()), n_(share_.total),
       held_(heldout_count(n_, options.validation_fraction)),
       n_train_(n_ - held_), full_batch_(options.batch_size == 0 || options.batch_size >= n_train_),
-      shuffle_(!full_batch_ && options.shuffle), ordered_(shuffle_ || held_ > 0),
+      shuffle_(!full_batch_ && options.shuffle), ordered_(shuffle_ || held_ > 0), local_(ordered_ && !team.alone()),
       d_(static_cast<std::size_t>(X.cols)), gram_scaling_(gram_scaling), w_(d_), step_w_(options.on_step ? d_ : 0) {}
 
 Trainer::~Trainer() = default;
@@ -112,6 +112,10 @@ void Trainer::set_up() {
 /// rows.  Without a held-out part and without shuffling no order is used at all.  Shuffled
 /// with a held-out part, each epoch permutes a fresh copy of the split's training rows.
 void Trainer::split_rows() {
+  if (local_) {
+    split_local_rows();
+    return;
+  }
   order_.resize(ordered_ ? static_cast<std::size_t>(n_) : 0);
   if (held_ == 0) return;
   heldout_split(opt_.seed, n_, held_, order_.data());
@@ -119,9 +123,39 @@ void Trainer::split_rows() {
   // backend/chunk_plan.hpp), streaming through X rather than jumping across it.
   std::sort(order_.begin(), order_.begin() + n_train_);
   std::sort(order_.begin() + n_train_, order_.end());
-  check_split_weights(sample_weight_, order_.data(), n_, held_, opt_.validation_fraction, share_.first, team_);
+  check_split_weights(sample_weight_, order_.data(), n_train_, order_.data() + n_train_, held_, n_, held_,
+                      opt_.validation_fraction, share_.first, team_);
   if (shuffle_) split_ = order_;  // each epoch shuffles its training part afresh
   backend_->set_row_order(order_.data());
+}
+
+/// split_rows() across processes: this process's rows of the split alone, its training rows
+/// placed after those of the processes before it (train/local_order.hpp).
+void Trainer::split_local_rows() {
+  LocalRows& mine = local_rows_;
+  const std::int64_t m = X_.rows;
+  if (held_ == 0) {
+    mine.train.resize(static_cast<std::size_t>(m));
+    fill_rows(mine.train.data(), nullptr, m, opt_.threads);
+    for (std::int64_t& row : mine.train) row += share_.first;
+  } else {
+    local_heldout_split(opt_.seed, n_, held_, share_.first, m, opt_.threads, mine.train, mine.heldout);
+    check_split_weights(sample_weight_, mine.train.data(), static_cast<std::int64_t>(mine.train.size()),
+                        mine.heldout.data(), static_cast<std::int64_t>(mine.heldout.size()), n_, held_,
+                        opt_.validation_fraction, share_.first, team_);
+  }
+  const std::vector<std::int64_t> counts = team_.gather(static_cast<std::int64_t>(mine.train.size()));
+  mine.first_input = 0;
+  for (int r = 0; r < team_.rank(); ++r) mine.first_input += counts[static_cast<std::size_t>(r)];
+  if (held_ == 0) return;
+  local_split_order(mine, order_shape(), local_split_);
+  backend_->set_row_order(local_split_.view());
+}
+
+/// The shape of the fit's row orders (train/local_order.hpp).
+OrderShape Trainer::order_shape() const {
+  return {n_train_, n_, full_batch_ ? n_train_ : opt_.batch_size, opt_.shuffle_block,
+          plan_data(n_, X_.cols).rows_per_shard};
 }
 
 /// FitOptions::solver: gram needs at most kGramMaxFeatures features; automatic takes it for
@@ -567,6 +601,12 @@ FitResult Trainer::finish() {
 /// The row order of \p epoch (1-based): a pure function of (seed, epoch).
 void Trainer::set_epoch_order(std::int64_t epoch) {
   if (!shuffle_) return;
+  if (local_) {
+    local_epoch_order(opt_.seed, epoch - 1, local_rows_, order_shape(), opt_.threads, local_order_);
+    backend_->set_row_order(local_order_.view());
+    epoch_order_set_ = held_ > 0;
+    return;
+  }
   const std::int64_t block = opt_.shuffle_block;
   if (block > 1 && opt_.batch_size % block == 0) {
     // Batches of whole runs: each batch's runs ascending is its rows ascending (the split's
@@ -597,7 +637,10 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
 /// order goes back to the backend first.
 void Trainer::restore_split_order() {
   if (!epoch_order_set_) return;
-  backend_->set_row_order(split_.data());
+  if (local_)
+    backend_->set_row_order(local_split_.view());
+  else
+    backend_->set_row_order(split_.data());
   epoch_order_set_ = false;
 }
 

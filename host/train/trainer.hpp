@@ -22,6 +22,7 @@
 #include "steepest/state.hpp"
 #include "train/gradient_source.hpp"
 #include "train/gram_backend.hpp"
+#include "train/local_order.hpp"
 #include "train/spectrum.hpp"
 #include "train/step_rule.hpp"
 #include "train/validator.hpp"
@@ -53,6 +54,8 @@ class Trainer {
   // Set-up: everything before the first epoch.
   void set_up();
   void split_rows();
+  void split_local_rows();
+  OrderShape order_shape() const;
   void start_fresh();
   double auto_learning_rate();
   void take_spectrum();
@@ -102,6 +105,7 @@ class Trainer {
   std::chrono::steady_clock::time_point start_;
   std::int64_t n_, held_, n_train_;  // rows [0, n_train) of the row order train, the rest are held out
   bool full_batch_, shuffle_, ordered_;
+  bool local_;  // across processes with a row order: only this process's rows of it (local_order.hpp)
   std::size_t d_;
 
   // What runs the passes: backend_ runs the epochs; in Gram mode it is the GramBackend and
@@ -122,6 +126,8 @@ class Trainer {
   IndexVector shuffle_scratch_;  // epoch_shuffle's, kept across epochs
   IndexVector block_scratch_;    // epoch_block_shuffle's runs (FitOptions::shuffle_block)
   bool epoch_order_set_ = false;  // the backend holds an epoch's order, not the split's
+  LocalRows local_rows_;  // local_: this process's rows of the split, and the orders below
+  LocalOrder local_order_, local_split_;
   StepRule rule_;
 
   // The state that moves: rates, stopping rules, the latest losses, the result so far.

@@ -1,0 +1,53 @@
+// Internal: a process's part of the row order of a fit across processes.  One process holds
+// the whole order of its n rows (Trainer::split_rows, Trainer::set_epoch_order); across
+// processes that would be 8 bytes per row of the whole fit on every process, more than its
+// share of the data itself when the features are few.  Here each process places only its
+// own rows where the whole order would put them (permutation.hpp's shuffle_positions, run
+// on its rows' indices), keyed by the start of the batch they fall in (backend.hpp's
+// RowOrder): O(its rows) memory; O(n) time an epoch, as the whole order took.  The entries
+// of a batch come in the whole order's order of that batch, so every pass sums the rows in
+// the same order as on one process: the same bits.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "backend/index_vector.hpp"
+
+namespace steepest::detail {
+
+/// This process's part of an order: rows (of the fit) and keys, RowOrder's part form.
+struct LocalOrder {
+  IndexVector rows, keys;
+  RowOrder view() const noexcept { return {rows.data(), keys.data(), static_cast<std::int64_t>(rows.size()), true}; }
+};
+
+/// This process's training rows and held-out rows (rows of the fit, each ascending) and
+/// how many training rows of the fit come before its first: the training rows' order is
+/// the split's training part, at positions first_input.. on this process.
+struct LocalRows {
+  IndexVector train, heldout;
+  std::int64_t first_input = 0;
+};
+
+/// The shape of a fit's order: n_train training rows of n, batches of \p batch positions
+/// (>= n_train: one batch), FitOptions::shuffle_block, and the data plan's rows_per_shard
+/// (the one-process order groups each batch's rows by shard).
+struct OrderShape {
+  std::int64_t n_train = 0, n = 0, batch = 0, block = 1, rows_per_shard = 1;
+};
+
+/// The split's order (no shuffling) on this process: train[k] at position first_input + k,
+/// keyed by its batch's start, then the held-out rows, keyed n_train.
+void local_split_order(const LocalRows& rows, const OrderShape& shape, LocalOrder& out);
+
+/// This process's part of epoch \p epoch's order (0-based; Trainer::set_epoch_order): each
+/// training row placed by the epoch's shuffle of the training part (epoch_block_shuffle of
+/// shape.block), keyed by its batch's start; within a batch in the whole order's order after
+/// its grouping (by shard, each shard's rows in shuffled order; with whole runs per batch,
+/// ascending); then the held-out rows, keyed n_train.
+void local_epoch_order(std::uint64_t seed, std::int64_t epoch, const LocalRows& rows, const OrderShape& shape,
+                       std::int32_t threads, LocalOrder& out);
+
+}  // namespace steepest::detail
