@@ -246,22 +246,29 @@ TEST(EpochBlockBatches, AreTheBlockShufflesBatchesEachInAscendingOrder) {
   }
 }
 
-// A process's rows of an order it never holds: shuffle_positions is the inverse of the
-// shuffle, for any range of entries, size (one Fisher-Yates or buckets) and thread count.
-TEST(ShufflePositions, PlaceEachEntryWhereTheShuffleDoes) {
+// A process's rows of an order it never holds: shuffle_part lists a range of entries as the
+// shuffle orders them, for any range, size (one Fisher-Yates or buckets) and thread count.
+TEST(ShufflePart, ListsEntriesInTheOrderTheShufflePutsThem) {
   for (const std::int64_t n : {std::int64_t{1}, std::int64_t{2}, std::int64_t{999}, kShuffleBucketRows,
                                kShuffleBucketRows + 1, std::int64_t{300007}}) {
-    std::vector<std::int64_t> order(static_cast<std::size_t>(n)), where(order.size());
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
     epoch_permutation(5, 3, order.data(), n, 1);
-    for (std::int64_t p = 0; p < n; ++p) where[static_cast<std::size_t>(order[static_cast<std::size_t>(p)])] = p;
     const std::int64_t cuts[][2] = {{0, n}, {0, 0}, {n / 3, n / 3 + 1}, {n / 5, n - n / 7}, {n - 1, n}};
     for (const auto& cut : cuts)
       for (const int threads : {1, 2}) {
         SCOPED_TRACE("n " + std::to_string(n) + ", [" + std::to_string(cut[0]) + ", " + std::to_string(cut[1]) +
                      "), " + std::to_string(threads) + " threads");
-        std::vector<std::int64_t> pos(static_cast<std::size_t>(cut[1] - cut[0]), -1);
-        shuffle_positions(5, 3, n, cut[0], cut[1], pos.data(), threads);
-        ASSERT_EQ(pos, std::vector<std::int64_t>(where.begin() + cut[0], where.begin() + cut[1]));
+        std::vector<std::int64_t> want_pos, want_at;
+        for (std::int64_t p = 0; p < n; ++p) {
+          const std::int64_t k = order[static_cast<std::size_t>(p)];
+          if (k < cut[0] || k >= cut[1]) continue;
+          want_pos.push_back(p);
+          want_at.push_back(k);
+        }
+        std::vector<std::int64_t> pos(want_pos.size(), -1), at(want_at.size(), -1);
+        shuffle_part(5, 3, n, cut[0], cut[1], pos.data(), at.data(), threads);
+        ASSERT_EQ(pos, want_pos);
+        ASSERT_EQ(at, want_at);
       }
   }
 }

@@ -56,43 +56,57 @@ void fisher_yates(SplitMix64& rng, std::int64_t* rows, std::int64_t n) noexcept 
   }
 }
 
-/// The bucketed shuffle of epoch_shuffle (n > kShuffleBucketRows).  Blocks of rows (a
-/// function of n only) are dealt in parallel; counts[j * buckets + b] is first block j's count
-/// in bucket b, then where its next row for b goes.
-void bucketed_shuffle(std::uint64_t epoch_key, std::int64_t* rows, std::int64_t n, std::int32_t threads,
-                      IndexVector& scratch) {
-  SplitMix64 keys(epoch_key);
-  const std::uint64_t deal_key = keys.next(), bucket_key = keys.next();
-  const std::int64_t buckets = (n + kShuffleBucketRows - 1) / kShuffleBucketRows, blocks = std::min<std::int64_t>(buckets, 64);
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(blocks * buckets), 0), start(static_cast<std::size_t>(buckets) + 1);
-  scratch.resize(static_cast<std::size_t>(n));
-  [[maybe_unused]] const int teams = thread_count(threads);
+/// The deal of entries [lo, hi) into \p buckets by \p key, in parallel: blocks of entries (a
+/// function of hi - lo only), each block's count in every bucket first, which becomes where
+/// its next entry for that bucket goes.  put(place, k) for every entry k: places group the
+/// entries by bucket, each bucket's in their order, bucket b's from offset[b] (buckets + 1
+/// values, the last hi - lo).
+template <class Put>
+void deal(std::uint64_t key, std::int64_t lo, std::int64_t hi, std::int64_t buckets, std::int32_t threads,
+          std::vector<std::int64_t>& offset, Put put) {
+  const std::int64_t n = hi - lo, blocks = std::clamp<std::int64_t>((n + kShuffleBucketRows - 1) / kShuffleBucketRows, 1, 64);
+  std::vector<std::int64_t> place(static_cast<std::size_t>(blocks * buckets), 0);
+  [[maybe_unused]] const int teams = blocks == 1 ? 1 : thread_count(threads);
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(teams)
 #endif
   for (std::int64_t j = 0; j < blocks; ++j) {
-    std::int64_t* c = counts.data() + j * buckets;
-    for (std::int64_t k = n * j / blocks; k < n * (j + 1) / blocks; ++k) ++c[bucket_of(deal_key, k, buckets)];
+    std::int64_t* c = place.data() + j * buckets;
+    for (std::int64_t k = lo + n * j / blocks; k < lo + n * (j + 1) / blocks; ++k) ++c[bucket_of(key, k, buckets)];
   }
+  offset.assign(static_cast<std::size_t>(buckets) + 1, n);
   std::int64_t at = 0;
   for (std::int64_t b = 0; b < buckets; ++b) {
-    start[static_cast<std::size_t>(b)] = at;
-    for (std::int64_t j = 0; j < blocks; ++j) {  // a count becomes that block's first place
-      std::int64_t& c = counts[static_cast<std::size_t>(j * buckets + b)];
+    offset[static_cast<std::size_t>(b)] = at;
+    for (std::int64_t j = 0; j < blocks; ++j) {
+      std::int64_t& c = place[static_cast<std::size_t>(j * buckets + b)];
       const std::int64_t size = c;
       c = at;
       at += size;
     }
   }
-  start[static_cast<std::size_t>(buckets)] = n;
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(teams)
 #endif
   for (std::int64_t j = 0; j < blocks; ++j) {
-    std::int64_t* c = counts.data() + j * buckets;
-    for (std::int64_t k = n * j / blocks; k < n * (j + 1) / blocks; ++k)
-      scratch[static_cast<std::size_t>(c[bucket_of(deal_key, k, buckets)]++)] = rows[k];
+    std::int64_t* c = place.data() + j * buckets;
+    for (std::int64_t k = lo + n * j / blocks; k < lo + n * (j + 1) / blocks; ++k)
+      put(c[bucket_of(key, k, buckets)]++, k);
   }
+}
+
+/// The bucketed shuffle of epoch_shuffle (n > kShuffleBucketRows): the rows dealt into
+/// \p scratch, then each bucket copied back and shuffled.
+void bucketed_shuffle(std::uint64_t epoch_key, std::int64_t* rows, std::int64_t n, std::int32_t threads,
+                      IndexVector& scratch) {
+  SplitMix64 keys(epoch_key);
+  const std::uint64_t deal_key = keys.next(), bucket_key = keys.next();
+  const std::int64_t buckets = (n + kShuffleBucketRows - 1) / kShuffleBucketRows;
+  std::vector<std::int64_t> start;
+  scratch.resize(static_cast<std::size_t>(n));
+  std::int64_t* to = scratch.data();
+  deal(deal_key, 0, n, buckets, threads, start, [to, rows](std::int64_t place, std::int64_t k) { to[place] = rows[k]; });
+  [[maybe_unused]] const int teams = thread_count(threads);
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(teams)
 #endif
@@ -126,43 +140,35 @@ std::vector<std::int64_t> deal_counts(std::uint64_t key, std::int64_t lo, std::i
   return counts;
 }
 
-/// The entries [lo, hi) grouped by the bucket the deal of \p key gives them, each bucket's in
-/// their order: bucket b's are members[offset[b]..offset[b + 1]).
-void deal_members(std::uint64_t key, std::int64_t lo, std::int64_t hi, std::int64_t buckets,
-                  std::vector<std::int64_t>& offset, IndexVector& members) {
-  offset.assign(static_cast<std::size_t>(buckets) + 1, 0);
-  members.resize(static_cast<std::size_t>(hi - lo));
-  for (std::int64_t k = lo; k < hi; ++k) ++offset[static_cast<std::size_t>(bucket_of(key, k, buckets)) + 1];
-  for (std::size_t b = 1; b < offset.size(); ++b) offset[b] += offset[b - 1];
-  std::vector<std::int64_t> next(offset.begin(), offset.end() - 1);
-  for (std::int64_t k = lo; k < hi; ++k)
-    members[static_cast<std::size_t>(next[static_cast<std::size_t>(bucket_of(key, k, buckets))]++)] = k;
-}
-
-/// Replays fisher_yates(rng) on the m indices 0..m-1 of \p a and, for each index j in
-/// [c0, c0 + count), writes where it lands (plus \p base) to pos[at[j - c0] - lo].
-void replay_fisher_yates(SplitMix64& rng, std::int64_t m, std::int64_t c0, std::int64_t count, const std::int64_t* at,
-                         std::int64_t lo, std::int64_t base, std::int64_t* pos, IndexVector& a) {
+/// Replays fisher_yates(rng) on the m indices 0..m-1 of \p a and lists the indices j in
+/// [c0, c0 + count) in the order they land: entry member[j - c0] at position base + p, for
+/// ascending p, into pos[0..count) and at[0..count).
+void replay_fisher_yates(SplitMix64& rng, std::int64_t m, std::int64_t c0, std::int64_t count,
+                         const std::int64_t* member, std::int64_t base, std::int64_t* pos, std::int64_t* at,
+                         IndexVector& a) {
   a.resize(static_cast<std::size_t>(m));
   for (std::int64_t j = 0; j < m; ++j) a[static_cast<std::size_t>(j)] = j;
   fisher_yates(rng, a.data(), m);
+  std::int64_t o = 0;
   for (std::int64_t p = 0; p < m; ++p) {
     const std::uint64_t j = static_cast<std::uint64_t>(a[static_cast<std::size_t>(p)] - c0);
-    if (j < static_cast<std::uint64_t>(count)) pos[at[j] - lo] = base + p;
+    if (j >= static_cast<std::uint64_t>(count)) continue;
+    pos[o] = base + p;
+    at[o++] = member[j];
   }
 }
 
 }  // namespace
 
-void shuffle_positions(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo, std::int64_t hi,
-                       std::int64_t* pos, std::int32_t threads) {
+void shuffle_part(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo, std::int64_t hi,
+                  std::int64_t* pos, std::int64_t* at, std::int32_t threads) {
   if (lo >= hi) return;
   IndexVector a;
   if (n <= kShuffleBucketRows) {
-    std::vector<std::int64_t> at(static_cast<std::size_t>(hi - lo));
-    for (std::int64_t k = lo; k < hi; ++k) at[static_cast<std::size_t>(k - lo)] = k;
+    std::vector<std::int64_t> member(static_cast<std::size_t>(hi - lo));
+    for (std::int64_t k = lo; k < hi; ++k) member[static_cast<std::size_t>(k - lo)] = k;
     SplitMix64 rng(epoch_seed(seed, epoch));
-    replay_fisher_yates(rng, n, lo, hi - lo, at.data(), lo, 0, pos, a);
+    replay_fisher_yates(rng, n, lo, hi - lo, member.data(), 0, pos, at, a);
     return;
   }
   SplitMix64 keys(epoch_seed(seed, epoch));
@@ -171,8 +177,9 @@ void shuffle_positions(std::uint64_t seed, std::int64_t epoch, std::int64_t n, s
   const std::vector<std::int64_t> before = deal_counts(deal_key, 0, lo, buckets, threads);
   const std::vector<std::int64_t> after = deal_counts(deal_key, hi, n, buckets, threads);
   std::vector<std::int64_t> offset, start(static_cast<std::size_t>(buckets), 0);
-  IndexVector members;
-  deal_members(deal_key, lo, hi, buckets, offset, members);
+  IndexVector members(static_cast<std::size_t>(hi - lo));  // [lo, hi) grouped by bucket
+  std::int64_t* into = members.data();
+  deal(deal_key, lo, hi, buckets, threads, offset, [into](std::int64_t place, std::int64_t k) { into[place] = k; });
   for (std::size_t b = 1; b < start.size(); ++b)
     start[b] = start[b - 1] + before[b - 1] + (offset[b] - offset[b - 1]) + after[b - 1];
   [[maybe_unused]] const int teams = thread_count(threads);
@@ -184,8 +191,9 @@ void shuffle_positions(std::uint64_t seed, std::int64_t epoch, std::int64_t n, s
     const std::int64_t count = offset[u + 1] - offset[u];
     if (count == 0) continue;  // none of [lo, hi) in it
     SplitMix64 rng(draw(bucket_key, static_cast<std::uint64_t>(b)));
-    replay_fisher_yates(rng, before[u] + count + after[u], before[u], count, members.data() + offset[u], lo, start[u],
-                        pos, a);
+    // Buckets fill ascending ranges of positions, so the list comes out in position order.
+    replay_fisher_yates(rng, before[u] + count + after[u], before[u], count, members.data() + offset[u], start[u],
+                        pos + offset[u], at + offset[u], a);
   }
 }
 

@@ -60,14 +60,14 @@ void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, s
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
                    std::int32_t threads, IndexVector& scratch);
 
-/// Where epoch_shuffle(seed, epoch, rows, n) puts the entries it is given at indices
-/// [lo, hi): afterwards rows[pos[k - lo]] is the entry that was at k.  The permutation is
-/// never held: the deal is counted over all n entries and each bucket's Fisher-Yates replayed
-/// on a bucket of indices, so it takes O(hi - lo + buckets) memory (and a bucket's indices per
-/// thread) and O(n) time.  A process places its own rows of an order it does not hold so
-/// (train/local_order.hpp).
-void shuffle_positions(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo, std::int64_t hi,
-                       std::int64_t* pos, std::int32_t threads);
+/// The entries [lo, hi) of those epoch_shuffle(seed, epoch, rows, n) is given, in the order
+/// it puts them: for j < hi - lo, the entry that was at at[j] lands at position pos[j], pos
+/// ascending.  The permutation is never held: the deal is counted over all n entries and
+/// each bucket's Fisher-Yates replayed on a bucket of indices, so it takes O(hi - lo +
+/// buckets) memory (and a bucket's indices per thread) and O(n) time.  A process lists its
+/// own rows of an order it does not hold so (train/local_order.hpp).
+void shuffle_part(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo, std::int64_t hi,
+                  std::int64_t* pos, std::int64_t* at, std::int32_t threads);
 
 /// FitOptions::shuffle_block: rows[0..n) cut into runs of \p block consecutive entries, the
 /// n / block whole runs permuted by epoch_shuffle of their indices (seed, epoch), each run

@@ -314,12 +314,15 @@ void heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::i
 
 void local_heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
                          std::int32_t threads, IndexVector& train, IndexVector& heldout) {
-  // Row first + k lands at pos[k] of epoch_permutation's order: held out from n - held on.
-  IndexVector pos(static_cast<std::size_t>(m));
-  shuffle_positions(seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), threads);
+  // Rows [first, first + m) as epoch_permutation's order lists them: held out from n - held on.
+  IndexVector pos(static_cast<std::size_t>(m)), at(static_cast<std::size_t>(m));
+  shuffle_part(seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), at.data(), threads);
+  std::vector<char> held_out(static_cast<std::size_t>(m), 0);
+  for (std::int64_t j = 0; j < m; ++j)
+    if (pos[static_cast<std::size_t>(j)] >= n - held) held_out[static_cast<std::size_t>(at[static_cast<std::size_t>(j)] - first)] = 1;
   train.clear();
   heldout.clear();
-  for (std::int64_t k = 0; k < m; ++k) (pos[static_cast<std::size_t>(k)] < n - held ? train : heldout).push_back(first + k);
+  for (std::int64_t k = 0; k < m; ++k) (held_out[static_cast<std::size_t>(k)] ? heldout : train).push_back(first + k);
 }
 
 }  // namespace steepest::detail
