@@ -273,15 +273,21 @@ TEST(ShufflePart, ListsEntriesInTheOrderTheShufflePutsThem) {
   }
 }
 
-// The trainer's whole order of an epoch (Trainer::split_rows, Trainer::set_epoch_order),
-// as one process makes it: training positions [0, n_train), then the held-out rows.
-std::vector<std::int64_t> whole_epoch_order(std::int64_t epoch, std::int64_t n, std::int64_t held,
-                                            const OrderShape& s) {
+// The split of one process: training rows ascending, then the held-out rows.
+std::vector<std::int64_t> whole_split(std::int64_t n, std::int64_t held) {
   std::vector<std::int64_t> split(static_cast<std::size_t>(n));
   if (held > 0)
     heldout_split(9, n, held, split.data());
   else
     std::iota(split.begin(), split.end(), 0);
+  return split;
+}
+
+// The trainer's whole order of an epoch (Trainer::split_rows, Trainer::set_epoch_order),
+// as one process makes it: training positions [0, n_train), then the held-out rows.
+std::vector<std::int64_t> whole_epoch_order(std::int64_t epoch, std::int64_t n, std::int64_t held,
+                                            const OrderShape& s) {
+  const std::vector<std::int64_t> split = whole_split(n, held);
   std::vector<std::int64_t> order = split;
   IndexVector scratch, runs;
   if (s.block > 1 && s.batch % s.block == 0) {
@@ -312,18 +318,18 @@ TEST(LocalEpochOrder, EachProcesssPartIsItsRowsOfTheWholeOrder) {
       SCOPED_TRACE("n " + std::to_string(c.n) + ", held " + std::to_string(c.held) + ", batch " +
                    std::to_string(c.batch) + ", block " + std::to_string(c.block) + ", epoch " + std::to_string(epoch));
       const std::vector<std::int64_t> whole = whole_epoch_order(epoch, c.n, c.held, shape);
+      const std::vector<std::int64_t> split_whole = whole_split(c.n, c.held);
       std::int64_t first_input = 0;
       for (std::size_t r = 0; r + 1 < cuts.size(); ++r) {
         const std::int64_t first = cuts[r], m = cuts[r + 1] - cuts[r];
         LocalRows mine;
+        mine.count = m;  // without rows held out, as the trainer has it: no list
         if (c.held > 0) {
           local_heldout_split(9, c.n, c.held, first, m, 2, mine.train, mine.heldout);
-        } else {
-          mine.train.resize(static_cast<std::size_t>(m));
-          std::iota(mine.train.begin(), mine.train.end(), first);
+          mine.count = static_cast<std::int64_t>(mine.train.size());
         }
         mine.first_input = first_input;
-        first_input += static_cast<std::int64_t>(mine.train.size());
+        first_input += mine.count;
         LocalOrder got, split;
         local_epoch_order(9, epoch, mine, shape, 2, got);
         local_split_order(mine, shape, split);
@@ -336,12 +342,15 @@ TEST(LocalEpochOrder, EachProcesssPartIsItsRowsOfTheWholeOrder) {
         }
         ASSERT_EQ(std::vector<std::int64_t>(got.rows.begin(), got.rows.end()), rows) << "process " << r;
         ASSERT_EQ(std::vector<std::int64_t>(got.keys.begin(), got.keys.end()), keys) << "process " << r;
-        // The split's order: the training rows ascending, then the held-out rows.
-        std::vector<std::int64_t> split_rows(mine.train.begin(), mine.train.end());
+        // The split's order: the training rows ascending (this process's training positions
+        // of the split), then the held-out rows.
+        std::vector<std::int64_t> split_rows;
+        for (std::int64_t k = 0; k < mine.count; ++k) {
+          split_rows.push_back(split_whole[static_cast<std::size_t>(mine.first_input + k)]);
+          EXPECT_EQ(split.keys[static_cast<std::size_t>(k)], (mine.first_input + k) / c.batch * c.batch);
+        }
         split_rows.insert(split_rows.end(), mine.heldout.begin(), mine.heldout.end());
         ASSERT_EQ(std::vector<std::int64_t>(split.rows.begin(), split.rows.end()), split_rows);
-        for (std::size_t k = 0; k < mine.train.size(); ++k)
-          EXPECT_EQ(split.keys[k], (mine.first_input + static_cast<std::int64_t>(k)) / c.batch * c.batch);
       }
       EXPECT_EQ(first_input, shape.n_train);
     }

@@ -53,43 +53,41 @@ class CpuBackend final : public HostStateBackend {
   std::int64_t rows() const noexcept override { return total_; }
   std::int64_t cols() const noexcept override { return X_.cols; }
 
-  void reserve_row_order() override {
-    order_.reserve(static_cast<std::size_t>(X_.rows));
-    if (!holds_all()) keys_.reserve(static_cast<std::size_t>(X_.rows));
-  }
-  /// Kept as local row indices (row - first).  A whole order given to a process that holds
-  /// part of the rows keeps only its rows, keyed by their positions.
+  void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(X_.rows)); }
+  /// Kept as local row indices (row - first).  A part, or a whole order given to a process
+  /// that holds part of the rows (keyed by position), is kept as this process's entries and
+  /// the runs of equal keys: where each starts (one per batch of a part).
   void set_row_order(const RowOrder& order) override {
     const std::int64_t m = X_.rows;
-    if (!order.part && holds_all()) {
-      keyed_ = false;
-      order_.resize(static_cast<std::size_t>(total_));  // uninitialised: first touched below, on every thread
-      std::int64_t* out = order_.data();
-#if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads_) if (total_ >= kParallelElements)
-#endif
-      for (std::int64_t p = 0; p < total_; ++p) out[p] = order.rows[p];
+    keyed_ = order.part || !holds_all();
+    run_keys_.clear();
+    run_starts_.clear();
+    if (!keyed_) {
+      copy_order(order.rows, total_, 0);
       return;
     }
-    order_.clear();
-    keys_.clear();
-    keyed_ = true;
     if (!order.part) {
+      order_.clear();
       for (std::int64_t p = 0; p < total_; ++p) {
         const std::int64_t local = order.rows[p] - first_;
         if (local < 0 || local >= m) continue;
+        run_keys_.push_back(p);
+        run_starts_.push_back(static_cast<std::int64_t>(order_.size()));
         order_.push_back(local);
-        keys_.push_back(p);
       }
-      return;
+    } else {
+      if (order.count > m) {
+        throw InvalidArgument("set_row_order: " + std::to_string(order.count) + " entries for a process of " +
+                              std::to_string(m) + " rows");
+      }
+      copy_order(order.rows, order.count, first_);
+      for (std::int64_t k = 0; k < order.count; ++k) {
+        if (k > 0 && order.keys[k] == order.keys[k - 1]) continue;
+        run_keys_.push_back(order.keys[k]);
+        run_starts_.push_back(k);
+      }
     }
-    if (order.count > m) {
-      throw InvalidArgument("set_row_order: " + std::to_string(order.count) + " entries for a process of " +
-                            std::to_string(m) + " rows");
-    }
-    order_.resize(static_cast<std::size_t>(order.count));
-    keys_.assign(order.keys, order.keys + order.count);
-    for (std::int64_t k = 0; k < order.count; ++k) order_[static_cast<std::size_t>(k)] = order.rows[k] - first_;
+    run_starts_.push_back(static_cast<std::int64_t>(order_.size()));
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
@@ -263,9 +261,13 @@ class CpuBackend final : public HostStateBackend {
                  std::vector<RowGroup>& groups) const {
     const std::int64_t m = X_.rows;
     if (ordered) {
-      if (keyed_) {  // this process's part: the entries keyed in [begin, end)
-        begin = std::lower_bound(keys_.begin(), keys_.end(), begin) - keys_.begin();
-        end = std::lower_bound(keys_.begin(), keys_.end(), end) - keys_.begin();
+      if (keyed_) {  // this process's entries: those keyed in [begin, end)
+        auto entry = [&](std::int64_t p) {
+          const auto run = std::lower_bound(run_keys_.begin(), run_keys_.end(), p) - run_keys_.begin();
+          return run_starts_[static_cast<std::size_t>(run)];
+        };
+        begin = entry(begin);
+        end = entry(end);
       }
       cut_into_shards(order_.data(), begin, end, first_, m, total_, plan_.rows_per_shard, scratch, groups);
     } else {
@@ -333,8 +335,20 @@ class CpuBackend final : public HostStateBackend {
   bool holds_all() const noexcept { return first_ == 0 && total_ == X_.rows; }
 
   IndexVector order_;
-  IndexVector keys_;    // when keyed_: entry k's batch start (a part) or position (a whole order kept in part)
-  bool keyed_ = false;  // order_ is this process's entries only, found through keys_
+  /// order_[k] = rows[k] - first for k < count, on every thread (first touch included).
+  void copy_order(const std::int64_t* rows, std::int64_t count, std::int64_t first) {
+    order_.resize(static_cast<std::size_t>(count));  // uninitialised: first touched below
+    std::int64_t* out = order_.data();
+#if defined(STEEPEST_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads_) if (count >= kParallelElements)
+#endif
+    for (std::int64_t k = 0; k < count; ++k) out[k] = rows[k] - first;
+  }
+
+  // keyed_: order_ holds this process's entries only; run r of equal keys (a batch of a part,
+  // or one entry's position) starts at entry run_starts_[r] (a last entry closes).
+  bool keyed_ = false;
+  std::vector<std::int64_t> run_keys_, run_starts_;
   std::vector<RowGroup> groups_;  // of the current pass, chunk (shard) order
   std::vector<std::int64_t> scratch_;  // local rows of shards this process holds in part
   std::vector<double> partials_;  // groups x width, chunk order

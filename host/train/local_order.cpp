@@ -1,7 +1,6 @@
 #include "train/local_order.hpp"
 
 #include <algorithm>
-#include <tuple>
 #include <utility>
 
 #include "train/permutation.hpp"
@@ -40,79 +39,73 @@ void shuffled_part(std::uint64_t seed, std::int64_t epoch, std::int64_t lo, std:
   for (std::int64_t k = std::max(lo, tail); k < hi; ++k, ++o) pos[o] = at[o] = k;
 }
 
-/// One batch's entries (rows and positions, in position order) as the whole order has them
-/// after its grouping: ascending rows with whole runs per batch (\p ascending), else
-/// grouped by shard, each shard's in position order (a stable counting sort, as
-/// group_batches_by_shard's).
-void group_batch(std::int64_t* rows, std::int64_t* pos, std::int64_t len, bool ascending, std::int64_t rows_per_shard,
-                 std::vector<std::pair<std::int64_t, std::int64_t>>& scratch, std::vector<std::int64_t>& counts) {
-  scratch.resize(static_cast<std::size_t>(len));
+/// One batch's entries: \p entries (len training positions, in the order the shuffle put
+/// them) replaced by their rows as the whole order has them after its grouping: ascending
+/// with whole runs per batch (\p ascending), else grouped by shard, each shard's in shuffled
+/// order (a stable counting sort, as group_batches_by_shard's).
+void batch_rows(const LocalRows& rows, std::int64_t* entries, std::int64_t len, bool ascending,
+                std::int64_t rows_per_shard, std::vector<std::int64_t>& scratch, std::vector<std::int64_t>& counts) {
+  for (std::int64_t j = 0; j < len; ++j) entries[j] = rows.row(entries[j]);
   if (ascending) {
-    for (std::int64_t j = 0; j < len; ++j) scratch[static_cast<std::size_t>(j)] = {rows[j], pos[j]};
-    std::sort(scratch.begin(), scratch.end());
-  } else {
-    const auto [lo, hi] = std::minmax_element(rows, rows + len);
-    const std::int64_t s0 = *lo / rows_per_shard, shards = *hi / rows_per_shard - s0 + 1;
-    if (shards == 1) return;  // one shard: already in position order
-    counts.assign(static_cast<std::size_t>(shards) + 1, 0);
-    for (std::int64_t j = 0; j < len; ++j) ++counts[static_cast<std::size_t>(rows[j] / rows_per_shard - s0) + 1];
-    for (std::size_t s = 1; s < counts.size(); ++s) counts[s] += counts[s - 1];
-    for (std::int64_t j = 0; j < len; ++j)
-      scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(rows[j] / rows_per_shard - s0)]++)] = {rows[j],
-                                                                                                           pos[j]};
+    std::sort(entries, entries + len);
+    return;
   }
-  for (std::int64_t j = 0; j < len; ++j) std::tie(rows[j], pos[j]) = scratch[static_cast<std::size_t>(j)];
+  const auto [lo, hi] = std::minmax_element(entries, entries + len);
+  const std::int64_t s0 = *lo / rows_per_shard, shards = *hi / rows_per_shard - s0 + 1;
+  if (shards == 1) return;  // one shard: already in shuffled order
+  counts.assign(static_cast<std::size_t>(shards) + 1, 0);
+  for (std::int64_t j = 0; j < len; ++j) ++counts[static_cast<std::size_t>(entries[j] / rows_per_shard - s0) + 1];
+  for (std::size_t s = 1; s < counts.size(); ++s) counts[s] += counts[s - 1];
+  scratch.resize(static_cast<std::size_t>(len));
+  for (std::int64_t j = 0; j < len; ++j)
+    scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(entries[j] / rows_per_shard - s0)]++)] = entries[j];
+  std::copy(scratch.begin(), scratch.end(), entries);
 }
 
 }  // namespace
 
 void local_split_order(const LocalRows& rows, const OrderShape& shape, LocalOrder& out) {
-  const std::size_t count = rows.train.size();
+  const auto count = static_cast<std::size_t>(rows.count);
   out.rows.resize(count + rows.heldout.size());
   out.keys.resize(out.rows.size());
-  std::copy(rows.train.begin(), rows.train.end(), out.rows.begin());
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::int64_t position = rows.first_input + static_cast<std::int64_t>(k);
+    out.rows[k] = rows.row(position);
+    out.keys[k] = batch_start(position, shape);
+  }
   std::copy(rows.heldout.begin(), rows.heldout.end(), out.rows.begin() + static_cast<std::ptrdiff_t>(count));
-  for (std::size_t k = 0; k < count; ++k)
-    out.keys[k] = batch_start(rows.first_input + static_cast<std::int64_t>(k), shape);
   std::fill(out.keys.begin() + static_cast<std::ptrdiff_t>(count), out.keys.end(), shape.n_train);
 }
 
 void local_epoch_order(std::uint64_t seed, std::int64_t epoch, const LocalRows& rows, const OrderShape& shape,
                        std::int32_t threads, LocalOrder& out) {
-  const auto count = static_cast<std::int64_t>(rows.train.size());
-  const std::size_t total = rows.train.size() + rows.heldout.size();
+  const std::int64_t count = rows.count;
+  const std::size_t total = static_cast<std::size_t>(count) + rows.heldout.size();
   out.rows.resize(total);
   out.keys.resize(total);
   std::int64_t *row = out.rows.data(), *pos = out.keys.data();
   shuffled_part(seed, epoch, rows.first_input, rows.first_input + count, shape, threads, pos, row);
-  [[maybe_unused]] const int teams = count < kShuffleBucketRows ? 1 : thread_count(threads);
-#if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(teams)
-#endif
-  for (std::int64_t j = 0; j < count; ++j) row[j] = rows.train[static_cast<std::size_t>(row[j] - rows.first_input)];
-  // Each batch's entries, a run of the list, grouped as the whole order groups them.
-  const std::int64_t batch = shape.batch;
-  std::vector<std::int64_t> edges;
-  for (std::int64_t j = 0; j < count; ++j)
-    if (j == 0 || pos[j] / batch != pos[j - 1] / batch) edges.push_back(j);
-  edges.push_back(count);
+  // Batch k's entries are a run of the list (positions ascend): each found by its edges,
+  // its rows written and grouped as the whole order groups them, its keys set.
+  const std::int64_t batch = shape.batch, batches = (shape.n_train + batch - 1) / batch;
   const bool ascending = shape.block > 1 && batch % shape.block == 0;
-  const auto batches = static_cast<std::int64_t>(edges.size()) - 1;
+  [[maybe_unused]] const int teams = count < kShuffleBucketRows ? 1 : thread_count(threads);
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel num_threads(teams)
 #endif
   {
-    std::vector<std::pair<std::int64_t, std::int64_t>> scratch;
-    std::vector<std::int64_t> counts;
+    std::vector<std::int64_t> scratch, counts;
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp for schedule(dynamic, 64)
 #endif
-    for (std::int64_t b = 0; b < batches; ++b) {
-      const std::int64_t lo = edges[static_cast<std::size_t>(b)], hi = edges[static_cast<std::size_t>(b) + 1];
-      group_batch(row + lo, pos + lo, hi - lo, ascending, shape.rows_per_shard, scratch, counts);
+    for (std::int64_t k = 0; k < batches; ++k) {
+      const std::int64_t lo = std::lower_bound(pos, pos + count, k * batch) - pos;
+      const std::int64_t hi = std::lower_bound(pos + lo, pos + count, (k + 1) * batch) - pos;
+      if (hi == lo) continue;  // none of this process's rows in batch k
+      batch_rows(rows, row + lo, hi - lo, ascending, shape.rows_per_shard, scratch, counts);
+      std::fill(pos + lo, pos + hi, batch_start(k * batch, shape));
     }
   }
-  for (std::int64_t j = 0; j < count; ++j) pos[j] = batch_start(pos[j], shape);
   std::copy(rows.heldout.begin(), rows.heldout.end(), out.rows.begin() + count);
   std::fill(out.keys.begin() + count, out.keys.end(), shape.n_train);
 }

@@ -23,12 +23,17 @@ struct LocalOrder {
   RowOrder view() const noexcept { return {rows.data(), keys.data(), static_cast<std::int64_t>(rows.size()), true}; }
 };
 
-/// This process's training rows and held-out rows (rows of the fit, each ascending) and
-/// how many training rows of the fit come before its first: the training rows' order is
-/// the split's training part, at positions first_input.. on this process.
+/// This process's \p count training rows and its held-out rows (rows of the fit, each
+/// ascending) and how many training rows of the fit come before its first: the training
+/// rows' order is the split's training part, at positions first_input.. on this process.
+/// Without rows held out \p train stays empty: training position k is row k.
 struct LocalRows {
   IndexVector train, heldout;
-  std::int64_t first_input = 0;
+  std::int64_t first_input = 0, count = 0;
+  /// The row at training position \p k (first_input <= k < first_input + count).
+  std::int64_t row(std::int64_t k) const noexcept {
+    return train.empty() ? k : train[static_cast<std::size_t>(k - first_input)];
+  }
 };
 
 /// The shape of a fit's order: n_train training rows of n, batches of \p batch positions

@@ -49,7 +49,8 @@ std::int64_t bucket_of(std::uint64_t key, std::int64_t k, std::int64_t buckets) 
   return static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(buckets)));
 }
 
-void fisher_yates(SplitMix64& rng, std::int64_t* rows, std::int64_t n) noexcept {
+template <class Index>
+void fisher_yates(SplitMix64& rng, Index* rows, std::int64_t n) noexcept {
   for (std::int64_t i = n - 1; i > 0; --i) {
     const auto j = static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(i) + 1));
     std::swap(rows[i], rows[j]);
@@ -142,20 +143,32 @@ std::vector<std::int64_t> deal_counts(std::uint64_t key, std::int64_t lo, std::i
 
 /// Replays fisher_yates(rng) on the m indices 0..m-1 of \p a and lists the indices j in
 /// [c0, c0 + count) in the order they land: entry member[j - c0] at position base + p, for
-/// ascending p, into pos[0..count) and at[0..count).
+/// ascending p, into pos[0..count) and at[0..count).  The swaps do not depend on the values,
+/// so 32-bit indices (half the cache a bucket takes) give the same permutation.
+template <class Index>
 void replay_fisher_yates(SplitMix64& rng, std::int64_t m, std::int64_t c0, std::int64_t count,
                          const std::int64_t* member, std::int64_t base, std::int64_t* pos, std::int64_t* at,
-                         IndexVector& a) {
+                         std::vector<Index>& a) {
   a.resize(static_cast<std::size_t>(m));
-  for (std::int64_t j = 0; j < m; ++j) a[static_cast<std::size_t>(j)] = j;
+  for (std::int64_t j = 0; j < m; ++j) a[static_cast<std::size_t>(j)] = static_cast<Index>(j);
   fisher_yates(rng, a.data(), m);
   std::int64_t o = 0;
   for (std::int64_t p = 0; p < m; ++p) {
-    const std::uint64_t j = static_cast<std::uint64_t>(a[static_cast<std::size_t>(p)] - c0);
+    const std::uint64_t j = static_cast<std::uint64_t>(static_cast<std::int64_t>(a[static_cast<std::size_t>(p)]) - c0);
     if (j >= static_cast<std::uint64_t>(count)) continue;
     pos[o] = base + p;
     at[o++] = member[j];
   }
+}
+
+/// replay_fisher_yates with 32-bit indices when m allows (a bucket: about kShuffleBucketRows).
+void replay(SplitMix64& rng, std::int64_t m, std::int64_t c0, std::int64_t count, const std::int64_t* member,
+            std::int64_t base, std::int64_t* pos, std::int64_t* at, std::vector<std::uint32_t>& a32,
+            std::vector<std::int64_t>& a64) {
+  if (m <= std::int64_t{UINT32_MAX})
+    replay_fisher_yates(rng, m, c0, count, member, base, pos, at, a32);
+  else
+    replay_fisher_yates(rng, m, c0, count, member, base, pos, at, a64);
 }
 
 }  // namespace
@@ -163,12 +176,13 @@ void replay_fisher_yates(SplitMix64& rng, std::int64_t m, std::int64_t c0, std::
 void shuffle_part(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo, std::int64_t hi,
                   std::int64_t* pos, std::int64_t* at, std::int32_t threads) {
   if (lo >= hi) return;
-  IndexVector a;
+  std::vector<std::uint32_t> a32;
+  std::vector<std::int64_t> a64;
   if (n <= kShuffleBucketRows) {
     std::vector<std::int64_t> member(static_cast<std::size_t>(hi - lo));
     for (std::int64_t k = lo; k < hi; ++k) member[static_cast<std::size_t>(k - lo)] = k;
     SplitMix64 rng(epoch_seed(seed, epoch));
-    replay_fisher_yates(rng, n, lo, hi - lo, member.data(), 0, pos, at, a);
+    replay(rng, n, lo, hi - lo, member.data(), 0, pos, at, a32, a64);
     return;
   }
   SplitMix64 keys(epoch_seed(seed, epoch));
@@ -184,7 +198,7 @@ void shuffle_part(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::i
     start[b] = start[b - 1] + before[b - 1] + (offset[b] - offset[b - 1]) + after[b - 1];
   [[maybe_unused]] const int teams = thread_count(threads);
 #if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel for schedule(dynamic) num_threads(teams) firstprivate(a)
+#pragma omp parallel for schedule(dynamic) num_threads(teams) firstprivate(a32, a64)
 #endif
   for (std::int64_t b = 0; b < buckets; ++b) {
     const auto u = static_cast<std::size_t>(b);
@@ -192,8 +206,8 @@ void shuffle_part(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::i
     if (count == 0) continue;  // none of [lo, hi) in it
     SplitMix64 rng(draw(bucket_key, static_cast<std::uint64_t>(b)));
     // Buckets fill ascending ranges of positions, so the list comes out in position order.
-    replay_fisher_yates(rng, before[u] + count + after[u], before[u], count, members.data() + offset[u], start[u],
-                        pos + offset[u], at + offset[u], a);
+    replay(rng, before[u] + count + after[u], before[u], count, members.data() + offset[u], start[u], pos + offset[u],
+           at + offset[u], a32, a64);
   }
 }
 

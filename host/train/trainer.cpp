@@ -134,17 +134,15 @@ void Trainer::split_rows() {
 void Trainer::split_local_rows() {
   LocalRows& mine = local_rows_;
   const std::int64_t m = X_.rows;
-  if (held_ == 0) {
-    mine.train.resize(static_cast<std::size_t>(m));
-    fill_rows(mine.train.data(), nullptr, m, opt_.threads);
-    for (std::int64_t& row : mine.train) row += share_.first;
-  } else {
+  mine.count = m;  // without rows held out, training position k is row k: no list
+  if (held_ > 0) {
     local_heldout_split(opt_.seed, n_, held_, share_.first, m, opt_.threads, mine.train, mine.heldout);
     check_split_weights(sample_weight_, mine.train.data(), static_cast<std::int64_t>(mine.train.size()),
                         mine.heldout.data(), static_cast<std::int64_t>(mine.heldout.size()), n_, held_,
                         opt_.validation_fraction, share_.first, team_);
+    mine.count = static_cast<std::int64_t>(mine.train.size());
   }
-  const std::vector<std::int64_t> counts = team_.gather(static_cast<std::int64_t>(mine.train.size()));
+  const std::vector<std::int64_t> counts = team_.gather(mine.count);
   mine.first_input = 0;
   for (int r = 0; r < team_.rank(); ++r) mine.first_input += counts[static_cast<std::size_t>(r)];
   if (held_ == 0) return;
