@@ -27,6 +27,10 @@ struct RowOrder {
   const std::int64_t* keys = nullptr;  // a part's
   std::int64_t count = 0;
   bool part = false;
+  /// The caller keeps rows (and keys) alive and unchanged until the next set_row_order, so a
+  /// backend may read them in place instead of copying them (the CPU backend of one process
+  /// does: the trainer's orders, 8 bytes a row, are not held twice).
+  bool lent = false;
 };
 
 /// A backend holds the data (uploaded once), the parameters (w, b) and the gradient of the
@@ -57,7 +61,7 @@ class Backend {
   /// that a fit that will shuffle fails before its first epoch, not in it.  Throws
   /// DeviceUnavailable when it cannot.
   virtual void reserve_row_order() = 0;
-  /// Row order used by ordered computes (RowOrder), copied by the backend.
+  /// Row order used by ordered computes (RowOrder), copied by the backend unless lent.
   virtual void set_row_order(const RowOrder& order) = 0;
   /// The whole order: a permutation of 0..n-1 (n = rows()).
   void set_row_order(const std::int64_t* order) { set_row_order(RowOrder{order, nullptr, rows(), false}); }

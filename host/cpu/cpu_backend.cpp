@@ -53,7 +53,10 @@ class CpuBackend final : public HostStateBackend {
   std::int64_t rows() const noexcept override { return total_; }
   std::int64_t cols() const noexcept override { return X_.cols; }
 
-  void reserve_row_order() override { order_.reserve(static_cast<std::size_t>(X_.rows)); }
+  // One process is lent the trainer's orders (nothing to reserve); a part is copied.
+  void reserve_row_order() override {
+    if (!holds_all()) order_.reserve(static_cast<std::size_t>(X_.rows));
+  }
   /// Kept as local row indices (row - first).  A part, or a whole order given to a process
   /// that holds part of the rows (keyed by position), is kept as this process's entries and
   /// the runs of equal keys: where each starts (one per batch of a part).
@@ -63,7 +66,12 @@ class CpuBackend final : public HostStateBackend {
     run_keys_.clear();
     run_starts_.clear();
     if (!keyed_) {
-      copy_order(order.rows, total_, 0);
+      if (order.lent) {
+        order_ = IndexVector();  // a copy of an earlier order is not needed any more
+        rows_ = order.rows;
+      } else {
+        copy_order(order.rows, total_, 0);
+      }
       return;
     }
     if (!order.part) {
@@ -88,6 +96,7 @@ class CpuBackend final : public HostStateBackend {
       }
     }
     run_starts_.push_back(static_cast<std::int64_t>(order_.size()));
+    rows_ = order_.data();
   }
 
   void compute(std::int64_t begin, std::int64_t end, bool ordered) override {
@@ -269,7 +278,7 @@ class CpuBackend final : public HostStateBackend {
         begin = entry(begin);
         end = entry(end);
       }
-      cut_into_shards(order_.data(), begin, end, first_, m, total_, plan_.rows_per_shard, scratch, groups);
+      cut_into_shards(rows_, begin, end, first_, m, total_, plan_.rows_per_shard, scratch, groups);
     } else {
       cut_into_chunks(std::clamp<std::int64_t>(begin - first_, 0, m), std::clamp<std::int64_t>(end - first_, 0, m),
                       first_, plan_.chunk.rows_per_chunk, groups);
@@ -334,7 +343,8 @@ class CpuBackend final : public HostStateBackend {
   /// Whether this process holds every row of the fit (one process, or all on one rank).
   bool holds_all() const noexcept { return first_ == 0 && total_ == X_.rows; }
 
-  IndexVector order_;
+  IndexVector order_;                   // a copy of the order, when it was not lent
+  const std::int64_t* rows_ = nullptr;  // the order in use: order_, or the lent rows
   /// order_[k] = rows[k] - first for k < count, on every thread (first touch included).
   void copy_order(const std::int64_t* rows, std::int64_t count, std::int64_t first) {
     order_.resize(static_cast<std::size_t>(count));  // uninitialised: first touched below
@@ -343,6 +353,7 @@ class CpuBackend final : public HostStateBackend {
 #pragma omp parallel for schedule(static) num_threads(threads_) if (count >= kParallelElements)
 #endif
     for (std::int64_t k = 0; k < count; ++k) out[k] = rows[k] - first;
+    rows_ = out;
   }
 
   // keyed_: order_ holds this process's entries only; run r of equal keys (a batch of a part,

@@ -1,12 +1,12 @@
 // Internal: a process's part of the row order of a fit across processes.  One process holds
 // the whole order of its n rows (Trainer::split_rows, Trainer::set_epoch_order); across
 // processes that would be 8 bytes per row of the whole fit on every process, more than its
-// share of the data itself when the features are few.  Here each process places only its
-// own rows where the whole order would put them (permutation.hpp's shuffle_positions, run
-// on its rows' indices), keyed by the start of the batch they fall in (backend.hpp's
-// RowOrder): O(its rows) memory; O(n) time an epoch, as the whole order took.  The entries
-// of a batch come in the whole order's order of that batch, so every pass sums the rows in
-// the same order as on one process: the same bits.
+// share of the data itself when the features are few.  Here each process lists only its own
+// rows in the order the whole order has them (permutation.hpp's shuffle_part, run on its
+// rows' positions), keyed by the start of the batch they fall in (backend.hpp's RowOrder):
+// O(its rows) memory; O(n) time an epoch, as the whole order took.  The entries of a batch
+// come in the whole order's order of that batch, so every pass sums the rows in the same
+// order as on one process: the same bits.
 #pragma once
 
 #include <cstdint>

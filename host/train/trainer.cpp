@@ -23,6 +23,12 @@
 namespace steepest::detail {
 namespace {
 
+/// One of the trainer's whole orders, lent to the backend (RowOrder::lent): the trainer
+/// changes it only right before it sets the next order.
+RowOrder lent(const IndexVector& order) {
+  return {order.data(), nullptr, static_cast<std::int64_t>(order.size()), false, true};
+}
+
 bool all_finite(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
 }
@@ -126,7 +132,7 @@ void Trainer::split_rows() {
   check_split_weights(sample_weight_, order_.data(), n_train_, order_.data() + n_train_, held_, n_, held_,
                       opt_.validation_fraction, share_.first, team_);
   if (shuffle_) split_ = order_;  // each epoch shuffles its training part afresh
-  backend_->set_row_order(order_.data());
+  backend_->set_row_order(lent(order_));
 }
 
 /// split_rows() across processes: this process's rows of the split alone, its training rows
@@ -611,7 +617,7 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
     // training rows ascend), so no grouping by shard is needed.
     epoch_block_batches(opt_.seed, epoch - 1, held_ == 0 ? nullptr : split_.data(), order_.data(), n_train_, block,
                         opt_.batch_size, opt_.threads, shuffle_scratch_, block_scratch_);
-    backend_->set_row_order(order_.data());
+    backend_->set_row_order(lent(order_));
     epoch_order_set_ = held_ > 0;
     return;
   }
@@ -626,7 +632,7 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
   // plan, as the backends' passes over the row order need (backend/chunk_plan.hpp).
   group_epoch_batches(order_.data(), n_train_, opt_.batch_size, n_, plan_data(n_, X_.cols).rows_per_shard, opt_.threads,
                       sort_scratch_, sort_counts_);
-  backend_->set_row_order(order_.data());
+  backend_->set_row_order(lent(order_));
   epoch_order_set_ = held_ > 0;
 }
 
@@ -638,7 +644,7 @@ void Trainer::restore_split_order() {
   if (local_)
     backend_->set_row_order(local_split_.view());
   else
-    backend_->set_row_order(split_.data());
+    backend_->set_row_order(lent(split_));
   epoch_order_set_ = false;
 }
 
