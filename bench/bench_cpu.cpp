@@ -35,6 +35,7 @@
 #include "io/synthetic.hpp"
 #include "steepest/fit.hpp"
 #include "train/permutation.hpp"
+#include "train/standardize.hpp"
 
 namespace {
 
@@ -380,6 +381,42 @@ void gram_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_FmaPeak)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GramPass)->Apply(gram_shapes)->UseRealTime();
+
+// The unweighted column moments of a weighted --standardize Gram fit (train/standardize.hpp),
+// on GramPass's data: arg 0 = unweighted_column_moments (one pass of shifted sums, the
+// diagonal of an unweighted Gram pass), 1 = column_scaling (the copy path's three passes).
+// Against GramPass/d of the same run: the unweighted Gram pass the moments could also come
+// from.  pct_read_ceiling as GramPass's.
+void BM_StandardizeMoments(benchmark::State& state) {
+  const Case& c = cached_case(state.range(0), state.range(1), true, steepest::Layout::row_major);
+  const std::int64_t n = c.X.rows, d = c.X.cols;
+  const std::vector<double> shift = first_rows_mean(c);
+  steepest::detail::Team alone;
+  auto once = [&] {
+    if (state.range(2) == 0)
+      benchmark::DoNotOptimize(steepest::detail::unweighted_column_moments(c.X, c.y, shift.data(), {}, alone));
+    else
+      benchmark::DoNotOptimize(steepest::detail::column_scaling(c.X, true));
+  };
+  once();  // warm-up
+  double seconds = 0;
+  for (auto _ : state) {
+    const auto t = Clock::now();
+    once();
+    seconds += seconds_since(t);
+  }
+  const double bytes = static_cast<double>(bytes_of(c));
+  state.SetBytesProcessed(state.iterations() * bytes_of(c));
+  state.counters["pct_read_ceiling"] = 100.0 * bytes * static_cast<double>(state.iterations()) / seconds / 1e9 /
+                                       ceiling_gbs(c.X.data, n * d * steepest::dtype_size(c.X.dtype));
+}
+
+BENCHMARK(BM_StandardizeMoments)
+    ->Args({(std::int64_t{1} << 26) / 17, 16, 0})
+    ->Args({(std::int64_t{1} << 26) / 17, 16, 1})
+    ->ArgNames({"rows", "d", "column_scaling"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // ---- A fit with each solver against one fused pass -------------------------------------
 

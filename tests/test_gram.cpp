@@ -48,6 +48,7 @@
 #include <random>
 #include <regex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend/chunk_plan.hpp"
@@ -1234,10 +1235,11 @@ TEST(MiniBatchGram, WholeShardsGiveTheBitsOfOneProcess) {
 
 // ---- --standardize from the Gram pass ------------------------------------------------------
 //
-// An unweighted standardised fit that runs the Gram solver takes its column moments from the
-// Gram sums of X itself and runs on them transformed (train/standardize.hpp); a weighted one,
-// or one whose sums cannot give the scaling, fits the standardised copy as before.  All-ones
-// sample weights take the copy's path on the same problem: the reference below.
+// A standardised fit that runs the Gram solver takes its column moments from the Gram sums
+// of X itself (weighted: from one unweighted pass of shifted sums, unweighted_column_moments,
+// since the moments are unweighted and the sums are not) and runs on the sums transformed
+// (train/standardize.hpp); one whose sums cannot give the scaling fits the standardised copy
+// as before.  fit_standardized_copy, the copy's path on the same problem, is the reference.
 
 /// Columns far from unit scale, one far from 0, one constant (0.1: its plain mean is not
 /// exactly 0.1), so that the scaling matters and the constant rule is exercised.
@@ -1252,7 +1254,30 @@ Dataset standardizable(std::int64_t n, std::int64_t d, unsigned seed, bool f32 =
   return from_problem(std::move(p), f32);
 }
 
-/// column_scaling (three passes) against gram_column_scaling on the Gram sums of the rows.
+/// The copy's path (fit_standardized_copy) of the standardised fit of \p d with \p o.
+FitResult run_copy(const Dataset& d, FitOptions o, Solver solver) {
+  o.solver = solver;
+  o.standardize = true;
+  steepest::detail::Team alone;
+  return steepest::detail::fit_standardized_copy(d.X(), d.y(), d.weights(), o, alone);
+}
+
+/// gram_column_scaling's scaling \p got against column_scaling's \p want (three passes).
+void expect_same_scaling(const steepest::detail::ColumnScaling& got, const steepest::detail::ColumnScaling& want) {
+  ASSERT_EQ(got.scale.size(), want.scale.size());
+  EXPECT_TRUE(got.exponent.empty());
+  for (std::size_t k = 0; k < want.scale.size(); ++k) {
+    SCOPED_TRACE("column " + std::to_string(k));
+    EXPECT_EQ(got.constant[k], want.constant[k]);
+    // The mean to 1e-13 of the spread (a centred column's mean is ~0 or far from it); the
+    // scale to 1e-13 of itself: the shifted sums cancel a digit or so, not more.
+    EXPECT_LE(std::fabs(got.mean[k] - want.mean[k]), 1e-13 * std::max(want.scale[k], std::fabs(want.mean[k])));
+    EXPECT_LE(std::fabs(got.scale[k] - want.scale[k]), 1e-13 * want.scale[k]) << got.scale[k] << " vs " << want.scale[k];
+  }
+}
+
+/// column_scaling (three passes) against gram_column_scaling on the Gram sums of the rows,
+/// and on unweighted_column_moments (a weighted fit's moments), both with a nearby shift.
 void expect_scaling_from_sums(const Dataset& d, bool center) {
   using namespace steepest::detail;
   const ColumnScaling want = column_scaling(d.X(), center);
@@ -1263,15 +1288,13 @@ void expect_scaling_from_sums(const Dataset& d, bool center) {
   cpu->gram_sums(0, d.p.n, false, shift.data(), sums.data());
   ColumnScaling got;
   ASSERT_TRUE(gram_column_scaling(gram_moments(sums.data(), shift.data(), d.p.d), center, got));
-  EXPECT_TRUE(got.exponent.empty());
-  for (std::size_t k = 0; k < dim; ++k) {
-    SCOPED_TRACE("column " + std::to_string(k));
-    EXPECT_EQ(got.constant[k], want.constant[k]);
-    // The mean to 1e-13 of the spread (a centred column's mean is ~0 or far from it); the
-    // scale to 1e-13 of itself: the shifted sums cancel a digit or so, not more.
-    EXPECT_LE(std::fabs(got.mean[k] - want.mean[k]), 1e-13 * std::max(want.scale[k], std::fabs(want.mean[k])));
-    EXPECT_LE(std::fabs(got.scale[k] - want.scale[k]), 1e-13 * want.scale[k]) << got.scale[k] << " vs " << want.scale[k];
-  }
+  expect_same_scaling(got, want);
+  Team alone;
+  const GramMoments unweighted = unweighted_column_moments(d.X(), d.y(), shift.data(), {}, alone);
+  EXPECT_EQ(unweighted.weight, static_cast<double>(d.p.n));
+  ColumnScaling from_pass;
+  ASSERT_TRUE(gram_column_scaling(unweighted, center, from_pass));
+  expect_same_scaling(from_pass, want);
 }
 
 TEST(GramStandardize, FitTakesItsMomentsFromTheGramPass) {
@@ -1297,6 +1320,33 @@ TEST(GramStandardize, FitTakesItsMomentsFromTheGramPass) {
   EXPECT_TRUE(same_bits(r.bias, b));
   EXPECT_TRUE(same_bits(r.loss_history, t.loss_history));
   EXPECT_TRUE(same_bits(r.final_mse, t.final_mse)) << "the exact pass is over X at the mapped parameters";
+  expect_exact_final_mse(d, o, r);
+}
+
+TEST(GramStandardize, WeightedFitTakesUnweightedMomentsAndTheWeightedGramPass) {
+  // Weighted: the trainer's scaling is that of the unweighted moments (column_scaling's, up
+  // to the shifted sums' rounding), not the weighted ones its Gram sums hold; no copy.
+  using namespace steepest::detail;
+  Dataset d = standardizable(5003, 3, 60);
+  d.sw = sample_weights(d.p.n, 61);
+  FitOptions o = cpu_options(0.1, 50);
+  o.standardize = true;
+  o.validation_fraction = 0.1;
+  const FitResult r = steepest::fit(d.X(), d.y(), d.weights(), o);
+  ColumnScaling cs;
+  Team alone;
+  const FitResult t = Trainer(d.X(), d.y(), d.weights(), o, alone, &cs).run();
+  expect_same_scaling(cs, column_scaling(d.X(), true));
+  const Moments weighted = moments(d);  // the weighted sd: 6.4e-4 of it away here
+  EXPECT_GT(std::fabs(cs.scale[0] - weighted.sd_x[0]), 1e-4 * cs.scale[0]);
+  std::vector<double> w;
+  double b = 0.0;
+  to_original(cs, t.weights, t.bias, w, b);
+  EXPECT_EQ(r.solver, "gram");
+  EXPECT_TRUE(same_bits(r.weights, w));
+  EXPECT_TRUE(same_bits(r.bias, b));
+  EXPECT_TRUE(same_bits(r.loss_history, t.loss_history));
+  EXPECT_TRUE(same_bits(r.final_mse, t.final_mse));
   expect_exact_final_mse(d, o, r);
 }
 
@@ -1334,16 +1384,14 @@ TEST(GramStandardize, SumsThatCannotScaleAreRefused) {
   }
 }
 
-/// The fit from the Gram pass (unweighted) against the copy's path (all-ones weights) on
-/// the same problem: the same solver, epochs and stop; losses and parameters to the
+/// The fit from the Gram pass against the copy's path (fit_standardized_copy) on the same
+/// problem, weighted or not: the same solver, epochs and stop; losses and parameters to the
 /// tolerances at the top; final_mse an exact pass over X at the returned parameters (the
 /// copy's path measures it on the copy, so a float32 copy is off by its rounding).
 /// Returns the largest relative difference of a weight or the bias.
 double expect_standardized_paths_agree(const Dataset& d, const FitOptions& o) {
-  Dataset ones = d;
-  ones.sw.assign(static_cast<std::size_t>(d.p.n), 1.0);
   const FitResult gram = run(d, o, Solver::gram);
-  const FitResult copy = run(ones, o, Solver::gram);
+  const FitResult copy = run_copy(d, o, Solver::gram);
   EXPECT_EQ(gram.solver, "gram");
   EXPECT_EQ(gram.stop_reason, copy.stop_reason) << gram.message;
   EXPECT_EQ(gram.epochs_run, copy.epochs_run);
@@ -1374,6 +1422,15 @@ TEST(GramStandardize, AgreesWithTheCopysPath) {
   l.auto_learning_rate = true;
   worst = std::max(worst, expect_standardized_paths_agree(nist("Longley"), l));
   worst = std::max(worst, expect_standardized_paths_agree(nist("Norris"), l));
+  // Weighted (zeros among the weights): unweighted moments, weighted sums.
+  for (auto [n, dim, seed] : {std::tuple{5003, 3, 73u}, std::tuple{20000, 16, 74u}}) {
+    Dataset w = standardizable(n, dim, seed);
+    w.sw = sample_weights(w.p.n, seed + 100);
+    worst = std::max(worst, expect_standardized_paths_agree(w, o));
+  }
+  Dataset longley = nist("Longley");
+  longley.sw = sample_weights(longley.p.n, 75);
+  worst = std::max(worst, expect_standardized_paths_agree(longley, l));
   RecordProperty("largest_relative_parameter_difference", std::to_string(worst));
   std::printf("largest relative parameter difference, Gram moments against the copy: %.3g\n", worst);
 }
@@ -1412,6 +1469,23 @@ TEST(GramStandardize, AgreesWithTheCopysPathWithOptions) {
     n.fit_intercept = false;
     expect_standardized_paths_agree(d, n);
   }
+  Dataset w = d;
+  w.sw = sample_weights(w.p.n, 76);
+  {
+    SCOPED_TRACE("weighted, held out, momentum, warm start");
+    FitOptions h = o;
+    h.validation_fraction = 0.2;
+    h.optimizer = Optimizer::momentum;
+    h.learning_rate = 0.05;
+    h.init_weights = {1e-3, 2.0, -1.0, 0.5, 0.1};
+    expect_standardized_paths_agree(w, h);
+  }
+  {
+    SCOPED_TRACE("weighted, no intercept");
+    FitOptions n = o;
+    n.fit_intercept = false;
+    expect_standardized_paths_agree(w, n);
+  }
 }
 
 TEST(GramStandardize, ConstantColumnGetsWeightExactlyZero) {
@@ -1433,7 +1507,34 @@ TEST(GramStandardize, ExtremeScalesFitTheCopyInstead) {
     FitOptions o = cpu_options(0.1, 200);
     o.standardize = true;
     expect_gram_agrees_with_residual(d, o);
+    // Weighted: the same refusals (of the unweighted moments or the weighted sums), and the
+    // fit is the copy's, bit for bit.
+    d.sw = sample_weights(d.p.n, 77);
+    expect_same_bits(run(d, o, Solver::gram), run_copy(d, o, Solver::gram));
   }
+  // Weighted, the sums that are transformed are the weighted ones, so they are checked too:
+  // a column of values ~1e-300 on every weighted row (its weighted squares underflow) and of
+  // order 1 only on rows of weight 0 past the first chunk (so the Gram shift, the first
+  // chunk's mean, is ~1e-300 as well).  Its unweighted moments pass gram_column_scaling, the
+  // weighted sums do not: the copy's path, bit for bit.
+  Dataset d = planted(3001, 3, 78);
+  d.sw = sample_weights(d.p.n, 79);
+  const std::int64_t first_chunk = steepest::detail::plan_chunks(d.p.n, d.p.d).rows_per_chunk;
+  ASSERT_LT(first_chunk + 100, d.p.n);
+  for (std::int64_t i = 0; i < d.p.n; ++i)
+    if (i < first_chunk || d.sw[static_cast<std::size_t>(i)] != 0.0) d.p.X[static_cast<std::size_t>(3 * i + 2)] *= 1e-300;
+  FitOptions o = cpu_options(0.1, 200);
+  o.standardize = true;
+  const FitResult copy = run_copy(d, o, Solver::gram);
+  expect_same_bits(run(d, o, Solver::gram), copy);
+  // Zero on the weighted rows instead (and of order 1 on the others, also in the first
+  // chunk): the shift is not small, nothing underflows, and the Gram path runs; its column
+  // is constant in the weighted fit (collinear with the intercept), and it still agrees.
+  Dataset z = planted(3001, 3, 78);
+  z.sw = d.sw;
+  for (std::int64_t i = 0; i < z.p.n; ++i)
+    if (z.sw[static_cast<std::size_t>(i)] != 0.0) z.p.X[static_cast<std::size_t>(3 * i + 2)] = 0.0;
+  expect_standardized_paths_agree(z, o);
 }
 
 TEST(GramStandardize, ACheckpointResumesOnThePathThatWroteIt) {
@@ -1467,6 +1568,9 @@ TEST(GramStandardize, AnyThreadCountGivesTheSameBits) {
   o.validation_fraction = 0.2;
   o.fit_intercept = false;
   expect_thread_invariance(standardizable(30000, 16, 70, true), o);
+  Dataset w = standardizable(200000, 3, 80, true);  // weighted: its moments' pass too
+  w.sw = sample_weights(w.p.n, 81);
+  expect_thread_invariance(w, o);
 }
 
 // ---- cancellation: final_mse stays exact ------------------------------------------------

@@ -119,6 +119,15 @@ TEST_F(Mpi, StandardizeFromTheGramPassIsByteIdentical) {
                           "--validation-fraction", "0.2"});
 }
 
+TEST_F(Mpi, WeightedStandardizeFromTheGramPassIsByteIdentical) {
+  // Weighted: the unweighted column moments' pass and the weighted Gram sums, both reduced
+  // across the ranks in chunk order.
+  std::string weights = "w\n";
+  for (int i = 0; i < 20000; ++i) weights += std::to_string(i % 7 == 3 ? 0.0 : 0.25 + 0.5 * (i % 5)) + "\n";
+  expect_identical(npy_, {"--epochs", "30", "--lr", "auto", "--standardize", "--solver", "gram",
+                          "--validation-fraction", "0.2", "--weight-file", csv("w.txt", weights)});
+}
+
 TEST_F(Mpi, MiniBatchGramModeIsByteIdentical) {
   // Shuffled batches with --solver gram (every batch's sums through the reduction), and
   // fixed batches under auto (gram, affine epochs with nesterov and exact history).

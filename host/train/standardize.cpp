@@ -73,6 +73,49 @@ std::vector<int> column_exponents(const MatrixView& X, const Rows& where) {
   return e;
 }
 
+/// S1 = sum z and S2 = sum z^2 over rows [lo, hi) of X, z = x_ik - shift_k, into \p s1 and
+/// \p s2 (d values each, 0 on entry): each column summed in row order from 0, whatever the
+/// layout, so the same bits.  (Compute-bound at ~1.5 cycles an element in the baseline
+/// build; blocking the row-major columns by 8 to keep the sums in registers measured the
+/// same, bench/results/gram-standardize-weighted-cpu-vm-2026-12-02.md.)
+template <class T>
+void add_shifted_sums(const MatrixView& X, std::int64_t lo, std::int64_t hi, const double* shift, double* __restrict s1,
+                      double* __restrict s2) {
+  const T* x = static_cast<const T*>(X.data);
+  const std::int64_t d = X.cols;
+  if (X.layout == Layout::row_major) {
+    for (std::int64_t i = lo; i < hi; ++i) {
+      const T* row = x + i * X.stride;
+      for (std::int64_t k = 0; k < d; ++k) {
+        const double z = static_cast<double>(row[k]) - shift[k];
+        s1[k] += z;
+        s2[k] += z * z;
+      }
+    }
+    return;
+  }
+  for (std::int64_t k = 0; k < d; ++k) {
+    const T* col = x + k * X.stride;
+    double a = 0.0, b = 0.0;
+    for (std::int64_t i = lo; i < hi; ++i) {
+      const double z = static_cast<double>(col[i]) - shift[k];
+      a += z;
+      b += z * z;
+    }
+    s1[k] = a;
+    s2[k] = b;
+  }
+}
+
+/// The same for y, one value each.
+void add_shifted_sums(const VectorView& y, std::int64_t lo, std::int64_t hi, double shift, double* s1, double* s2) {
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double z = value_at(y, i) - shift;
+    *s1 += z;
+    *s2 += z * z;
+  }
+}
+
 // A column whose spread is within this many float64 ulps of its mean is constant: each value
 // carries up to half an ulp of representation error and the mean about one more, so a
 // smaller spread is rounding, not data, and standardising it would blow that rounding up by
@@ -161,6 +204,42 @@ void column_moments(const MatrixView& X, bool center, std::vector<double>& mean,
 
 void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<double>& scale) {
   column_moments(X, true, mean, scale, nullptr);
+}
+
+GramMoments unweighted_column_moments(const MatrixView& X, const VectorView& y, const double* shift,
+                                      const RowShare& share, const Team& team) {
+  const Rows where{share, team};
+  const auto m = static_cast<std::size_t>(X.cols + 1);
+  const ChunkPlan plan = plan_chunks(where.total(X), X.cols);
+  std::vector<RowGroup> groups;
+  cut_into_chunks(0, X.rows, share.first, plan.rows_per_chunk, groups);
+  // Per chunk: S1 of the d + 1 columns, then their S2.
+  std::vector<double> partial(groups.size() * 2 * m, 0.0);
+#pragma omp parallel for schedule(static)
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    double* s = partial.data() + g * 2 * m;
+    if (X.dtype == DType::float32)
+      add_shifted_sums<float>(X, groups[g].lo, groups[g].hi, shift, s, s + m);
+    else
+      add_shifted_sums<double>(X, groups[g].lo, groups[g].hi, shift, s, s + m);
+    add_shifted_sums(y, groups[g].lo, groups[g].hi, shift[m - 1], s + m - 1, s + 2 * m - 1);
+  }
+  const std::vector<double> all = team.gather_rows(partial.data(), static_cast<std::int64_t>(groups.size()), 2 * m);
+  std::vector<double> sums(2 * m, 0.0);
+  for (std::size_t at = 0; at < all.size(); at += 2 * m)
+    for (std::size_t k = 0; k < 2 * m; ++k) sums[k] += all[at + k];
+  // As gram_moments: mean = shift + S1 / n, C_kk = S2 - S1 (S1 / n).
+  GramMoments g;
+  g.weight = static_cast<double>(where.total(X));
+  g.mean.assign(m, 0.0);
+  g.C.assign(m * m, 0.0);
+  if (g.weight == 0.0) return g;
+  for (std::size_t k = 0; k < m; ++k) {
+    g.mean[k] = sums[k] / g.weight;
+    g.C[k * m + k] = sums[m + k] - sums[k] * g.mean[k];
+    g.mean[k] += shift[k];
+  }
+  return g;
 }
 
 bool gram_column_scaling(const GramMoments& all, bool center, ColumnScaling& cs) {
@@ -281,10 +360,8 @@ FitResult standardized_fit(const ColumnScaling& cs, const FitOptions& options, b
 
 FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                            const FitOptions& options, Team& team) {
-  // The Gram sums are weighted: a weighted fit keeps the copy's path, whose moments are the
-  // unweighted ones this option has always meant.
   const RowShare share = team.share(X.rows);
-  bool from_gram = sample_weight.data == nullptr && runs_gram(options, share.total, X.cols);
+  bool from_gram = runs_gram(options, share.total, X.cols);
   // A resume takes the path whose data its checkpoint fingerprinted: one of the copy (a
   // residual fit's, or one written before this path) resumes on the copy.
   if (from_gram && options.resume && options.resume->data_fingerprint != data_fingerprint(X, y, sample_weight, share, team))
@@ -299,7 +376,12 @@ FitResult fit_standardized(const MatrixView& X, const VectorView& y, const Vecto
       // Columns the sums cannot scale safely (backend/gram.hpp squares them unscaled): below.
     }
   }
-  const ColumnScaling cs = column_scaling(X, options.fit_intercept, share, team);
+  return fit_standardized_copy(X, y, sample_weight, options, team);
+}
+
+FitResult fit_standardized_copy(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                                const FitOptions& options, Team& team) {
+  const ColumnScaling cs = column_scaling(X, options.fit_intercept, team.share(X.rows), team);
   std::vector<float> z32;
   std::vector<double> z64;
   MatrixView Z;

@@ -49,6 +49,15 @@ void column_moments(const MatrixView& X, std::vector<double>& mean, std::vector<
 /// copy's path, whose moments are taken of columns scaled by a power of two.
 bool gram_column_scaling(const GramMoments& all, bool center, ColumnScaling& cs);
 
+/// A weighted Gram fit's moments for gram_column_scaling: the Gram sums are weighted, the
+/// scaling is not, so one pass of unweighted shifted sums per column of X and of y (their
+/// diagonal only, with \p shift, d + 1 values), over ALL the fit's rows (across processes,
+/// as column_scaling): weight n, mean = shift + S1 / n, C_kk = S2 - S1 S1 / n and the rest of
+/// C zero.  The same bits for any thread count and any processes holding whole chunks of
+/// the data plan.  One read of X, against column_scaling's three (and no copy).
+GramMoments unweighted_column_moments(const MatrixView& X, const VectorView& y, const double* shift,
+                                      const RowShare& share, const Team& team);
+
 /// The moments \p g of (x, y) turned into those of (z, y), z = (x - mean) / scale (a constant
 /// column's z = 0): means (mean_x - mu) / s, co-moments C_jk / (s_j s_k), C_jy / s_j, C_yy.
 /// The co-moments are already centred, so no new cancellation: each entry is divided, no
@@ -68,14 +77,21 @@ void to_original(const ColumnScaling& cs, const std::vector<double>& ws, double 
 /// process throws it at the same point.
 struct GramScalingUnusable {};
 
-/// Unweighted fits that run the Gram solver (runs_gram): one pass over X, the Gram sums of
-/// the original columns, gives the moments (gram_column_scaling) and, transformed
-/// (standardize_moments), the standardised problem; the epochs run on those, and the exact
-/// passes (final_mse, --validate) on X at the parameters mapped back.  No copy.  Otherwise:
-/// three passes for the moments (scale, mean, spread), one to write a standardised row-major
-/// copy of X (same storage type), then fit_unscaled on it; weights, bias, warm start and the per-epoch reports are
-/// mapped between the two parametrisations: w_k = w'_k / s_k, b = b' - sum_k w'_k mu_k / s_k.
+/// Fits that run the Gram solver (runs_gram): the Gram pass over X gives the sums of the
+/// original columns; the scaling comes from their moments (gram_column_scaling): for an
+/// unweighted fit from the Gram sums themselves, for a weighted one (whose sums are weighted)
+/// from one more pass, unweighted_column_moments.  Transformed (standardize_moments), the
+/// sums are the standardised problem; the epochs run on those, and the exact passes
+/// (final_mse, --validate) on X at the parameters mapped back.  No copy.  Otherwise
+/// (another solver, or sums gram_column_scaling refuses): fit_standardized_copy.
 FitResult fit_standardized(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
                            const FitOptions& options, Team& team);
+
+/// Three passes for the moments (column_scaling: scale, mean, spread), one to write a
+/// standardised row-major copy of X (same storage type), then fit_unscaled on it; weights,
+/// bias, warm start and the per-epoch reports are mapped between the two parametrisations:
+/// w_k = w'_k / s_k, b = b' - sum_k w'_k mu_k / s_k.  Any solver, any data.
+FitResult fit_standardized_copy(const MatrixView& X, const VectorView& y, const VectorView& sample_weight,
+                                const FitOptions& options, Team& team);
 
 }  // namespace steepest::detail

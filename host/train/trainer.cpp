@@ -213,7 +213,7 @@ void Trainer::form_gram() {
   GramMoments train_m = gram_moments(train.data(), shift.data(), X_.cols);
   GramMoments held_m = gram_moments(held.data(), shift.data(), X_.cols);
   GramMoments all_m = held_ > 0 ? gram_moments(all.data(), shift.data(), X_.cols) : GramMoments{};
-  if (gram_scaling_ != nullptr) standardize_gram(all, train_m, held_m, all_m);
+  if (gram_scaling_ != nullptr) standardize_gram(all, shift, train_m, held_m, all_m);
   data_ = std::move(backend_);
   // Without held-out rows "all" is the training rows: the backend answers those first.
   backend_ = full_batch_ ? make_gram_backend(*data_, n_train_, std::move(train_m), std::move(held_m), std::move(all_m))
@@ -238,11 +238,20 @@ bool Trainer::takes_affine_epochs(const StepRule& rule) const {
 
 /// --standardize in Gram mode: the scaling from the moments of all rows (the sums of the
 /// training and held-out rows, shifted alike, add up), the three sets of moments in
-/// standardised coordinates, and the warm start in them.
-void Trainer::standardize_gram(const std::vector<double>& all, GramMoments& train, GramMoments& held,
-                               GramMoments& whole) {
-  const GramMoments every = held_ > 0 ? whole : train;
+/// standardised coordinates, and the warm start in them.  Weighted, the scaling is that of
+/// the unweighted moments (one more pass, unweighted_column_moments, with the same shift);
+/// the weighted sums, which are what is transformed, must pass gram_column_scaling's checks
+/// as well.  That second check is conservative (once the unweighted moments pass, what
+/// underflowed is, for weights of order 1, ~2^-174 a row in the units of z, where each
+/// scaled column has unit variance), but it keeps one refusal rule.
+void Trainer::standardize_gram(const std::vector<double>& all, const std::vector<double>& shift, GramMoments& train,
+                               GramMoments& held, GramMoments& whole) {
+  const GramMoments& every = held_ > 0 ? whole : train;
   if (!all_finite(all) || !gram_column_scaling(every, opt_.fit_intercept, *gram_scaling_)) throw GramScalingUnusable{};
+  if (sample_weight_.data != nullptr) {
+    const GramMoments unweighted = unweighted_column_moments(X_, y_, shift.data(), share_, team_);
+    if (!gram_column_scaling(unweighted, opt_.fit_intercept, *gram_scaling_)) throw GramScalingUnusable{};
+  }
   standardize_moments(train, *gram_scaling_);
   standardize_moments(held, *gram_scaling_);
   standardize_moments(whole, *gram_scaling_);

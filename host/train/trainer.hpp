@@ -38,7 +38,8 @@ struct ColumnScaling;
 class Trainer {
  public:
   /// \p gram_scaling (a Gram fit under FitOptions::standardize, train/standardize.hpp): the
-  /// trainer fills it from the Gram sums of X, runs the epochs on the standardised moments
+  /// trainer fills it from the Gram sums of X (weighted: from one unweighted pass of the
+  /// column moments, train/standardize.hpp), runs the epochs on the standardised moments
   /// (parameters, warm start, checkpoints and reports in standardised units) and makes its
   /// exact passes on X at the parameters mapped back; throws GramScalingUnusable when the
   /// sums cannot give the scaling.  Null: the fit of X as given.
@@ -67,7 +68,8 @@ class Trainer {
   bool takes_affine_epochs(const StepRule& rule) const;
   void form_gram();
   std::vector<double> gram_shift() const;
-  void standardize_gram(const std::vector<double>& all, GramMoments& train, GramMoments& held, GramMoments& whole);
+  void standardize_gram(const std::vector<double>& all, const std::vector<double>& shift, GramMoments& train,
+                        GramMoments& held, GramMoments& whole);
   void set_data_parameters(const std::vector<double>& w, double b);
   // One epoch, in the order run() calls them.
   void set_epoch_rate(std::int64_t epoch);

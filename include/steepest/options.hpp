@@ -136,9 +136,11 @@ struct FitOptions {
   /// intercept or penalty) or overflows float64 (|x| beyond ~1e154).
   bool auto_learning_rate = false;
   /// Fit on standardised features z = (x - mean) / sd (passes for the moments, one to
-  /// write a standardised copy of X in its storage type) and report the model in original
-  /// units.  Predictions, the MSE and the history are the same in both; the problem's
-  /// conditioning is not.  Penalties then apply to the standardised weights.  Without an
+  /// write a standardised copy of X in its storage type; a full-batch Gram fit makes no
+  /// copy and takes the moments from its Gram pass, or with sample weights from one more
+  /// pass) and report the model in original units.  The moments are unweighted, also
+  /// with sample weights.  Predictions, the MSE and the history are the same in both; the
+  /// problem's conditioning is not.  Penalties then apply to the standardised weights.  Without an
   /// intercept (fit_intercept false) the columns are scaled, not centred: z = x / rms with
   /// rms = sqrt(mean x^2), so a constant column stays a column (it acts as an intercept).
   /// With one, a column whose spread is within rounding of its mean (sd <= 4 eps |mean|)

@@ -76,7 +76,9 @@ struct FitResult {
   /// What gave the full-batch losses and gradients: "residual" (a pass per epoch) or
   /// "gram" (one pass for the Gram sums; FitOptions::solver).
   std::string solver;
-  /// Seconds of the Gram pass (the sums of the training and held-out rows); 0 for residual.
+  /// Seconds of the Gram pass (the sums of the training and held-out rows; under
+  /// standardize with sample weights also the pass for the unweighted moments); 0 for
+  /// residual.
   double gram_seconds = 0.0;
   double wall_seconds = 0.0;
   /// The part of wall_seconds spent before the first epoch: choosing the backend (a CUDA
