@@ -1297,6 +1297,20 @@ void expect_scaling_from_sums(const Dataset& d, bool center) {
   expect_same_scaling(from_pass, want);
 }
 
+/// fit()'s result \p r is the trainer's standardised fit \p t mapped back through \p cs, bit
+/// for bit, by the Gram solver; final_mse is the exact pass over X at the mapped parameters.
+void expect_fit_is_the_trainers(const steepest::detail::ColumnScaling& cs, const steepest::FitResult& t,
+                                const steepest::FitResult& r) {
+  std::vector<double> w;
+  double b = 0.0;
+  steepest::detail::to_original(cs, t.weights, t.bias, w, b);
+  EXPECT_EQ(r.solver, "gram");
+  EXPECT_TRUE(same_bits(r.weights, w));
+  EXPECT_TRUE(same_bits(r.bias, b));
+  EXPECT_TRUE(same_bits(r.loss_history, t.loss_history));
+  EXPECT_TRUE(same_bits(r.final_mse, t.final_mse)) << "the exact pass is over X at the mapped parameters";
+}
+
 TEST(GramStandardize, FitTakesItsMomentsFromTheGramPass) {
   // fit() with standardize, unweighted, gram (here chosen by automatic: epochs > d) is the
   // trainer filling the scaling from its Gram pass, its model mapped back, bit for bit.
@@ -1312,14 +1326,7 @@ TEST(GramStandardize, FitTakesItsMomentsFromTheGramPass) {
   ASSERT_EQ(cs.scale.size(), 3u) << "the trainer fills the scaling";
   EXPECT_TRUE(cs.exponent.empty()) << "from the Gram sums, not column_scaling";
   EXPECT_EQ(cs.constant, (std::vector<char>{0, 1, 0}));
-  std::vector<double> w;
-  double b = 0.0;
-  to_original(cs, t.weights, t.bias, w, b);
-  EXPECT_EQ(r.solver, "gram");
-  EXPECT_TRUE(same_bits(r.weights, w));
-  EXPECT_TRUE(same_bits(r.bias, b));
-  EXPECT_TRUE(same_bits(r.loss_history, t.loss_history));
-  EXPECT_TRUE(same_bits(r.final_mse, t.final_mse)) << "the exact pass is over X at the mapped parameters";
+  expect_fit_is_the_trainers(cs, t, r);
   expect_exact_final_mse(d, o, r);
 }
 
@@ -1339,14 +1346,7 @@ TEST(GramStandardize, WeightedFitTakesUnweightedMomentsAndTheWeightedGramPass) {
   expect_same_scaling(cs, column_scaling(d.X(), true));
   const Moments weighted = moments(d);  // the weighted sd: 6.4e-4 of it away here
   EXPECT_GT(std::fabs(cs.scale[0] - weighted.sd_x[0]), 1e-4 * cs.scale[0]);
-  std::vector<double> w;
-  double b = 0.0;
-  to_original(cs, t.weights, t.bias, w, b);
-  EXPECT_EQ(r.solver, "gram");
-  EXPECT_TRUE(same_bits(r.weights, w));
-  EXPECT_TRUE(same_bits(r.bias, b));
-  EXPECT_TRUE(same_bits(r.loss_history, t.loss_history));
-  EXPECT_TRUE(same_bits(r.final_mse, t.final_mse));
+  expect_fit_is_the_trainers(cs, t, r);
   expect_exact_final_mse(d, o, r);
 }
 
