@@ -685,28 +685,47 @@ TEST(CpuKernels, WeightedBaselineAndAvx2BuildsAgree) {
 
 namespace {
 
-/// Row-major float32 X (stride elements a row) and y (y_stride), values in [-1, 1).
-struct F32Rows {
+/// X in \p T, row-major (row i from i * stride, stride = cols + pad) or column-major (column
+/// k from k * stride, stride = rows + pad), and y (y_stride), values in [-1, 1); NaN in the
+/// padding, which must not be read.
+template <class T>
+struct StridedData {
   std::int64_t n, d, stride, y_stride;
-  std::vector<float> x, y;
+  Layout layout;
+  std::vector<T> x, y;
   steepest::MatrixView X;
   steepest::VectorView Y;
 
-  F32Rows(std::int64_t rows, std::int64_t cols, std::int64_t pad, std::int64_t ys, unsigned seed)
-      : n(rows), d(cols), stride(cols + pad), y_stride(ys) {
+  StridedData(std::int64_t rows, std::int64_t cols, std::int64_t pad, std::int64_t ys, unsigned seed, Layout l)
+      : n(rows), d(cols), stride((l == Layout::row_major ? cols : rows) + pad), y_stride(ys), layout(l) {
     std::mt19937_64 gen(seed);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
-    x.assign(static_cast<std::size_t>(n * stride), std::nanf(""));  // padding must not be read
-    y.assign(static_cast<std::size_t>(n * ys), std::nanf(""));
-    for (std::int64_t i = 0; i < n; ++i) {
-      for (std::int64_t k = 0; k < d; ++k) x[static_cast<std::size_t>(i * stride + k)] = static_cast<float>(u(gen));
-      y[static_cast<std::size_t>(i * ys)] = static_cast<float>(u(gen));
+    x.assign(static_cast<std::size_t>((l == Layout::row_major ? n : d) * stride), std::numeric_limits<T>::quiet_NaN());
+    y.assign(static_cast<std::size_t>(n * ys), std::numeric_limits<T>::quiet_NaN());
+    if (l == Layout::row_major) {  // row by row, its y after it
+      for (std::int64_t i = 0; i < n; ++i) {
+        for (std::int64_t k = 0; k < d; ++k) x[at(i, k)] = static_cast<T>(u(gen));
+        y[static_cast<std::size_t>(i * ys)] = static_cast<T>(u(gen));
+      }
+    } else {  // column by column, then y
+      for (std::int64_t k = 0; k < d; ++k)
+        for (std::int64_t i = 0; i < n; ++i) x[at(i, k)] = static_cast<T>(u(gen));
+      for (std::int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * ys)] = static_cast<T>(u(gen));
     }
-    X = steepest::make_matrix_view(x.data(), n, d, Layout::row_major, stride);
+    X = steepest::make_matrix_view(x.data(), n, d, l, stride);
     Y = steepest::make_vector_view(y.data(), n, ys);
   }
-  double xv(std::int64_t i, std::int64_t k) const { return x[static_cast<std::size_t>(i * stride + k)]; }
+  std::size_t at(std::int64_t i, std::int64_t k) const {
+    return static_cast<std::size_t>(layout == Layout::row_major ? i * stride + k : k * stride + i);
+  }
+  double xv(std::int64_t i, std::int64_t k) const { return x[at(i, k)]; }
   double yv(std::int64_t i) const { return y[static_cast<std::size_t>(i * y_stride)]; }
+};
+
+/// Row-major float32 X (stride elements a row) and y (y_stride).
+struct F32Rows : StridedData<float> {
+  F32Rows(std::int64_t rows, std::int64_t cols, std::int64_t pad, std::int64_t ys, unsigned seed)
+      : StridedData<float>(rows, cols, pad, ys, seed, Layout::row_major) {}
 };
 
 /// [X^T (w r), sum w r^2, sum w r, sum w] over positions lo..hi (of rows, if given) in long
@@ -843,29 +862,11 @@ TEST(CpuKernels, Float32RowsUnitWeightsGiveTheUnweightedBits) {
 
 namespace {
 
-/// Column-major X in \p T (column k from k * stride, stride = rows + pad) and y (y_stride),
-/// values in [-1, 1); NaN in the padding, which must not be read.
+/// Column-major X in \p T (StridedData).
 template <class T>
-struct ColMajor {
-  std::int64_t n, d, stride, y_stride;
-  std::vector<T> x, y;
-  steepest::MatrixView X;
-  steepest::VectorView Y;
-
+struct ColMajor : StridedData<T> {
   ColMajor(std::int64_t rows, std::int64_t cols, std::int64_t pad, std::int64_t ys, unsigned seed)
-      : n(rows), d(cols), stride(rows + pad), y_stride(ys) {
-    std::mt19937_64 gen(seed);
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    x.assign(static_cast<std::size_t>(d * stride), std::numeric_limits<T>::quiet_NaN());
-    y.assign(static_cast<std::size_t>(n * ys), std::numeric_limits<T>::quiet_NaN());
-    for (std::int64_t k = 0; k < d; ++k)
-      for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(k * stride + i)] = static_cast<T>(u(gen));
-    for (std::int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * ys)] = static_cast<T>(u(gen));
-    X = steepest::make_matrix_view(x.data(), n, d, Layout::col_major, stride);
-    Y = steepest::make_vector_view(y.data(), n, ys);
-  }
-  double xv(std::int64_t i, std::int64_t k) const { return x[static_cast<std::size_t>(k * stride + i)]; }
-  double yv(std::int64_t i) const { return y[static_cast<std::size_t>(i * y_stride)]; }
+      : StridedData<T>(rows, cols, pad, ys, seed, Layout::col_major) {}
 };
 
 /// Every column-major case of one storage type in every build: contiguous and strided
