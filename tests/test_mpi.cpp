@@ -78,6 +78,17 @@ TEST_F(Mpi, ShuffledBatchesFromCsvAreByteIdentical) {
   expect_identical(csv_, {"--epochs", "4", "--lr", "0.05", "--batch-size", "300", "--optimizer", "momentum"});
 }
 
+// Beyond kShuffleBucketRows (65536) training rows the ranks share the shuffle's work
+// through the MPI communicator's alltoallv (train/shuffle_across.cpp): rows held out, and
+// runs of 2 (more than 65536 runs, one of them across two ranks' rows when a rank's share
+// is odd).
+TEST_F(Mpi, ShuffledBatchesBeyondOneBucketAreByteIdentical) {
+  const std::string big = dir_ + "/big.npy";
+  ASSERT_EQ(run({"gen", "-o", big, "--rows", "150001", "--features", "2", "--seed", "5", "-q"}).code, 0);
+  expect_identical(big, {"--epochs", "2", "--lr", "0.05", "--batch-size", "1000", "--validation-fraction", "0.1"});
+  expect_identical(big, {"--epochs", "2", "--lr", "0.05", "--batch-size", "999", "--shuffle-block", "2"});
+}
+
 TEST_F(Mpi, WeightsHeldOutRowsAndEarlyStoppingAreByteIdentical) {
   // The generated CSV's first feature column as sample weights (|x| in [0, ~1]).
   const std::string weighted = csv("w.csv", [&] {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "backend/chunk_plan.hpp"
+#include "backend/team.hpp"
+#include "thread_team.hpp"
 #include "train/local_order.hpp"
 #include "train/permutation.hpp"
 #include "train/run_state.hpp"
@@ -308,9 +310,12 @@ TEST(LocalEpochOrder, EachProcesssPartIsItsRowsOfTheWholeOrder) {
   struct Case {
     std::int64_t n, held, batch, block;
   };
-  const Case cases[] = {{5000, 0, 70, 1},     {5000, 400, 64, 16},    {5000, 300, 100, 7},
-                        {200000, 0, 1000, 1}, {200000, 20000, 2500, 1}, {200000, 0, 1024, 256},
-                        {200000, 999, 1024, 64}, {200000, 0, 1000, 96}};
+  // The last two: more than kShuffleBucketRows runs, so the runs' shuffle is shared too, with
+  // runs that span two processes (asked for by both) and a process without rows asking for one.
+  const Case cases[] = {{5000, 0, 70, 1},       {5000, 400, 64, 16},      {5000, 300, 100, 7},
+                        {200000, 0, 1000, 1},   {200000, 20000, 2500, 1}, {200000, 0, 1024, 256},
+                        {200000, 999, 1024, 64}, {200000, 0, 1000, 96},   {200000, 0, 1000, 2},
+                        {200000, 999, 1001, 3}};
   for (const Case& c : cases) {
     const OrderShape shape{c.n - c.held, c.n, c.batch, c.block, plan_data(c.n, 3).rows_per_shard};
     const std::vector<std::int64_t> cuts = {0, c.n / 7, c.n / 7, c.n / 2 + 13, c.n};
@@ -319,42 +324,79 @@ TEST(LocalEpochOrder, EachProcesssPartIsItsRowsOfTheWholeOrder) {
                    std::to_string(c.batch) + ", block " + std::to_string(c.block) + ", epoch " + std::to_string(epoch));
       const std::vector<std::int64_t> whole = whole_epoch_order(epoch, c.n, c.held, shape);
       const std::vector<std::int64_t> split_whole = whole_split(c.n, c.held);
-      std::int64_t first_input = 0;
-      for (std::size_t r = 0; r + 1 < cuts.size(); ++r) {
-        const std::int64_t first = cuts[r], m = cuts[r + 1] - cuts[r];
+      std::vector<std::int64_t> counts(cuts.size() - 1);
+      steepest::testing::run_ranks(static_cast<int>(cuts.size() - 1), [&](int r, std::shared_ptr<const steepest::Communicator> comm) {
+        const Team team(std::move(comm));
+        const std::int64_t first = cuts[static_cast<std::size_t>(r)], m = cuts[static_cast<std::size_t>(r) + 1] - first;
         LocalRows mine;
         mine.count = m;  // without rows held out, as the trainer has it: no list
         if (c.held > 0) {
-          local_heldout_split(9, c.n, c.held, first, m, 2, mine.train, mine.heldout);
+          local_heldout_split(team, 9, c.n, c.held, first, m, 2, mine.train, mine.heldout);
           mine.count = static_cast<std::int64_t>(mine.train.size());
         }
-        mine.first_input = first_input;
-        first_input += mine.count;
+        const std::vector<std::int64_t> before = team.gather(mine.count);
+        for (int q = 0; q < r; ++q) mine.first_input += before[static_cast<std::size_t>(q)];
+        counts[static_cast<std::size_t>(r)] = mine.count;
         LocalOrder got, split;
-        local_epoch_order(9, epoch, mine, shape, 2, got);
+        local_epoch_order(team, 9, epoch, mine, shape, 2, got);
         local_split_order(mine, shape, split);
-        std::vector<std::int64_t> rows, keys, split_keys;
+        std::vector<std::int64_t> rows, keys;
         for (std::int64_t p = 0; p < c.n; ++p) {
           const std::int64_t row = whole[static_cast<std::size_t>(p)];
           if (row < first || row >= first + m) continue;
           rows.push_back(row);
           keys.push_back(p < shape.n_train ? p / c.batch * c.batch : shape.n_train);
         }
-        ASSERT_EQ(std::vector<std::int64_t>(got.rows.begin(), got.rows.end()), rows) << "process " << r;
-        ASSERT_EQ(std::vector<std::int64_t>(got.keys.begin(), got.keys.end()), keys) << "process " << r;
+        // EXPECT, not ASSERT: a process that returned early would leave the others waiting.
+        EXPECT_EQ(std::vector<std::int64_t>(got.rows.begin(), got.rows.end()), rows) << "process " << r;
+        EXPECT_EQ(std::vector<std::int64_t>(got.keys.begin(), got.keys.end()), keys) << "process " << r;
         // The split's order: the training rows ascending (this process's training positions
         // of the split), then the held-out rows.
-        std::vector<std::int64_t> split_rows;
+        std::vector<std::int64_t> split_rows, split_keys;
         for (std::int64_t k = 0; k < mine.count; ++k) {
           split_rows.push_back(split_whole[static_cast<std::size_t>(mine.first_input + k)]);
-          EXPECT_EQ(split.keys[static_cast<std::size_t>(k)], (mine.first_input + k) / c.batch * c.batch);
+          split_keys.push_back((mine.first_input + k) / c.batch * c.batch);
         }
         split_rows.insert(split_rows.end(), mine.heldout.begin(), mine.heldout.end());
-        ASSERT_EQ(std::vector<std::int64_t>(split.rows.begin(), split.rows.end()), split_rows);
-      }
-      EXPECT_EQ(first_input, shape.n_train);
+        EXPECT_EQ(std::vector<std::int64_t>(split.rows.begin(), split.rows.end()), split_rows) << "process " << r;
+        EXPECT_EQ(std::vector<std::int64_t>(split.keys.begin(), split.keys.begin() + mine.count), split_keys);
+      });
+      EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), std::int64_t{0}), shape.n_train);
     }
   }
+}
+
+// The shuffle's work shared between processes (shuffle_across.cpp): every process gets the
+// list shuffle_part makes for its range alone, for 1 to 5 processes, ranges that split the
+// entries (one empty) and ranges that overlap their neighbours (runs across processes),
+// sizes at and beyond kShuffleBucketRows and fewer buckets than processes.
+TEST(ShufflePart, SharedBetweenProcessesGivesEachItsOwnPart) {
+  for (const std::int64_t n : {kShuffleBucketRows, kShuffleBucketRows + 1, std::int64_t{300007}, std::int64_t{1} << 20})
+    for (const int p : {1, 2, 3, 5})
+      for (const bool overlap : {false, true}) {
+        SCOPED_TRACE("n " + std::to_string(n) + ", " + std::to_string(p) + " processes" + (overlap ? ", overlapping" : ""));
+        std::vector<std::int64_t> lo(static_cast<std::size_t>(p)), hi(lo.size());
+        for (int r = 0; r < p; ++r) {
+          lo[static_cast<std::size_t>(r)] = r == 1 ? n / 3 : n * r / p;  // process 1 (of >= 3): empty
+          hi[static_cast<std::size_t>(r)] = r == 1 && p >= 3 ? n / 3 : n * (r + 1) / p;
+          if (overlap && r > 0) lo[static_cast<std::size_t>(r)] = std::max<std::int64_t>(0, lo[static_cast<std::size_t>(r)] - 2);
+          if (overlap && r + 1 < p) hi[static_cast<std::size_t>(r)] = std::min(n, hi[static_cast<std::size_t>(r)] + 1);
+        }
+        for (int r = 1; r < p; ++r) {
+          lo[static_cast<std::size_t>(r)] = std::max(lo[static_cast<std::size_t>(r)], lo[static_cast<std::size_t>(r) - 1]);
+          hi[static_cast<std::size_t>(r)] = std::max(hi[static_cast<std::size_t>(r)], hi[static_cast<std::size_t>(r) - 1]);
+        }
+        steepest::testing::run_ranks(p, [&](int r, std::shared_ptr<const steepest::Communicator> comm) {
+          const Team team(std::move(comm));
+          const std::int64_t a = lo[static_cast<std::size_t>(r)], b = std::max(a, hi[static_cast<std::size_t>(r)]);
+          const auto m = static_cast<std::size_t>(b - a);
+          std::vector<std::int64_t> want_pos(m), want_at(m), pos(m, -1), at(m, -1);
+          shuffle_part(3, 8, n, a, b, want_pos.data(), want_at.data(), 1);
+          shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2);
+          EXPECT_EQ(pos, want_pos) << "process " << r;
+          EXPECT_EQ(at, want_at) << "process " << r;
+        });
+      }
 }
 
 }  // namespace

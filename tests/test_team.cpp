@@ -143,6 +143,27 @@ TEST(Team, CollectivesCombineInRankOrder) {
   });
 }
 
+// exchange (Communicator::alltoallv, here its portable default): process r sends q + 1
+// values 100 r + q to process q, so q gets r's in rank order; a count that differs from
+// what the sender sends is an error, not a silent short copy.
+TEST(Team, ExchangeSendsEachProcessItsOwnPart) {
+  run_ranks(3, [](int rank, std::shared_ptr<const steepest::Communicator> comm) {
+    steepest::detail::Team team(comm);
+    std::vector<std::int64_t> send;
+    std::vector<std::size_t> send_counts, recv_counts(3, static_cast<std::size_t>(rank) + 1);
+    for (int q = 0; q < 3; ++q) {
+      send_counts.push_back(static_cast<std::size_t>(q) + 1);
+      send.insert(send.end(), static_cast<std::size_t>(q) + 1, 100 * rank + q);
+    }
+    std::vector<std::int64_t> want;
+    for (int r = 0; r < 3; ++r) want.insert(want.end(), static_cast<std::size_t>(rank) + 1, 100 * r + rank);
+    EXPECT_EQ(team.exchange(send, send_counts, recv_counts), want);
+    std::vector<std::size_t> wrong = recv_counts;
+    wrong[0] += 1;
+    EXPECT_THROW(team.exchange(send, send_counts, wrong), steepest::InvalidArgument);
+  });
+}
+
 TEST(Team, AnErrorOnOneRankIsEveryRanksError) {
   std::mutex m;
   std::vector<std::string> seen;

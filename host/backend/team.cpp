@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "steepest/error.hpp"
 
@@ -106,6 +108,24 @@ std::vector<std::uint64_t> Team::gather_words(const std::vector<std::uint64_t>& 
   return gather_all(*this, *comm_, words.data(), words.size(), nullptr);
 }
 
+void Team::exchange_bytes(const void* send, const std::vector<std::size_t>& send_counts, void* recv,
+                          const std::vector<std::size_t>& recv_counts, std::size_t item) const {
+  const auto p = static_cast<std::size_t>(size());
+  if (send_counts.size() != p || recv_counts.size() != p)
+    throw std::logic_error("Team::exchange: one count per process is expected");
+  if (alone()) {
+    if (send_counts[0] != recv_counts[0]) throw std::logic_error("Team::exchange: alone, sent != received");
+    if (send_counts[0] > 0) std::memcpy(recv, send, send_counts[0] * item);
+    return;
+  }
+  std::vector<std::size_t> send_bytes(p), recv_bytes(p);
+  for (std::size_t q = 0; q < p; ++q) {
+    send_bytes[q] = send_counts[q] * item;
+    recv_bytes[q] = recv_counts[q] * item;
+  }
+  comm_->alltoallv(send, send_bytes, recv, recv_bytes);
+}
+
 void Team::agree(const std::string& error) const {
   if (alone()) {
     if (!error.empty()) throw InvalidArgument(error);
@@ -156,3 +176,39 @@ bool Team::any_stop() const {
 }
 
 }  // namespace steepest::detail
+
+namespace steepest {
+
+// The portable alltoallv: every process's counts (p x p words), then every process's whole
+// send buffer, from which each process keeps what was meant for it.
+void Communicator::alltoallv(const void* send, const std::vector<std::size_t>& send_counts, void* recv,
+                             const std::vector<std::size_t>& recv_counts) const {
+  const auto p = static_cast<std::size_t>(size()), me = static_cast<std::size_t>(rank());
+  if (send_counts.size() != p || recv_counts.size() != p)
+    throw InvalidArgument("Communicator::alltoallv: one count per process is expected");
+  std::vector<std::uint64_t> mine(send_counts.begin(), send_counts.end()), counts(p * p);
+  allgather(mine.data(), p * sizeof(std::uint64_t), counts.data());
+  std::vector<std::size_t> totals(p, 0);
+  std::size_t all = 0;
+  for (std::size_t r = 0; r < p; ++r) {
+    for (std::size_t q = 0; q < p; ++q) totals[r] += static_cast<std::size_t>(counts[r * p + q]);
+    all += totals[r];
+  }
+  std::vector<char> everything(all);
+  allgatherv(send, everything.data(), totals);
+  auto* out = static_cast<char*>(recv);
+  std::size_t base = 0;
+  for (std::size_t r = 0; r < p; ++r) {
+    std::size_t at = base;
+    for (std::size_t q = 0; q < me; ++q) at += static_cast<std::size_t>(counts[r * p + q]);
+    const auto bytes = static_cast<std::size_t>(counts[r * p + me]);
+    if (bytes != recv_counts[r])
+      throw InvalidArgument("Communicator::alltoallv: process " + std::to_string(r) + " sends " +
+                            std::to_string(bytes) + " bytes, " + std::to_string(recv_counts[r]) + " expected");
+    if (bytes > 0) std::memcpy(out, everything.data() + at, bytes);
+    out += bytes;
+    base += totals[r];
+  }
+}
+
+}  // namespace steepest

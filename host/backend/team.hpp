@@ -42,6 +42,18 @@ class Team {
                                   std::vector<std::int64_t>* sizes = nullptr) const;
   /// 64-bit words from every process, concatenated in rank order.
   std::vector<std::uint64_t> gather_words(const std::vector<std::uint64_t>& words) const;
+  /// Items of \p T to and from every process (Communicator::alltoallv): \p send holds
+  /// send_counts[q] items for process q, in rank order; the result holds what every process
+  /// sent here, in rank order, recv_counts[q] items from q (which the caller must know).
+  template <class T>
+  std::vector<T> exchange(const std::vector<T>& send, const std::vector<std::size_t>& send_counts,
+                          const std::vector<std::size_t>& recv_counts) const {
+    std::size_t total = 0;
+    for (const std::size_t c : recv_counts) total += c;
+    std::vector<T> recv(total);
+    exchange_bytes(send.data(), send_counts, recv.data(), recv_counts, sizeof(T));
+    return recv;
+  }
   /// Every process passes the error it found ("" for none); when any found one, every
   /// process throws InvalidArgument with the message of the lowest such rank (prefixed
   /// with "rank R: " when there are several processes).
@@ -62,6 +74,8 @@ class Team {
 
  private:
   class Carrier;
+  void exchange_bytes(const void* send, const std::vector<std::size_t>& send_counts, void* recv,
+                      const std::vector<std::size_t>& recv_counts, std::size_t item) const;
   std::shared_ptr<const Communicator> comm_;
   const std::atomic<bool>* stop_;
   std::unique_ptr<Carrier> carrier_;

@@ -1,7 +1,9 @@
 // The Communicator of an MPI communicator (include/steepest/mpi.hpp): the only code that
 // calls MPI.  Every call checks its return code; with MPI's default error handler
 // (MPI_ERRORS_ARE_FATAL) a failed peer ends the job instead of leaving the others waiting.
+#include <algorithm>
 #include <climits>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -67,6 +69,48 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Allgatherv(send, sizes[static_cast<std::size_t>(rank_)], MPI_BYTE, recv, sizes.data(),
                          displacements.data(), MPI_BYTE, comm_),
           "Allgatherv");
+  }
+
+  // Point-to-point: MPI_Alltoallv's int counts and displacements would cap a process's
+  // whole receive buffer at 2 GiB.  Each message goes in pieces of at most kPiece bytes;
+  // both ends know its size, so they cut it alike, and MPI keeps the pieces of one pair in
+  // order.  This process's own part is copied.
+  void alltoallv(const void* send, const std::vector<std::size_t>& send_counts, void* recv,
+                 const std::vector<std::size_t>& recv_counts) const override {
+    constexpr std::size_t kPiece = std::size_t{1} << 30;
+    constexpr int kTag = 17;
+    const auto p = static_cast<std::size_t>(size_), me = static_cast<std::size_t>(rank_);
+    if (send_counts.size() != p || recv_counts.size() != p)
+      throw InvalidArgument("Communicator::alltoallv: one count per process is expected");
+    if (send_counts[me] != recv_counts[me])
+      throw InvalidArgument("Communicator::alltoallv: this process's part for itself has two sizes");
+    std::vector<MPI_Request> requests;
+    const auto* out = static_cast<const char*>(send);
+    auto* in = static_cast<char*>(recv);
+    const char* own_out = nullptr;
+    char* own_in = nullptr;
+    for (std::size_t q = 0; q < p; ++q) {
+      if (q == me) own_in = in;
+      for (std::size_t at = 0; q != me && at < recv_counts[q]; at += kPiece) {
+        requests.emplace_back();
+        check(MPI_Irecv(in + at, as_int(std::min(kPiece, recv_counts[q] - at)), MPI_BYTE, static_cast<int>(q), kTag,
+                        comm_, &requests.back()),
+              "Irecv");
+      }
+      in += recv_counts[q];
+    }
+    for (std::size_t q = 0; q < p; ++q) {
+      if (q == me) own_out = out;
+      for (std::size_t at = 0; q != me && at < send_counts[q]; at += kPiece) {
+        requests.emplace_back();
+        check(MPI_Isend(out + at, as_int(std::min(kPiece, send_counts[q] - at)), MPI_BYTE, static_cast<int>(q), kTag,
+                        comm_, &requests.back()),
+              "Isend");
+      }
+      out += send_counts[q];
+    }
+    if (send_counts[me] > 0) std::memcpy(own_in, own_out, send_counts[me]);
+    check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "Waitall");
   }
 
   std::string library() const override {

@@ -4,7 +4,8 @@
 // share of the data itself when the features are few.  Here each process lists only its own
 // rows in the order the whole order has them (permutation.hpp's shuffle_part, run on its
 // rows' positions), keyed by the start of the batch they fall in (backend.hpp's RowOrder):
-// O(its rows) memory; O(n) time an epoch, as the whole order took.  The entries of a batch
+// O(its rows) memory.  The processes share the shuffle's work (shuffle_part across a Team,
+// shuffle_across.cpp): O(n / P) time a process an epoch.  The entries of a batch
 // come in the whole order's order of that batch, so every pass sums the rows in the same
 // order as on one process: the same bits.
 #pragma once
@@ -16,6 +17,16 @@
 #include "backend/index_vector.hpp"
 
 namespace steepest::detail {
+
+class Team;
+
+/// shuffle_part (permutation.hpp) with the work divided between the processes of \p team:
+/// each asks for its own range [lo, hi) of the n entries and gets the same pos and at as
+/// shuffle_part gives it, in O(n / P + buckets) time and memory.  Collective.  The ranges
+/// may be empty and may overlap, but lo and hi must not decrease from one process to the
+/// next.  Alone, or for n <= kShuffleBucketRows, it is shuffle_part itself.
+void shuffle_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo,
+                  std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads);
 
 /// This process's part of an order: rows (of the fit) and keys, RowOrder's part form.
 struct LocalOrder {
@@ -52,7 +63,8 @@ void local_split_order(const LocalRows& rows, const OrderShape& shape, LocalOrde
 /// shape.block), keyed by its batch's start; within a batch in the whole order's order after
 /// its grouping (by shard, each shard's rows in shuffled order; with whole runs per batch,
 /// ascending); then the held-out rows, keyed n_train.
-void local_epoch_order(std::uint64_t seed, std::int64_t epoch, const LocalRows& rows, const OrderShape& shape,
-                       std::int32_t threads, LocalOrder& out);
+/// Collective over \p team (its processes' rows ascending with the rank, as the trainer's).
+void local_epoch_order(const Team& team, std::uint64_t seed, std::int64_t epoch, const LocalRows& rows,
+                       const OrderShape& shape, std::int32_t threads, LocalOrder& out);
 
 }  // namespace steepest::detail

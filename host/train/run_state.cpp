@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "backend/chunk_plan.hpp"
+#include "train/local_order.hpp"
 #include "train/permutation.hpp"
 #include "steepest/error.hpp"
 #include "backend/view_access.hpp"
@@ -312,11 +313,11 @@ void heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::i
   std::sort(out + (n - held), out + n);
 }
 
-void local_heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
+void local_heldout_split(const Team& team, std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
                          std::int32_t threads, IndexVector& train, IndexVector& heldout) {
   // Rows [first, first + m) as epoch_permutation's order lists them: held out from n - held on.
   IndexVector pos(static_cast<std::size_t>(m)), at(static_cast<std::size_t>(m));
-  shuffle_part(seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), at.data(), threads);
+  shuffle_part(team, seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), at.data(), threads);
   std::vector<char> held_out(static_cast<std::size_t>(m), 0);
   for (std::int64_t j = 0; j < m; ++j)
     if (pos[static_cast<std::size_t>(j)] >= n - held) held_out[static_cast<std::size_t>(at[static_cast<std::size_t>(j)] - first)] = 1;

@@ -61,7 +61,8 @@ void heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::i
 
 /// The same split of a process's rows [first, first + m) of the fit alone, without the split
 /// of all n (train/local_order.hpp): its training rows and its held-out rows, each ascending.
-void local_heldout_split(std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
+/// Collective over \p team (its processes' rows ascending with the rank).
+void local_heldout_split(const Team& team, std::uint64_t seed, std::int64_t n, std::int64_t held, std::int64_t first, std::int64_t m,
                          std::int32_t threads, IndexVector& train, IndexVector& heldout);
 
 }  // namespace steepest::detail

@@ -9,6 +9,7 @@ set(STEEPEST_TRAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/local_order.cpp
   ${CMAKE_CURRENT_LIST_DIR}/permutation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/run_state.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/shuffle_across.cpp
   ${CMAKE_CURRENT_LIST_DIR}/spectrum.cpp
   ${CMAKE_CURRENT_LIST_DIR}/standardize.cpp
   ${CMAKE_CURRENT_LIST_DIR}/step_size.cpp

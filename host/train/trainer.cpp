@@ -142,7 +142,7 @@ void Trainer::split_local_rows() {
   const std::int64_t m = X_.rows;
   mine.count = m;  // without rows held out, training position k is row k: no list
   if (held_ > 0) {
-    local_heldout_split(opt_.seed, n_, held_, share_.first, m, opt_.threads, mine.train, mine.heldout);
+    local_heldout_split(team_, opt_.seed, n_, held_, share_.first, m, opt_.threads, mine.train, mine.heldout);
     check_split_weights(sample_weight_, mine.train.data(), static_cast<std::int64_t>(mine.train.size()),
                         mine.heldout.data(), static_cast<std::int64_t>(mine.heldout.size()), n_, held_,
                         opt_.validation_fraction, share_.first, team_);
@@ -615,7 +615,7 @@ FitResult Trainer::finish() {
 void Trainer::set_epoch_order(std::int64_t epoch) {
   if (!shuffle_) return;
   if (local_) {
-    local_epoch_order(opt_.seed, epoch - 1, local_rows_, order_shape(), opt_.threads, local_order_);
+    local_epoch_order(team_, opt_.seed, epoch - 1, local_rows_, order_shape(), opt_.threads, local_order_);
     backend_->set_row_order(local_order_.view());
     epoch_order_set_ = held_ > 0;
     return;

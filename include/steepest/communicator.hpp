@@ -30,6 +30,17 @@ class STEEPEST_API Communicator {
   /// This process's device among the processes on its node, for choosing a GPU (0 when
   /// the library cannot tell).
   virtual int node_rank() const noexcept = 0;
+  /// Collective: bytes from every process to every process.  This process sends
+  /// \p send_counts[q] bytes to process q (\p send holds them in rank order) and receives
+  /// \p recv_counts[q] bytes from process q into \p recv, in rank order; recv_counts[q] must
+  /// be what q sends here.  Used where each process needs a different part of the others'
+  /// data (a shuffled fit's row order, train/local_order.hpp), so that no process handles
+  /// the whole.  The default is built on allgather and allgatherv, correct for any
+  /// Communicator but moving every process's whole send buffer to every process: a
+  /// Communicator over a message-passing library should override it (mpi_communicator()
+  /// does, with point-to-point messages).
+  virtual void alltoallv(const void* send, const std::vector<std::size_t>& send_counts, void* recv,
+                         const std::vector<std::size_t>& recv_counts) const;
 };
 
 }  // namespace steepest
