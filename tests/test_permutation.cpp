@@ -369,12 +369,15 @@ TEST(LocalEpochOrder, EachProcesssPartIsItsRowsOfTheWholeOrder) {
 // The shuffle's work shared between processes (shuffle_across.cpp): every process gets the
 // list shuffle_part makes for its range alone, for 1 to 5 processes, ranges that split the
 // entries (one empty) and ranges that overlap their neighbours (runs across processes),
-// sizes at and beyond kShuffleBucketRows and fewer buckets than processes.
+// sizes at and beyond kShuffleBucketRows and fewer buckets than processes, with one- and
+// two-word records.
 TEST(ShufflePart, SharedBetweenProcessesGivesEachItsOwnPart) {
   for (const std::int64_t n : {kShuffleBucketRows, kShuffleBucketRows + 1, std::int64_t{300007}, std::int64_t{1} << 20})
     for (const int p : {1, 2, 3, 5})
-      for (const bool overlap : {false, true}) {
-        SCOPED_TRACE("n " + std::to_string(n) + ", " + std::to_string(p) + " processes" + (overlap ? ", overlapping" : ""));
+      for (const bool overlap : {false, true})
+      for (const bool wide : {false, true}) {
+        SCOPED_TRACE("n " + std::to_string(n) + ", " + std::to_string(p) + " processes" + (overlap ? ", overlapping" : "") +
+                     (wide ? ", two-word records" : ""));
         std::vector<std::int64_t> lo(static_cast<std::size_t>(p)), hi(lo.size());
         for (int r = 0; r < p; ++r) {
           lo[static_cast<std::size_t>(r)] = r == 1 ? n / 3 : n * r / p;  // process 1 (of >= 3): empty
@@ -392,7 +395,11 @@ TEST(ShufflePart, SharedBetweenProcessesGivesEachItsOwnPart) {
           const auto m = static_cast<std::size_t>(b - a);
           std::vector<std::int64_t> want_pos(m), want_at(m), pos(m, -1), at(m, -1);
           shuffle_part(3, 8, n, a, b, want_pos.data(), want_at.data(), 1);
-          shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2);
+          ShuffleScratch scratch;
+          scratch.wide_records = wide;
+          shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2, scratch);
+          // Twice into the same scratch (as from one epoch to the next): the same list.
+          shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2, scratch);
           EXPECT_EQ(pos, want_pos) << "process " << r;
           EXPECT_EQ(at, want_at) << "process " << r;
         });

@@ -39,5 +39,7 @@ struct DefaultInitAllocator : std::allocator<T> {
 
 /// Row indices or positions; resize() leaves new entries for the caller to write.
 using IndexVector = std::vector<std::int64_t, DefaultInitAllocator<std::int64_t>>;
+/// Words of a message between processes (train/shuffle_across.cpp), the same way.
+using WordVector = std::vector<std::uint64_t, DefaultInitAllocator<std::uint64_t>>;
 
 }  // namespace steepest::detail

@@ -42,17 +42,17 @@ class Team {
                                   std::vector<std::int64_t>* sizes = nullptr) const;
   /// 64-bit words from every process, concatenated in rank order.
   std::vector<std::uint64_t> gather_words(const std::vector<std::uint64_t>& words) const;
-  /// Items of \p T to and from every process (Communicator::alltoallv): \p send holds
-  /// send_counts[q] items for process q, in rank order; the result holds what every process
-  /// sent here, in rank order, recv_counts[q] items from q (which the caller must know).
-  template <class T>
-  std::vector<T> exchange(const std::vector<T>& send, const std::vector<std::size_t>& send_counts,
-                          const std::vector<std::size_t>& recv_counts) const {
+  /// Items to and from every process (Communicator::alltoallv): \p send holds
+  /// send_counts[q] items for process q, in rank order; \p recv is resized to and receives
+  /// what every process sent here, in rank order, recv_counts[q] items from q (which the
+  /// caller must know).
+  template <class Vector>
+  void exchange(const typename Vector::value_type* send, const std::vector<std::size_t>& send_counts, Vector& recv,
+                const std::vector<std::size_t>& recv_counts) const {
     std::size_t total = 0;
     for (const std::size_t c : recv_counts) total += c;
-    std::vector<T> recv(total);
-    exchange_bytes(send.data(), send_counts, recv.data(), recv_counts, sizeof(T));
-    return recv;
+    recv.resize(total);
+    exchange_bytes(send, send_counts, recv.data(), recv_counts, sizeof(typename Vector::value_type));
   }
   /// Every process passes the error it found ("" for none); when any found one, every
   /// process throws InvalidArgument with the message of the lowest such rank (prefixed

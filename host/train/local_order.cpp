@@ -17,17 +17,17 @@ std::int64_t batch_start(std::int64_t p, const OrderShape& shape) noexcept {
 /// positions puts them: position k lands at pos[j] = ascending, for k = at[j]
 /// (epoch_block_shuffle: whole runs move, keeping their entries in order; the tail stays).
 void shuffled_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t lo, std::int64_t hi, const OrderShape& shape,
-                   std::int32_t threads, std::int64_t* pos, std::int64_t* at) {
+                   std::int32_t threads, std::int64_t* pos, std::int64_t* at, ShuffleScratch& scratch) {
   const std::int64_t n = shape.n_train, block = shape.block;
   if (block <= 1 || n <= 1) {
-    shuffle_part(team, seed, epoch, n, lo, hi, pos, at, threads);
+    shuffle_part(team, seed, epoch, n, lo, hi, pos, at, threads, scratch);
     return;
   }
   const std::int64_t runs = n / block, tail = runs * block;
   const std::int64_t q_lo = std::min(lo, tail) / block, q_hi = (std::min(hi, tail) + block - 1) / block;
   const auto count = static_cast<std::size_t>(std::max<std::int64_t>(0, q_hi - q_lo));
   IndexVector run_pos(count), run_at(count);
-  shuffle_part(team, seed, epoch, runs, q_lo, q_hi, run_pos.data(), run_at.data(), threads);
+  shuffle_part(team, seed, epoch, runs, q_lo, q_hi, run_pos.data(), run_at.data(), threads, scratch);
   std::int64_t o = 0;
   for (std::size_t r = 0; r < count; ++r) {
     const std::int64_t q = run_at[r];
@@ -84,7 +84,7 @@ void local_epoch_order(const Team& team, std::uint64_t seed, std::int64_t epoch,
   out.rows.resize(total);
   out.keys.resize(total);
   std::int64_t *row = out.rows.data(), *pos = out.keys.data();
-  shuffled_part(team, seed, epoch, rows.first_input, rows.first_input + count, shape, threads, pos, row);
+  shuffled_part(team, seed, epoch, rows.first_input, rows.first_input + count, shape, threads, pos, row, out.scratch);
   // Batch k's entries are a run of the list (positions ascend): each found by its edges,
   // its rows written and grouped as the whole order groups them, its keys set.
   const std::int64_t batch = shape.batch, batches = (shape.n_train + batch - 1) / batch;

@@ -20,17 +20,26 @@ namespace steepest::detail {
 
 class Team;
 
+/// The two buffers of shuffle_part across processes (each about 8 bytes per entry of the
+/// process's share, each serving several steps in turn), kept from one epoch to the next
+/// so that an epoch's order touches no fresh pages.
+struct ShuffleScratch {
+  WordVector a, b;
+  bool wide_records = false;  // two-word records whatever the sizes (tests)
+};
+
 /// shuffle_part (permutation.hpp) with the work divided between the processes of \p team:
 /// each asks for its own range [lo, hi) of the n entries and gets the same pos and at as
 /// shuffle_part gives it, in O(n / P + buckets) time and memory.  Collective.  The ranges
 /// may be empty and may overlap, but lo and hi must not decrease from one process to the
 /// next.  Alone, or for n <= kShuffleBucketRows, it is shuffle_part itself.
 void shuffle_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo,
-                  std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads);
+                  std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads, ShuffleScratch& scratch);
 
 /// This process's part of an order: rows (of the fit) and keys, RowOrder's part form.
 struct LocalOrder {
   IndexVector rows, keys;
+  ShuffleScratch scratch;  // local_epoch_order's, between epochs
   RowOrder view() const noexcept { return {rows.data(), keys.data(), static_cast<std::int64_t>(rows.size()), true}; }
 };
 

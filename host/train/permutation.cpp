@@ -12,24 +12,6 @@
 #endif
 
 namespace steepest::detail {
-namespace {
-__extension__ typedef unsigned __int128 u128;  // GCC/Clang builtin; __extension__ keeps -Wpedantic quiet
-}  // namespace
-
-std::uint64_t uniform_below(SplitMix64& rng, std::uint64_t bound) noexcept {
-  // 64x64 -> 128-bit multiply; reject the few low products that would bias the result.
-  u128 m = static_cast<u128>(rng.next()) * bound;
-  auto low = static_cast<std::uint64_t>(m);
-  if (low < bound) {
-    const std::uint64_t threshold = (0 - bound) % bound;
-    while (low < threshold) {
-      m = static_cast<u128>(rng.next()) * bound;
-      low = static_cast<std::uint64_t>(m);
-    }
-  }
-  return static_cast<std::uint64_t>(m >> 64);
-}
-
 std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) noexcept {
   // Two SplitMix64 outputs mixed so that nearby (seed, epoch) pairs give unrelated streams.
   SplitMix64 a(seed);

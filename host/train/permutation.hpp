@@ -27,8 +27,22 @@ class SplitMix64 {
 };
 
 /// Uniform integer in [0, bound) without modulo bias (Lemire 2019, "Fast random integer
-/// generation in an interval"), bound >= 1.
-std::uint64_t uniform_below(SplitMix64& rng, std::uint64_t bound) noexcept;
+/// generation in an interval"), bound >= 1.  Inline: it is the inner step of every shuffle
+/// (permutation.cpp's and shuffle_across.cpp's).
+inline std::uint64_t uniform_below(SplitMix64& rng, std::uint64_t bound) noexcept {
+  __extension__ typedef unsigned __int128 u128;  // GCC/Clang builtin; __extension__ keeps -Wpedantic quiet
+  // 64x64 -> 128-bit multiply; reject the few low products that would bias the result.
+  u128 m = static_cast<u128>(rng.next()) * bound;
+  auto low = static_cast<std::uint64_t>(m);
+  if (low < bound) {
+    const std::uint64_t threshold = (0 - bound) % bound;
+    while (low < threshold) {
+      m = static_cast<u128>(rng.next()) * bound;
+      low = static_cast<std::uint64_t>(m);
+    }
+  }
+  return static_cast<std::uint64_t>(m >> 64);
+}
 
 /// Seed of the permutation of \p epoch (0-based): a pure function of (seed, epoch), so an
 /// epoch's order never depends on what ran before it (resume needs no RNG state).

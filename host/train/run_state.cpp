@@ -317,7 +317,8 @@ void local_heldout_split(const Team& team, std::uint64_t seed, std::int64_t n, s
                          std::int32_t threads, IndexVector& train, IndexVector& heldout) {
   // Rows [first, first + m) as epoch_permutation's order lists them: held out from n - held on.
   IndexVector pos(static_cast<std::size_t>(m)), at(static_cast<std::size_t>(m));
-  shuffle_part(team, seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), at.data(), threads);
+  ShuffleScratch scratch;
+  shuffle_part(team, seed ^ kHeldoutStream, 0, n, first, first + m, pos.data(), at.data(), threads, scratch);
   std::vector<char> held_out(static_cast<std::size_t>(m), 0);
   for (std::int64_t j = 0; j < m; ++j)
     if (pos[static_cast<std::size_t>(j)] >= n - held) held_out[static_cast<std::size_t>(at[static_cast<std::size_t>(j)] - first)] = 1;
