@@ -8,7 +8,8 @@
 // rows in all; --weak: N rows per rank.  Rank 0 prints one JSON line: the time per
 // full-batch epoch, per mini-batch epoch and per batch, and the latency of the reduction
 // every pass ends with (the gather of the partial sums in rank order, alone, timed over
-// many calls) for a batch's partials (one group per rank) and a full pass's.
+// many calls) for a batch's partials (one group per rank) and a full pass's; and the time to
+// make a rank's part of an epoch's order, shared between the ranks and replayed alone.
 #include <mpi.h>
 
 #include <algorithm>
@@ -23,6 +24,8 @@
 
 #include "backend/chunk_plan.hpp"
 #include "backend/team.hpp"
+#include "train/local_order.hpp"
+#include "train/permutation.hpp"
 #include "steepest/mpi.hpp"
 #include "steepest/steepest.hpp"
 
@@ -110,15 +113,35 @@ int main(int argc, char** argv) {
     const double batch_reduce = seconds_of([&] { reduce(1); }, 2000);
     MPI_Barrier(MPI_COMM_WORLD);
     const double pass_reduce = seconds_of([&] { reduce(my_chunks); }, 500);
+
+    // An epoch's order (train/shuffle_across.cpp): this rank's part of the shuffle of all n
+    // rows made with the work shared between the ranks, against the same part replayed
+    // from the whole shuffle on every rank (O(n) a rank); the slowest rank's time.
+    const auto m = static_cast<std::size_t>(hi - lo);
+    std::vector<std::int64_t> pos(m), at(m);
+    steepest::detail::ShuffleScratch scratch;
+    std::int64_t epoch = 0;
+    auto slowest = [&](const std::function<void()>& f) {
+      f();  // warm up (first touch of the buffers)
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t = seconds_of(f, 3);
+      MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      return t;
+    };
+    const auto t32 = static_cast<std::int32_t>(threads);
+    const double order_shared = slowest(
+        [&] { steepest::detail::shared_shuffle_part(team, 7, epoch++, n, lo, hi, pos.data(), at.data(), t32, scratch); });
+    const double order_replayed =
+        slowest([&] { steepest::detail::shuffle_part(7, epoch++, n, lo, hi, pos.data(), at.data(), t32); });
     if (rank == 0)
       std::printf("{\"ranks\": %d, \"scaling\": \"%s\", \"rows\": %lld, \"features\": %lld, \"threads_per_rank\": %lld, "
                   "\"full_epoch_s\": %.6g, \"batch\": %lld, \"minibatch_epoch_s\": %.6g, \"per_batch_us\": %.4g, "
                   "\"reduce_batch_us\": %.4g, \"reduce_pass_us\": %.4g, \"pass_groups\": %lld, \"final_mse\": %.10g, "
-                  "\"library\": \"%s\"}\n",
+                  "\"order_shared_s\": %.4g, \"order_replayed_s\": %.4g, \"library\": \"%s\"}\n",
                   size, weak ? "weak" : "strong", static_cast<long long>(n), static_cast<long long>(d),
                   static_cast<long long>(threads), full_epoch, static_cast<long long>(batch), mini_epoch,
                   1e6 * mini_epoch / static_cast<double>(batches), 1e6 * batch_reduce, 1e6 * pass_reduce,
-                  static_cast<long long>(chunks), full.final_mse, comm->library().c_str());
+                  static_cast<long long>(chunks), full.final_mse, order_shared, order_replayed, comm->library().c_str());
   }
   MPI_Finalize();
   return 0;

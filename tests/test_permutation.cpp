@@ -397,9 +397,9 @@ TEST(ShufflePart, SharedBetweenProcessesGivesEachItsOwnPart) {
           shuffle_part(3, 8, n, a, b, want_pos.data(), want_at.data(), 1);
           ShuffleScratch scratch;
           scratch.wide_records = wide;
-          shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2, scratch);
+          shared_shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2, scratch);
           // Twice into the same scratch (as from one epoch to the next): the same list.
-          shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2, scratch);
+          shared_shuffle_part(team, 3, 8, n, a, b, pos.data(), at.data(), 2, scratch);
           EXPECT_EQ(pos, want_pos) << "process " << r;
           EXPECT_EQ(at, want_at) << "process " << r;
         });

@@ -4,8 +4,8 @@
 // share of the data itself when the features are few.  Here each process lists only its own
 // rows in the order the whole order has them (permutation.hpp's shuffle_part, run on its
 // rows' positions), keyed by the start of the batch they fall in (backend.hpp's RowOrder):
-// O(its rows) memory.  The processes share the shuffle's work (shuffle_part across a Team,
-// shuffle_across.cpp): O(n / P) time a process an epoch.  The entries of a batch
+// O(its rows) memory.  From kShareShuffleFrom processes on they share the shuffle's work
+// (shuffle_part across a Team, shuffle_across.cpp): O(n / P) time a process an epoch.  The entries of a batch
 // come in the whole order's order of that batch, so every pass sums the rows in the same
 // order as on one process: the same bits.
 #pragma once
@@ -28,13 +28,25 @@ struct ShuffleScratch {
   bool wide_records = false;  // two-word records whatever the sizes (tests)
 };
 
+/// The process count from which shuffle_part across processes shares the shuffle's work.
+/// Below it each process replays the shuffle (O(n) each): with the work shared a process
+/// does about 35 ns an entry of its share plus the messages, against about 11 ns an entry
+/// of its share and 11 an entry of the others' when replaying (2-core VM, one thread a
+/// process; bench_mpi's order_shared_s and order_replayed_s, bench/results).
+inline constexpr int kShareShuffleFrom = 4;
+
 /// shuffle_part (permutation.hpp) with the work divided between the processes of \p team:
 /// each asks for its own range [lo, hi) of the n entries and gets the same pos and at as
 /// shuffle_part gives it, in O(n / P + buckets) time and memory.  Collective.  The ranges
 /// may be empty and may overlap, but lo and hi must not decrease from one process to the
-/// next.  Alone, or for n <= kShuffleBucketRows, it is shuffle_part itself.
+/// next.  With fewer than kShareShuffleFrom processes, or n <= kShuffleBucketRows, it is
+/// shuffle_part itself on each process (the same lists).
 void shuffle_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo,
                   std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads, ShuffleScratch& scratch);
+/// The same with the work shared whatever the process count (bench_mpi compares the two).
+void shared_shuffle_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo,
+                         std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads,
+                         ShuffleScratch& scratch);
 
 /// This process's part of an order: rows (of the fit) and keys, RowOrder's part form.
 struct LocalOrder {

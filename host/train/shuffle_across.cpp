@@ -183,7 +183,16 @@ void route(const WordVector& slice, std::int64_t first, const Askers& askers, bo
 
 void shuffle_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo,
                   std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads, ShuffleScratch& scratch) {
-  if (team.alone() || n <= kShuffleBucketRows) {  // one Fisher-Yates of n: cheap anywhere
+  if (team.size() < kShareShuffleFrom || n <= kShuffleBucketRows)  // n <= ...: one Fisher-Yates, cheap anywhere
+    shuffle_part(seed, epoch, n, lo, hi, pos, at, threads);
+  else
+    shared_shuffle_part(team, seed, epoch, n, lo, hi, pos, at, threads, scratch);
+}
+
+void shared_shuffle_part(const Team& team, std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t lo,
+                         std::int64_t hi, std::int64_t* pos, std::int64_t* at, std::int32_t threads,
+                         ShuffleScratch& scratch) {
+  if (team.alone() || n <= kShuffleBucketRows) {  // no buckets to share
     shuffle_part(seed, epoch, n, lo, hi, pos, at, threads);
     return;
   }
