@@ -15,7 +15,7 @@
 //      travels as one word (its offset in the owner's slice and in the asker's range, 32
 //      bits each) while both fit, else as two (position and entry).
 //
-// Four exchanges (Communicator::alltoallv) and two gathers an epoch, 16 bytes an entry sent
+// Four exchanges (Communicator::alltoallv) and three gathers an epoch, 16 bytes an entry sent
 // (24 with two-word records); O(n / P + buckets) time and memory a process: two buffers of
 // about 8 bytes an entry of its share (ShuffleScratch), each holding several steps' data.
 #include <algorithm>
