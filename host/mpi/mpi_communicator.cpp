@@ -85,30 +85,26 @@ class MpiCommunicator final : public Communicator {
     if (send_counts[me] != recv_counts[me])
       throw InvalidArgument("Communicator::alltoallv: this process's part for itself has two sizes");
     std::vector<MPI_Request> requests;
-    const auto* out = static_cast<const char*>(send);
-    auto* in = static_cast<char*>(recv);
-    const char* own_out = nullptr;
-    char* own_in = nullptr;
-    for (std::size_t q = 0; q < p; ++q) {
-      if (q == me) own_in = in;
-      for (std::size_t at = 0; q != me && at < recv_counts[q]; at += kPiece) {
-        requests.emplace_back();
-        check(MPI_Irecv(in + at, as_int(std::min(kPiece, recv_counts[q] - at)), MPI_BYTE, static_cast<int>(q), kTag,
-                        comm_, &requests.back()),
-              "Irecv");
+    // One request per piece of every other process's part; returns where this process's
+    // own part lies in \p buffer.
+    auto post = [&](auto* buffer, const std::vector<std::size_t>& counts, auto start, const char* what) {
+      decltype(buffer) own = nullptr;
+      for (std::size_t q = 0; q < p; buffer += counts[q], ++q) {
+        if (q == me) own = buffer;
+        for (std::size_t at = 0; q != me && at < counts[q]; at += kPiece) {
+          requests.emplace_back();
+          check(start(buffer + at, as_int(std::min(kPiece, counts[q] - at)), static_cast<int>(q), &requests.back()),
+                what);
+        }
       }
-      in += recv_counts[q];
-    }
-    for (std::size_t q = 0; q < p; ++q) {
-      if (q == me) own_out = out;
-      for (std::size_t at = 0; q != me && at < send_counts[q]; at += kPiece) {
-        requests.emplace_back();
-        check(MPI_Isend(out + at, as_int(std::min(kPiece, send_counts[q] - at)), MPI_BYTE, static_cast<int>(q), kTag,
-                        comm_, &requests.back()),
-              "Isend");
-      }
-      out += send_counts[q];
-    }
+      return own;
+    };
+    char* own_in = post(static_cast<char*>(recv), recv_counts, [&](char* b, int c, int q, MPI_Request* r) {
+      return MPI_Irecv(b, c, MPI_BYTE, q, kTag, comm_, r);
+    }, "Irecv");
+    const char* own_out = post(static_cast<const char*>(send), send_counts, [&](const char* b, int c, int q, MPI_Request* r) {
+      return MPI_Isend(b, c, MPI_BYTE, q, kTag, comm_, r);
+    }, "Isend");
     if (send_counts[me] > 0) std::memcpy(own_in, own_out, send_counts[me]);
     check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "Waitall");
   }

@@ -138,16 +138,21 @@ void route(const WordVector& slice, std::int64_t first, const Askers& askers, bo
   const std::int64_t blocks = std::clamp<std::int64_t>(m / kShuffleBucketRows, 1, 64);
   Sizes place(static_cast<std::size_t>(blocks) * p, 0);  // [block][asker]
   [[maybe_unused]] const int teams = blocks == 1 ? 1 : thread_count(threads);
+  // body(block's counts, x, k) for every entry of the slice, fixed blocks on threads.
+  auto each_entry = [&](auto body) {
 #if defined(STEEPEST_HAVE_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(teams)
 #endif
-  for (std::int64_t j = 0; j < blocks; ++j) {
-    std::size_t* c = place.data() + static_cast<std::size_t>(j) * p;
-    for (std::int64_t x = m * j / blocks; x < m * (j + 1) / blocks; ++x) {
-      const auto [s0, s1] = askers(static_cast<std::int64_t>(slice[static_cast<std::size_t>(x)]));
-      for (std::size_t s = s0; s < s1; ++s) c[s] += words;
+    for (std::int64_t j = 0; j < blocks; ++j) {
+      std::size_t* c = place.data() + static_cast<std::size_t>(j) * p;
+      for (std::int64_t x = m * j / blocks; x < m * (j + 1) / blocks; ++x)
+        body(c, x, static_cast<std::int64_t>(slice[static_cast<std::size_t>(x)]));
     }
-  }
+  };
+  each_entry([&](std::size_t* c, std::int64_t, std::int64_t k) {
+    const auto [s0, s1] = askers(k);
+    for (std::size_t s = s0; s < s1; ++s) c[s] += words;
+  });
   send.assign(p, 0);
   std::size_t total = 0;
   for (std::size_t s = 0; s < p; ++s)
@@ -158,25 +163,18 @@ void route(const WordVector& slice, std::int64_t first, const Askers& askers, bo
     }
   out.resize(total);
   std::uint64_t* o = out.data();
-#if defined(STEEPEST_HAVE_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(teams)
-#endif
-  for (std::int64_t j = 0; j < blocks; ++j) {
-    std::size_t* c = place.data() + static_cast<std::size_t>(j) * p;
-    for (std::int64_t x = m * j / blocks; x < m * (j + 1) / blocks; ++x) {
-      const auto k = static_cast<std::int64_t>(slice[static_cast<std::size_t>(x)]);
-      const auto [s0, s1] = askers(k);
-      for (std::size_t s = s0; s < s1; ++s) {
-        if (wide) {
-          o[c[s]] = static_cast<std::uint64_t>(first + x);
-          o[c[s] + 1] = static_cast<std::uint64_t>(k);
-        } else {
-          o[c[s]] = static_cast<std::uint64_t>(x) << 32 | static_cast<std::uint64_t>(k - askers.lo()[s]);
-        }
-        c[s] += words;
+  each_entry([&](std::size_t* c, std::int64_t x, std::int64_t k) {
+    const auto [s0, s1] = askers(k);
+    for (std::size_t s = s0; s < s1; ++s) {
+      if (wide) {
+        o[c[s]] = static_cast<std::uint64_t>(first + x);
+        o[c[s] + 1] = static_cast<std::uint64_t>(k);
+      } else {
+        o[c[s]] = static_cast<std::uint64_t>(x) << 32 | static_cast<std::uint64_t>(k - askers.lo()[s]);
       }
+      c[s] += words;
     }
-  }
+  });
 }
 
 }  // namespace
