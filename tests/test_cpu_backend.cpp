@@ -220,7 +220,7 @@ TEST(ChunkPlan, DependsOnlyOnShapeAndCoversEveryRow) {
 namespace {
 
 TEST(CpuKernels, BaselineAndAvx2BuildsAgree) {
-  if (std::string(steepest::detail::best_fused_chunk_name()) != "avx2")
+  if (!steepest::detail::cpu_runs_avx2_kernels())
     GTEST_SKIP() << "this CPU (or build) has no AVX2 kernel";
   for (const auto& in : {Inputs{4099, 1, Layout::row_major, DType::float32, 41},
                          Inputs{4099, 3, Layout::row_major, DType::float64, 42},
@@ -636,8 +636,10 @@ TEST(CpuKernels, UnitWeightsGiveTheUnweightedBitsInEveryBuild) {
                                  const std::int64_t*, std::int64_t, std::int64_t, double*);
   std::vector<std::pair<Chunk, WeightedChunk>> builds{
       {steepest::detail::baseline::fused_chunk, steepest::detail::baseline::weighted_chunk}};
-  if (std::string(steepest::detail::best_fused_chunk_name()) == "avx2")
+  if (steepest::detail::cpu_runs_avx2_kernels())
     builds.emplace_back(steepest::detail::avx2::fused_chunk, steepest::detail::avx2::weighted_chunk);
+  if (steepest::detail::cpu_runs_avx512_kernels())
+    builds.emplace_back(steepest::detail::avx512::fused_chunk, steepest::detail::avx512::weighted_chunk);
   for (const auto& [plain, weighted] : builds) {
     for (const auto& in : {WInputs{{4099, 1, Layout::row_major, DType::float64, 96}, DType::float64, 1},
                            WInputs{{4099, 1, Layout::row_major, DType::float32, 97}, DType::float32, 1},
@@ -660,7 +662,7 @@ TEST(CpuKernels, UnitWeightsGiveTheUnweightedBitsInEveryBuild) {
 }
 
 TEST(CpuKernels, WeightedBaselineAndAvx2BuildsAgree) {
-  if (std::string(steepest::detail::best_fused_chunk_name()) != "avx2")
+  if (!steepest::detail::cpu_runs_avx2_kernels())
     GTEST_SKIP() << "this CPU (or build) has no AVX2 kernel";
   for (const auto& in : {WInputs{{4099, 1, Layout::row_major, DType::float32, 91}, DType::float64, 1},
                          WInputs{{4099, 3, Layout::row_major, DType::float64, 92}, DType::float32, 2},
@@ -677,6 +679,37 @@ TEST(CpuKernels, WeightedBaselineAndAvx2BuildsAgree) {
     for (std::size_t k = 0; k < a.size(); ++k)
       EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.data.d << " k " << k;
   }
+}
+
+// The AVX-512 set is the AVX2 set's source with 256-bit vectors preferred: the same bits on
+// every kernel, the omp simd loops (row-major float64, d < 4) included, plain and weighted,
+// in the natural order and gathered.
+TEST(CpuKernels, Avx512AndAvx2SetsGiveTheSameBits) {
+  if (!steepest::detail::cpu_runs_avx512_kernels() || !steepest::detail::cpu_runs_avx2_kernels())
+    GTEST_SKIP() << "this CPU (or build) has no AVX-512 kernel";
+  unsigned seed = 200;
+  for (const Layout layout : {Layout::row_major, Layout::col_major})
+    for (const DType dtype : {DType::float64, DType::float32})
+      for (const std::int64_t d : {1, 3, 4, 7, 8, 16, 19, 64, 300}) {
+        const WInputs in{{1027, d, layout, dtype, ++seed}, d % 2 == 0 ? DType::float32 : DType::float64, 1 + d % 3};
+        Stored s(in.data);
+        StoredWeights sw(random_weights(in.data.n, seed, in.w_dtype == DType::float32), in.w_dtype, in.w_stride);
+        std::vector<std::int64_t> rows(static_cast<std::size_t>(in.data.n));
+        for (std::int64_t i = 0; i < in.data.n; ++i) rows[static_cast<std::size_t>(i)] = (i * 389 + seed) % in.data.n;
+        const auto w = some_weights(d);
+        const steepest::detail::Params p{w.data(), 0.3};
+        for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
+          const std::string what = weighted_name(in) + (list != nullptr ? " gathered" : "");
+          std::vector<double> a(static_cast<std::size_t>(d) + 3, 0.0), b(a.size(), 0.0), aw(a.size(), 0.0), bw(a.size(), 0.0);
+          steepest::detail::avx2::fused_chunk(s.X, s.y, p, list, 3, in.data.n, a.data());
+          steepest::detail::avx512::fused_chunk(s.X, s.y, p, list, 3, in.data.n, b.data());
+          steepest::detail::avx2::weighted_chunk(s.X, s.y, sw.view, p, list, 3, in.data.n, aw.data());
+          steepest::detail::avx512::weighted_chunk(s.X, s.y, sw.view, p, list, 3, in.data.n, bw.data());
+          EXPECT_NE(a[static_cast<std::size_t>(d)], 0.0) << what;  // the sse: something was summed
+          EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(double))) << what;
+          EXPECT_EQ(0, std::memcmp(aw.data(), bw.data(), aw.size() * sizeof(double))) << what << " weighted";
+        }
+      }
 }
 
 }  // namespace
@@ -770,8 +803,10 @@ using WChunkFn = steepest::detail::WeightedChunkFn;
 std::vector<std::pair<ChunkFn, WChunkFn>> kernel_sets() {
   std::vector<std::pair<ChunkFn, WChunkFn>> sets{
       {steepest::detail::baseline::fused_chunk, steepest::detail::baseline::weighted_chunk}};
-  if (std::string(steepest::detail::best_fused_chunk_name()) == "avx2")
+  if (steepest::detail::cpu_runs_avx2_kernels())
     sets.emplace_back(steepest::detail::avx2::fused_chunk, steepest::detail::avx2::weighted_chunk);
+  if (steepest::detail::cpu_runs_avx512_kernels())
+    sets.emplace_back(steepest::detail::avx512::fused_chunk, steepest::detail::avx512::weighted_chunk);
   return sets;
 }
 
@@ -789,7 +824,8 @@ void expect_near_reference(const std::vector<double>& got, const F32Reference& r
 
 /// Every kernel set on \p s at positions [lo, hi), in the natural order and gathered by
 /// \p rows, plain and weighted: each result near the long-double reference, and every set
-/// the bits of the first (vector extensions in a fixed order: baseline and AVX2 agree).
+/// the bits of the first (vector extensions in a fixed order: baseline, AVX2 and AVX-512
+/// agree).
 template <class S>  // F32Rows or ColMajor<T> (below)
 void check_every_set(const std::vector<std::pair<ChunkFn, WChunkFn>>& sets, const S& s, const std::vector<double>& w,
                      const steepest::detail::Params& p, const std::vector<double>& wt, const StoredWeights& wv,
@@ -809,7 +845,7 @@ void check_every_set(const std::vector<std::pair<ChunkFn, WChunkFn>>& sets, cons
   }
   for (std::size_t r = 4; r < results.size(); ++r)
     EXPECT_EQ(0, std::memcmp(results[r].data(), results[r - 4].data(), results[r].size() * sizeof(double)))
-        << what << " result " << r % 4 << ": baseline and avx2 differ";
+        << what << " result " << r % 4 << ": kernel sets " << r / 4 - 1 << " and " << r / 4 << " differ";
 }
 
 TEST(CpuKernels, Float32RowsMatchLongDoubleInEveryLayoutAndBuild) {

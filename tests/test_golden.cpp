@@ -3,11 +3,11 @@
 // changes no behaviour keeps every byte; a change that moves a result fails here first.
 //
 // Only what cannot be the same twice is masked: the two timings, the version and (in
-// checkpoints) the commit of the build.  Each run is made with both CPU kernel sets (avx2
-// and baseline; STEEPEST_CPU_KERNELS=baseline selects the baseline one on an AVX2 machine).
-// The two may
+// checkpoints) the commit of the build.  Each run is made with every CPU kernel set (avx512,
+// avx2 and baseline; STEEPEST_CPU_KERNELS=avx2 or =baseline caps the set on a wider machine;
+// a set this machine does not run is skipped).  The baseline and the others may
 // differ in the last bits in general, but give the same bytes on these runs, so one set of
-// files serves both; should a change make them differ here, give each set its own folder.
+// files serves every set; should a change make them differ here, give each set its own folder.
 // Not among the runs: one feature stored contiguously, whose `omp simd` loop groups its
 // sums by the vector width the compiler picks: its last bits differ between the kernel sets
 // in a -O3 release build, and between that build and CI's -O2 sanitizer build.
@@ -205,7 +205,7 @@ TEST_P(Golden, DivergenceKeepsItsMessage) {
                 /*expect_code=*/3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, Golden, ::testing::Values("avx2", "baseline"),
+INSTANTIATE_TEST_SUITE_P(Kernels, Golden, ::testing::Values("avx512", "avx2", "baseline"),
                          [](const auto& p) { return std::string(p.param); });
 
 }  // namespace

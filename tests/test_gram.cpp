@@ -1704,8 +1704,9 @@ void gram_reference(const KernelData& data, const std::vector<double>& shift, st
 }
 
 /// Runs \p c on \p n rows: the baseline kernel within 1e-13 of the long double sums (relative
-/// to the sums of |terms|), and the AVX2 kernel, where the CPU has it, the baseline's bits.
-void check_kernel_case(const KernelCase& c, std::int64_t n, unsigned seed, bool avx2) {
+/// to the sums of |terms|), and the AVX2 and AVX-512 kernels, where the CPU has them, the
+/// baseline's bits.
+void check_kernel_case(const KernelCase& c, std::int64_t n, unsigned seed) {
   const std::int64_t d = c.d;
   const KernelData data(c, n, seed);
   std::vector<double> shift(static_cast<std::size_t>(d) + 1, 2.9);
@@ -1719,20 +1720,24 @@ void check_kernel_case(const KernelCase& c, std::int64_t n, unsigned seed, bool 
   for (std::size_t e = 0; e < base.size(); ++e)
     ASSERT_LE(std::fabs(static_cast<long double>(base[e]) - expected[e]), 1e-13L * scale[e])
         << c << ", " << n << " rows, entry " << e;
-  if (!avx2) return;
-  steepest::detail::avx2::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, wide.data());
-  for (std::size_t e = 0; e < base.size(); ++e)
-    ASSERT_TRUE(same_bits(base[e], wide[e])) << c << ", " << n << " rows, entry " << e;
+  for (const auto& [runs, kernel, name] :
+       {std::tuple{steepest::detail::cpu_runs_avx2_kernels(), &steepest::detail::avx2::gram_chunk, "avx2"},
+        std::tuple{steepest::detail::cpu_runs_avx512_kernels(), &steepest::detail::avx512::gram_chunk, "avx512"}}) {
+    if (!runs) continue;
+    std::fill(wide.begin(), wide.end(), 0.0);
+    kernel(data.X, data.Y, data.W, shift.data(), rows, 0, hi, wide.data());
+    for (std::size_t e = 0; e < base.size(); ++e)
+      ASSERT_TRUE(same_bits(base[e], wide[e])) << name << ": " << c << ", " << n << " rows, entry " << e;
+  }
 }
 
 TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForWideRows) {
-  const bool avx2 = std::string(steepest::detail::best_fused_chunk_name()) == "avx2";
   unsigned seed = 100;
   for (const std::int64_t d : {5, 6, 7, 8, 11, 15, 16, 17, 31, 32, 33, 47, 64, 65, 70})
     for (const auto layout : {steepest::Layout::row_major, steepest::Layout::col_major})
       for (const int variant : {0, 1, 2, 3, 4, 5, 6, 7}) {
         const KernelCase c{d, layout, (variant & 1) != 0, (variant & 2) != 0, (variant & 4) != 0};
-        check_kernel_case(c, 333, ++seed, avx2);  // 333 rows: whole tiles and a partial one
+        check_kernel_case(c, 333, ++seed);  // 333 rows: whole tiles and a partial one
         if (HasFatalFailure()) return;
       }
 }
@@ -1742,7 +1747,6 @@ TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForWideRows) {
 // not, packed, padded (stride d + 2) or gathered, on row counts that leave 0-3 rows past the
 // last whole 4 (gathered: every other row, so 1, 2, 3, 4 and 167 positions).
 TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForNarrowRows) {
-  const bool avx2 = std::string(steepest::detail::best_fused_chunk_name()) == "avx2";
   unsigned seed = 500;
   for (const std::int64_t d : {1, 2, 3, 4})
     for (const auto layout : {steepest::Layout::row_major, steepest::Layout::col_major})
@@ -1751,7 +1755,7 @@ TEST(GramKernel, AgreesWithLongDoubleAndAcrossBuildsForNarrowRows) {
         if (gathered && padded) continue;  // gathered rows are padded already
         const KernelCase c{d, layout, (variant & 1) != 0, (variant & 2) != 0, gathered, padded, (variant & 16) != 0};
         for (const std::int64_t n : {1, 3, 6, 7, 8, 333}) {
-          check_kernel_case(c, n, ++seed, avx2);
+          check_kernel_case(c, n, ++seed);
           if (HasFatalFailure()) return;
         }
       }

@@ -37,7 +37,8 @@ using GramChunkFn = void (*)(const MatrixView& X, const VectorView& y, const Vec
                              const double* shift, const std::int64_t* rows, std::int64_t lo,
                              std::int64_t hi, double* out);
 
-/// The kernels compiled for the x86-64 baseline (SSE2) and, where the compiler can, AVX2.
+/// The kernels compiled for the x86-64 baseline (SSE2) and, where the compiler can, AVX2
+/// and AVX-512 (F, VL, DQ, BW).
 namespace baseline {
 void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
                 const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
@@ -57,9 +58,25 @@ void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& 
                     double* out);
 }
 
-/// The widest kernel this CPU runs ("avx2" or "baseline"), chosen once.  Results are
-/// deterministic for a given kernel; the two kernels may differ in the last bits because
-/// their vector reductions group the sums differently.
+namespace avx512 {
+void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
+                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
+void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
+                 std::int64_t lo, std::int64_t hi, double* out);
+void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
+                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
+                    double* out);
+}
+
+/// Whether this build has the AVX2 (AVX-512) kernel set and this CPU runs it, whatever
+/// STEEPEST_CPU_KERNELS says (for tests comparing the sets).
+bool cpu_runs_avx2_kernels() noexcept;
+bool cpu_runs_avx512_kernels() noexcept;
+
+/// The widest kernel set this CPU runs ("avx512", "avx2" or "baseline"; STEEPEST_CPU_KERNELS
+/// = avx2 or baseline caps it), chosen once.  Results are deterministic for a given set;
+/// the baseline set may differ from the others in the last bits where its omp simd loops
+/// group the sums by a narrower vector; the AVX2 and AVX-512 sets share their vector width.
 FusedChunkFn best_fused_chunk() noexcept;
 WeightedChunkFn best_weighted_chunk() noexcept;
 GramChunkFn best_gram_chunk() noexcept;

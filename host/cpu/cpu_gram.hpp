@@ -14,10 +14,10 @@
 // partial panel (y's column at least) take a vector of 4 rows j times a broadcast z_k.
 // Every entry's tile sum runs over the tile's rows in order; it is added to the group's
 // full matrix, and the group's sums to out at its end: the order of every sum is fixed by
-// the group's rows alone, never by the thread count, and the baseline and AVX2 builds do
-// the same operations (GCC vector extensions, no FMA) and so give the same bits.
+// the group's rows alone, never by the thread count, and the baseline, AVX2 and AVX-512
+// builds do the same operations (GCC vector extensions, no FMA) and so give the same bits.
 #ifndef STEEPEST_CPU_ISA
-#error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_gram.hpp"
+#error "define STEEPEST_CPU_ISA (baseline, avx2, avx512) before including cpu_gram.hpp"
 #endif
 
 #include <algorithm>
@@ -37,7 +37,7 @@
 namespace steepest::detail::STEEPEST_CPU_ISA {
 
 /// Four float64 lanes (GCC lowers them to what the instruction set has: two SSE2 halves in
-/// the baseline build, one AVX register in the AVX2 one).
+/// the baseline build, one AVX register in the AVX2 and AVX-512 ones).
 using Lanes = double __attribute__((vector_size(32)));
 
 inline double lane_sum(const Lanes& v) { return (v[0] + v[1]) + (v[2] + v[3]); }

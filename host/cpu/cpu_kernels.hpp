@@ -6,7 +6,7 @@
 // Included once per instruction set by host/cpu/cpu_kernels_<isa>.cpp, which defines
 // STEEPEST_CPU_ISA as the namespace.
 #ifndef STEEPEST_CPU_ISA
-#error "define STEEPEST_CPU_ISA (baseline, avx2) before including cpu_kernels.hpp"
+#error "define STEEPEST_CPU_ISA (baseline, avx2, avx512) before including cpu_kernels.hpp"
 #endif
 
 #include <algorithm>
@@ -214,16 +214,16 @@ void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t
 // ---- float32 rows, four at a time ---------------------------------------------------------
 // Row-major float32 X with d >= 4 (float64 X, and d < 4, keep the kernels above and their
 // bits): the features of a row sit in float64 lanes, F64x4, written with GCC vector
-// extensions so that the baseline (two SSE2 halves) and AVX2 builds do the same operations
-// in the same order and give the same bits.  Rows go four at a time: each row's floats are
-// converted once, 4 features a group with one vector conversion; a row's dot product is
-// its groups' lane products summed group after group, its 4 lanes added as (l0 + l1) +
-// (l2 + l3) -- for the 4 rows at once, by a transpose-add, not one horizontal reduction a
-// row -- then + x_k w_k for each of the last d % 4 features (taken as one vector of the 4
-// rows' values).  r = (dot + b) - y, wr = w r (or r), sse += wr r and sum_r += wr in a
-// lane per row of the block; the gradient of a group adds (wr0 x0 + wr1 x1) + (wr2 x2 +
-// wr3 x3) per block.  The last < 4 rows of a chunk go one by one into lane 0 / the
-// gradient.  Unit weights give the unweighted bits (1.0 r == r).
+// extensions so that the baseline (two SSE2 halves), AVX2 and AVX-512 builds do the same
+// operations in the same order and give the same bits.  Rows go four at a time: each
+// row's floats are converted once, 4 features a group with one vector conversion; a row's
+// dot product is its groups' lane products summed group after group, its 4 lanes added as
+// (l0 + l1) + (l2 + l3) -- for the 4 rows at once, by a transpose-add, not one horizontal
+// reduction a row -- then + x_k w_k for each of the last d % 4 features (taken as one
+// vector of the 4 rows' values).  r = (dot + b) - y, wr = w r (or r), sse += wr r and
+// sum_r += wr in a lane per row of the block; the gradient of a group adds (wr0 x0 + wr1
+// x1) + (wr2 x2 + wr3 x3) per block.  The last < 4 rows of a chunk go one by one into lane
+// 0 / the gradient.  Unit weights give the unweighted bits (1.0 r == r).
 
 using F64x4 = double __attribute__((vector_size(32)));
 using F32x4 = float __attribute__((vector_size(16)));
@@ -504,7 +504,7 @@ void f32_rows_wide(const TX* X, std::int64_t stride, std::int64_t d, const TY* y
 //   the tile's residuals in L1, each column one run of the tile's rows, asking for the same
 //   columns of the next tile; then the sums; then phase 2 column by column from L2.
 // The last < 32 rows of a chunk go 4 at a time (the last vector may be short).  GCC vector
-// extensions, as the float32 row kernels: the same bits in the baseline and AVX2 builds.
+// extensions, as the float32 row kernels: the same bits in every build.
 
 /// Entries t..t+n-1 (n <= 4) of \p base (element i at base[i step]), of the positions of
 /// \p rows when Gather, as float64 lanes, zeros past n.

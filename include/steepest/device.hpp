@@ -27,8 +27,8 @@ struct BuildInfo {
   std::string cuda_architectures;  ///< e.g. "80-real;90"; empty without CUDA
   bool openmp = false;
   std::int32_t cpu_threads = 1;  ///< threads the CPU backend uses by default
-  /// The CPU backend's kernels on this machine: "avx2" or "baseline" (results are
-  /// deterministic for each; STEEPEST_CPU_KERNELS=baseline selects the baseline ones).
+  /// The CPU backend's kernels on this machine: "avx512", "avx2" or "baseline" (results are
+  /// deterministic for each; STEEPEST_CPU_KERNELS=avx2 or =baseline caps the choice).
   std::string cpu_kernels;
 };
 
