@@ -128,7 +128,7 @@ TEST_F(Hdf5, FitOnHdf5IsTheFitOnTheSameValues) {
 #if defined(STEEPEST_MPIEXEC)
   const Result ranks = run(with({"fit", h5, "--dataset", "/data/X", "--y-dataset", "/data/y"}, "h5mpi"),
                            "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-                           "OMPI_MCA_rmaps_base_oversubscribe=1 timeout 120 " STEEPEST_MPIEXEC " -np 3");
+                           "OMPI_MCA_rmaps_base_oversubscribe=1 timeout -k 10 120 " STEEPEST_MPIEXEC " -np 3");
   ASSERT_EQ(ranks.code, 0) << ranks;
   EXPECT_EQ(read_all(out_ + "/h5mpi.csv"), read_all(out_ + "/npy.csv"));
   EXPECT_EQ(fitted(read_all(out_ + "/h5mpi.json")), fitted(read_all(out_ + "/npy.json")));
