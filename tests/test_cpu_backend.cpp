@@ -231,8 +231,8 @@ TEST(CpuKernels, BaselineAndAvx2BuildsAgree) {
     const auto w = some_weights(in.d);
     const steepest::detail::Params p{w.data(), 0.3};
     std::vector<double> a(static_cast<std::size_t>(in.d) + 2, 0.0), b(a.size(), 0.0);
-    steepest::detail::baseline::fused_chunk(s.X, s.y, p, nullptr, 0, in.n, a.data());
-    steepest::detail::avx2::fused_chunk(s.X, s.y, p, nullptr, 0, in.n, b.data());
+    steepest::detail::baseline::kernel_set.fused_chunk(s.X, s.y, p, nullptr, 0, in.n, a.data());
+    steepest::detail::avx2::kernel_set.fused_chunk(s.X, s.y, p, nullptr, 0, in.n, b.data());
     // Same float64 arithmetic grouped differently by the vector width: kRel as above.
     const double scale = std::fabs(a[static_cast<std::size_t>(in.d)]) + 1.0;
     for (std::size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.d << " k " << k;
@@ -635,11 +635,11 @@ TEST(CpuKernels, UnitWeightsGiveTheUnweightedBitsInEveryBuild) {
                                  const steepest::VectorView&, steepest::detail::Params,
                                  const std::int64_t*, std::int64_t, std::int64_t, double*);
   std::vector<std::pair<Chunk, WeightedChunk>> builds{
-      {steepest::detail::baseline::fused_chunk, steepest::detail::baseline::weighted_chunk}};
+      {steepest::detail::baseline::kernel_set.fused_chunk, steepest::detail::baseline::kernel_set.weighted_chunk}};
   if (steepest::detail::cpu_runs_avx2_kernels())
-    builds.emplace_back(steepest::detail::avx2::fused_chunk, steepest::detail::avx2::weighted_chunk);
+    builds.emplace_back(steepest::detail::avx2::kernel_set.fused_chunk, steepest::detail::avx2::kernel_set.weighted_chunk);
   if (steepest::detail::cpu_runs_avx512_kernels())
-    builds.emplace_back(steepest::detail::avx512::fused_chunk, steepest::detail::avx512::weighted_chunk);
+    builds.emplace_back(steepest::detail::avx512::kernel_set.fused_chunk, steepest::detail::avx512::kernel_set.weighted_chunk);
   for (const auto& [plain, weighted] : builds) {
     for (const auto& in : {WInputs{{4099, 1, Layout::row_major, DType::float64, 96}, DType::float64, 1},
                            WInputs{{4099, 1, Layout::row_major, DType::float32, 97}, DType::float32, 1},
@@ -673,8 +673,8 @@ TEST(CpuKernels, WeightedBaselineAndAvx2BuildsAgree) {
     const auto w = some_weights(in.data.d);
     const steepest::detail::Params p{w.data(), 0.3};
     std::vector<double> a(static_cast<std::size_t>(in.data.d) + 3, 0.0), b(a.size(), 0.0);
-    steepest::detail::baseline::weighted_chunk(s.X, s.y, sw.view, p, nullptr, 0, in.data.n, a.data());
-    steepest::detail::avx2::weighted_chunk(s.X, s.y, sw.view, p, nullptr, 0, in.data.n, b.data());
+    steepest::detail::baseline::kernel_set.weighted_chunk(s.X, s.y, sw.view, p, nullptr, 0, in.data.n, a.data());
+    steepest::detail::avx2::kernel_set.weighted_chunk(s.X, s.y, sw.view, p, nullptr, 0, in.data.n, b.data());
     const double scale = std::fabs(a[static_cast<std::size_t>(in.data.d)]) + 1.0;
     for (std::size_t k = 0; k < a.size(); ++k)
       EXPECT_NEAR(a[k], b[k], kRel * scale) << "d " << in.data.d << " k " << k;
@@ -701,10 +701,10 @@ TEST(CpuKernels, Avx512AndAvx2SetsGiveTheSameBits) {
         for (const std::int64_t* list : {static_cast<const std::int64_t*>(nullptr), static_cast<const std::int64_t*>(rows.data())}) {
           const std::string what = weighted_name(in) + (list != nullptr ? " gathered" : "");
           std::vector<double> a(static_cast<std::size_t>(d) + 3, 0.0), b(a.size(), 0.0), aw(a.size(), 0.0), bw(a.size(), 0.0);
-          steepest::detail::avx2::fused_chunk(s.X, s.y, p, list, 3, in.data.n, a.data());
-          steepest::detail::avx512::fused_chunk(s.X, s.y, p, list, 3, in.data.n, b.data());
-          steepest::detail::avx2::weighted_chunk(s.X, s.y, sw.view, p, list, 3, in.data.n, aw.data());
-          steepest::detail::avx512::weighted_chunk(s.X, s.y, sw.view, p, list, 3, in.data.n, bw.data());
+          steepest::detail::avx2::kernel_set.fused_chunk(s.X, s.y, p, list, 3, in.data.n, a.data());
+          steepest::detail::avx512::kernel_set.fused_chunk(s.X, s.y, p, list, 3, in.data.n, b.data());
+          steepest::detail::avx2::kernel_set.weighted_chunk(s.X, s.y, sw.view, p, list, 3, in.data.n, aw.data());
+          steepest::detail::avx512::kernel_set.weighted_chunk(s.X, s.y, sw.view, p, list, 3, in.data.n, bw.data());
           EXPECT_NE(a[static_cast<std::size_t>(d)], 0.0) << what;  // the sse: something was summed
           EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(double))) << what;
           EXPECT_EQ(0, std::memcmp(aw.data(), bw.data(), aw.size() * sizeof(double))) << what << " weighted";
@@ -802,11 +802,11 @@ using WChunkFn = steepest::detail::WeightedChunkFn;
 
 std::vector<std::pair<ChunkFn, WChunkFn>> kernel_sets() {
   std::vector<std::pair<ChunkFn, WChunkFn>> sets{
-      {steepest::detail::baseline::fused_chunk, steepest::detail::baseline::weighted_chunk}};
+      {steepest::detail::baseline::kernel_set.fused_chunk, steepest::detail::baseline::kernel_set.weighted_chunk}};
   if (steepest::detail::cpu_runs_avx2_kernels())
-    sets.emplace_back(steepest::detail::avx2::fused_chunk, steepest::detail::avx2::weighted_chunk);
+    sets.emplace_back(steepest::detail::avx2::kernel_set.fused_chunk, steepest::detail::avx2::kernel_set.weighted_chunk);
   if (steepest::detail::cpu_runs_avx512_kernels())
-    sets.emplace_back(steepest::detail::avx512::fused_chunk, steepest::detail::avx512::weighted_chunk);
+    sets.emplace_back(steepest::detail::avx512::kernel_set.fused_chunk, steepest::detail::avx512::kernel_set.weighted_chunk);
   return sets;
 }
 

@@ -1714,15 +1714,15 @@ void check_kernel_case(const KernelCase& c, std::int64_t n, unsigned seed) {
   const std::int64_t hi = c.gathered ? static_cast<std::int64_t>(data.rows.size()) : data.n;
   const std::int64_t* rows = c.gathered ? data.rows.data() : nullptr;
   std::vector<double> base(steepest::detail::gram_width(d), 0.0), wide(base.size(), 0.0);
-  steepest::detail::baseline::gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, base.data());
+  steepest::detail::baseline::kernel_set.gram_chunk(data.X, data.Y, data.W, shift.data(), rows, 0, hi, base.data());
   std::vector<long double> expected, scale;
   gram_reference(data, shift, expected, scale);
   for (std::size_t e = 0; e < base.size(); ++e)
     ASSERT_LE(std::fabs(static_cast<long double>(base[e]) - expected[e]), 1e-13L * scale[e])
         << c << ", " << n << " rows, entry " << e;
   for (const auto& [runs, kernel, name] :
-       {std::tuple{steepest::detail::cpu_runs_avx2_kernels(), &steepest::detail::avx2::gram_chunk, "avx2"},
-        std::tuple{steepest::detail::cpu_runs_avx512_kernels(), &steepest::detail::avx512::gram_chunk, "avx512"}}) {
+       {std::tuple{steepest::detail::cpu_runs_avx2_kernels(), steepest::detail::avx2::kernel_set.gram_chunk, "avx2"},
+        std::tuple{steepest::detail::cpu_runs_avx512_kernels(), steepest::detail::avx512::kernel_set.gram_chunk, "avx512"}}) {
     if (!runs) continue;
     std::fill(wide.begin(), wide.end(), 0.0);
     kernel(data.X, data.Y, data.W, shift.data(), rows, 0, hi, wide.data());

@@ -37,35 +37,24 @@ using GramChunkFn = void (*)(const MatrixView& X, const VectorView& y, const Vec
                              const double* shift, const std::int64_t* rows, std::int64_t lo,
                              std::int64_t hi, double* out);
 
+/// The entry points of one kernel set.
+struct KernelSet {
+  FusedChunkFn fused_chunk;
+  WeightedChunkFn weighted_chunk;
+  GramChunkFn gram_chunk;
+};
+
 /// The kernels compiled for the x86-64 baseline (SSE2) and, where the compiler can, AVX2
-/// and AVX-512 (F, VL, DQ, BW).
+/// and AVX-512 (F, VL, DQ, BW): host/cpu/cpu_kernels_<isa>.cpp.  A set this build does not
+/// compile holds the baseline's entry points (and is never selected).
 namespace baseline {
-void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
-                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
-void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
-                 std::int64_t lo, std::int64_t hi, double* out);
-void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
-                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
-                    double* out);
+extern const KernelSet kernel_set;
 }
 namespace avx2 {
-void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
-                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
-void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
-                 std::int64_t lo, std::int64_t hi, double* out);
-void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
-                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
-                    double* out);
+extern const KernelSet kernel_set;
 }
-
 namespace avx512 {
-void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
-                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out);
-void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
-                 std::int64_t lo, std::int64_t hi, double* out);
-void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
-                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
-                    double* out);
+extern const KernelSet kernel_set;
 }
 
 /// Whether this build has the AVX2 (AVX-512) kernel set and this CPU runs it, whatever

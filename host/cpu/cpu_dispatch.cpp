@@ -6,24 +6,23 @@
 namespace steepest::detail {
 namespace {
 
-enum class KernelSet { baseline, avx2, avx512 };
+enum class SetName { baseline, avx2, avx512 };
 
 /// The widest set compiled and supported by this CPU, capped by STEEPEST_CPU_KERNELS
 /// (= baseline or avx2), so that every set's bits can be checked on one machine.
-KernelSet chosen_set() noexcept {
+SetName chosen_set() noexcept {
   const char* forced = std::getenv("STEEPEST_CPU_KERNELS");
-  if (forced != nullptr && std::strcmp(forced, "baseline") == 0) return KernelSet::baseline;
+  if (forced != nullptr && std::strcmp(forced, "baseline") == 0) return SetName::baseline;
   if (cpu_runs_avx512_kernels() && (forced == nullptr || std::strcmp(forced, "avx2") != 0))
-    return KernelSet::avx512;
-  return cpu_runs_avx2_kernels() ? KernelSet::avx2 : KernelSet::baseline;
+    return SetName::avx512;
+  return cpu_runs_avx2_kernels() ? SetName::avx2 : SetName::baseline;
 }
 
-/// The entry point of the chosen set.
-template <class Fn>
-Fn pick(Fn base, Fn avx2, Fn avx512) noexcept {
+/// The chosen set.
+const KernelSet& pick(const KernelSet& base, const KernelSet& avx2, const KernelSet& avx512) noexcept {
   switch (chosen_set()) {
-    case KernelSet::avx512: return avx512;
-    case KernelSet::avx2: return avx2;
+    case SetName::avx512: return avx512;
+    case SetName::avx2: return avx2;
     default: return base;
   }
 }
@@ -48,62 +47,35 @@ bool cpu_runs_avx512_kernels() noexcept {
 #endif
 }
 
-// Sets not compiled on this target: never selected (cpu_runs_*_kernels() is false).
+// Sets not compiled on this target: never selected (cpu_runs_*_kernels() is false); tests
+// that compare the sets then compare the baseline with itself.
 #if !defined(STEEPEST_HAVE_AVX2_KERNELS)
-namespace avx2 {
-void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
-                 std::int64_t lo, std::int64_t hi, double* out) {
-  baseline::fused_chunk(X, y, p, rows, lo, hi, out);
-}
-void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
-                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
-                    double* out) {
-  baseline::weighted_chunk(X, y, weights, p, rows, lo, hi, out);
-}
-void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
-                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
-  baseline::gram_chunk(X, y, weights, shift, rows, lo, hi, out);
-}
-}  // namespace avx2
+const KernelSet avx2::kernel_set = baseline::kernel_set;
 #endif
 #if !defined(STEEPEST_HAVE_AVX512_KERNELS)
-namespace avx512 {
-void fused_chunk(const MatrixView& X, const VectorView& y, Params p, const std::int64_t* rows,
-                 std::int64_t lo, std::int64_t hi, double* out) {
-  baseline::fused_chunk(X, y, p, rows, lo, hi, out);
-}
-void weighted_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights,
-                    Params p, const std::int64_t* rows, std::int64_t lo, std::int64_t hi,
-                    double* out) {
-  baseline::weighted_chunk(X, y, weights, p, rows, lo, hi, out);
-}
-void gram_chunk(const MatrixView& X, const VectorView& y, const VectorView& weights, const double* shift,
-                const std::int64_t* rows, std::int64_t lo, std::int64_t hi, double* out) {
-  baseline::gram_chunk(X, y, weights, shift, rows, lo, hi, out);
-}
-}  // namespace avx512
+const KernelSet avx512::kernel_set = baseline::kernel_set;
 #endif
 
 FusedChunkFn best_fused_chunk() noexcept {
-  static const FusedChunkFn fn = pick<FusedChunkFn>(&baseline::fused_chunk, &avx2::fused_chunk, &avx512::fused_chunk);
+  static const FusedChunkFn fn = pick(baseline::kernel_set, avx2::kernel_set, avx512::kernel_set).fused_chunk;
   return fn;
 }
 
 WeightedChunkFn best_weighted_chunk() noexcept {
   static const WeightedChunkFn fn =
-      pick<WeightedChunkFn>(&baseline::weighted_chunk, &avx2::weighted_chunk, &avx512::weighted_chunk);
+      pick(baseline::kernel_set, avx2::kernel_set, avx512::kernel_set).weighted_chunk;
   return fn;
 }
 
 GramChunkFn best_gram_chunk() noexcept {
-  static const GramChunkFn fn = pick<GramChunkFn>(&baseline::gram_chunk, &avx2::gram_chunk, &avx512::gram_chunk);
+  static const GramChunkFn fn = pick(baseline::kernel_set, avx2::kernel_set, avx512::kernel_set).gram_chunk;
   return fn;
 }
 
 const char* best_fused_chunk_name() noexcept {
   switch (chosen_set()) {
-    case KernelSet::avx512: return "avx512";
-    case KernelSet::avx2: return "avx2";
+    case SetName::avx512: return "avx512";
+    case SetName::avx2: return "avx2";
     default: return "baseline";
   }
 }

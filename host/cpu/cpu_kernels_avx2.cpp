@@ -3,3 +3,5 @@
 #define STEEPEST_CPU_ISA avx2
 #include "cpu/cpu_kernels.hpp"
 #include "cpu/cpu_gram.hpp"
+
+const steepest::detail::KernelSet steepest::detail::avx2::kernel_set{&fused_chunk, &weighted_chunk, &gram_chunk};

@@ -8,3 +8,5 @@
 #define STEEPEST_CPU_ISA avx512
 #include "cpu/cpu_kernels.hpp"
 #include "cpu/cpu_gram.hpp"
+
+const steepest::detail::KernelSet steepest::detail::avx512::kernel_set{&fused_chunk, &weighted_chunk, &gram_chunk};
