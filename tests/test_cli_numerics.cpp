@@ -88,6 +88,62 @@ TEST_F(Cli, AbsurdThreadCountsAreRefused) {
   EXPECT_TRUE(contains(r.err, "100000")) << r;
 }
 
+// ---- STEEPEST_CPU_PREFETCH: rows in order asked for ahead, a hint that changes no bit ---------
+
+/// The text of "weights": [...] in \p model_path.
+std::string weights_text(const std::string& model_path) {
+  const std::string m = read_all(model_path);
+  const auto at = m.find("\"weights\"");
+  return at == std::string::npos ? std::string() : m.substr(at, m.find(']', at) - at);
+}
+
+TEST_F(Cli, InfoNamesTheCpuPrefetchDistance) {
+  const Result off = run({"info"}, "env STEEPEST_CPU_PREFETCH=0");
+  ASSERT_EQ(off.code, 0) << off;
+  EXPECT_TRUE(contains(off.out, "cpu prefetch   off")) << off;
+  const Result on = run({"info"}, "env STEEPEST_CPU_PREFETCH=2048");
+  ASSERT_EQ(on.code, 0) << on;
+  EXPECT_TRUE(contains(on.out, "cpu prefetch   rows in order, 2048 bytes ahead")) << on;
+  // Not a number: the machine's default, as with no setting at all.
+  const Result junk = run({"info"}, "env STEEPEST_CPU_PREFETCH=lots");
+  const Result none = run({"info"}, "env -u STEEPEST_CPU_PREFETCH");
+  ASSERT_EQ(junk.code, 0) << junk;
+  EXPECT_EQ(junk.out, none.out);
+}
+
+// Every kernel that streams rows in order (float32 d = 4 and 16 rows, float64 d = 2 and 12
+// rows, the Gram pass at d = 4) gives the same bits with the prefetches off, 64 bytes ahead
+// (inside every chunk) and 4 KB ahead.
+TEST_F(Cli, CpuPrefetchDistanceChangesNoBit) {
+  const std::vector<std::vector<std::string>> sets = {{"f4.npy", "4", "float32"},
+                                                      {"f16.npy", "16", "float32"},
+                                                      {"d2.npy", "2", "float64"},
+                                                      {"d12.npy", "12", "float64"}};
+  for (const auto& s : sets) {
+    const Result g = run({"gen", "-o", dir_ + "/" + s[0], "--rows", "60000", "--features", s[1], "--dtype", s[2],
+                          "--seed", "7", "-q"});
+    ASSERT_EQ(g.code, 0) << g;
+  }
+  for (const auto& s : sets) {
+    for (const std::string solver : {"residual", "gram"}) {
+      if (solver == "gram" && s[0] != "f4.npy") continue;
+      std::vector<std::string> got;
+      for (const std::string bytes : {"0", "64", "4096"}) {
+        const std::string model = out_ + "/" + s[0] + solver + bytes + ".json";
+        const std::string history = out_ + "/" + s[0] + solver + bytes + ".csv";
+        const Result r = run({"fit", dir_ + "/" + s[0], "--solver", solver, "--epochs", "4", "--lr", "0.05",
+                              "--device", "cpu", "--threads", "2", "-o", model, "--history", history, "-q"},
+                             "env STEEPEST_CPU_PREFETCH=" + bytes);
+        ASSERT_EQ(r.code, 0) << r;
+        got.push_back(weights_text(model) + "\n" + read_all(history));
+        ASSERT_GT(got.back().size(), 20u) << got.back();
+      }
+      EXPECT_EQ(got[0], got[1]) << s[0] << " " << solver << ": 64 bytes ahead";
+      EXPECT_EQ(got[0], got[2]) << s[0] << " " << solver << ": 4096 bytes ahead";
+    }
+  }
+}
+
 // ---- checkpoints (item 13) -----------------------------------------------------------------
 
 /// \p text with the JSON value of "key" (a scalar or an array) replaced by \p value.

@@ -44,6 +44,7 @@ BuildInfo build_info() {
   info.cpu_threads = omp_get_max_threads();
 #endif
   info.cpu_kernels = detail::best_fused_chunk_name();
+  info.cpu_prefetch_bytes = detail::stream_ahead_bytes();
   return info;
 }
 

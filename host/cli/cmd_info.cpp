@@ -15,6 +15,11 @@ int run_info() {
               b.cuda_compiled ? (" (architectures " + b.cuda_architectures + ")").c_str() : "");
   std::printf("openmp         %s, %d threads\n", b.openmp ? "yes" : "no", b.cpu_threads);
   std::printf("cpu kernels    %s\n", b.cpu_kernels.c_str());
+  if (b.cpu_prefetch_bytes > 0) {
+    std::printf("cpu prefetch   rows in order, %lld bytes ahead\n", static_cast<long long>(b.cpu_prefetch_bytes));
+  } else {
+    std::printf("cpu prefetch   off (the hardware prefetcher alone)\n");
+  }
   std::printf("mpi            %s\n", Ranks::describe().c_str());
   const auto devices = cuda_devices();
   if (devices.empty()) {

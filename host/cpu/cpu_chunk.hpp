@@ -62,6 +62,13 @@ extern const KernelSet kernel_set;
 bool cpu_runs_avx2_kernels() noexcept;
 bool cpu_runs_avx512_kernels() noexcept;
 
+/// Bytes of X ahead of the current row that the kernels ask for on rows in order
+/// (cpu_kernels.hpp's prefetch_stream), 0 for none: STEEPEST_CPU_PREFETCH (bytes, 0 turns
+/// them off) if set to a number, else 4096 on Intel CPUs, where they doubled several passes,
+/// and 0 elsewhere (on an AMD EPYC they slowed most passes down).  Read once.  A hint to the
+/// memory system only: it changes no bit of any result.
+std::int64_t stream_ahead_bytes() noexcept;
+
 /// The widest kernel set this CPU runs ("avx512", "avx2" or "baseline"; STEEPEST_CPU_KERNELS
 /// = avx2 or baseline caps it), chosen once.  Results are deterministic for a given set;
 /// the baseline set may differ from the others in the last bits where its omp simd loops

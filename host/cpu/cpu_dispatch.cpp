@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -55,6 +57,22 @@ const KernelSet avx2::kernel_set = baseline::kernel_set;
 #if !defined(STEEPEST_HAVE_AVX512_KERNELS)
 const KernelSet avx512::kernel_set = baseline::kernel_set;
 #endif
+
+std::int64_t stream_ahead_bytes() noexcept {
+  static const std::int64_t bytes = [] {
+    if (const char* given = std::getenv("STEEPEST_CPU_PREFETCH")) {
+      char* end = nullptr;
+      const long long v = std::strtoll(given, &end, 10);
+      if (end != given && *end == '\0' && v >= 0) return static_cast<std::int64_t>(std::min(v, 1LL << 20));
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_is("intel") ? std::int64_t{4096} : std::int64_t{0};
+#else
+    return std::int64_t{0};
+#endif
+  }();
+  return bytes;
+}
 
 FusedChunkFn best_fused_chunk() noexcept {
   static const FusedChunkFn fn = pick(baseline::kernel_set, avx2::kernel_set, avx512::kernel_set).fused_chunk;

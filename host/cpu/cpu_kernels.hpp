@@ -55,22 +55,32 @@ inline double weigh([[maybe_unused]] const W& wts, [[maybe_unused]] std::int64_t
   }
 }
 
-/// Contiguous rows (no row list): ask for the lines of the \p Rows rows kStreamAhead bytes
-/// of X ahead of row t, and their y (and weights).  The hardware prefetcher alone keeps too
-/// few lines in flight on some cores: on an Intel Xeon VM row-major float32 d = 4 ran at
-/// 5.7 GB/s a thread against a 16 GB/s read, and at 12 GB/s with these (4 KB ahead beat
-/// 1 and 2 KB and matched 8 KB; bench/results/row-prefetch-cpu-intel-vm-2026-12-02.md).
+/// Contiguous rows (no row list): ask for the lines of the \p Rows rows \p ahead_rows ahead
+/// of row t, and their y (and weights); ahead_rows < 0: nothing (stream_ahead_rows).  The
+/// hardware prefetcher alone keeps too few lines in flight on some cores: on an Intel Xeon VM
+/// row-major float32 d = 4 ran at 5.7 GB/s a thread against a 16 GB/s read, and at 12 GB/s
+/// with these 4 KB ahead (bench/results/row-prefetch-cpu-intel-vm-2026-12-02.md); on an AMD
+/// EPYC (Zen 4) VM they made most passes 10-30 % slower, so there they are off by default
+/// (cpu_dispatch.cpp's stream_ahead_bytes; bench/results/row-prefetch-cpu-amd-vm-2026-12-03.md).
 template <int Rows, class TX, class TY, class W>
 [[gnu::always_inline]] inline void prefetch_stream(const TX* X, std::int64_t stride, const TY* y, std::int64_t ys,
-                                                   const W& wts, std::int64_t t, std::int64_t hi) {
-  constexpr std::int64_t kStreamAhead = 4096;
+                                                   const W& wts, std::int64_t t, std::int64_t hi,
+                                                   std::int64_t ahead_rows) {
+  const std::int64_t ahead = t + ahead_rows;
+  if (ahead_rows < 0 || ahead + Rows > hi) return;
   const std::int64_t row_bytes = stride * static_cast<std::int64_t>(sizeof(TX));
-  const std::int64_t ahead = t + kStreamAhead / row_bytes;
-  if (ahead + Rows > hi) return;
   const char* at = reinterpret_cast<const char*>(X + ahead * stride);
   for (std::int64_t b = 0; b < Rows * row_bytes; b += 64) __builtin_prefetch(at + b);
   __builtin_prefetch(y + ahead * ys);
   wts.prefetch(ahead);
+}
+
+/// The distance of prefetch_stream for rows of \p stride elements of TX: stream_ahead_bytes()
+/// of them, or -1 when that is 0 (off).
+template <class TX>
+inline std::int64_t stream_ahead_rows(std::int64_t stride) noexcept {
+  const std::int64_t bytes = stream_ahead_bytes(), row_bytes = stride * static_cast<std::int64_t>(sizeof(TX));
+  return bytes > 0 && row_bytes > 0 ? bytes / row_bytes : -1;
 }
 
 /// Row-major chunk: per row, r = x_i . w + b - y_i; then grad += r x_i.
@@ -80,6 +90,7 @@ void row_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY*
                      std::int64_t lo, std::int64_t hi, double* out) {
   double* g = out;
   double sse = 0.0, sum_r = 0.0, sum_w = 0.0;
+  const std::int64_t stream_rows = stream_ahead_rows<TX>(stride);
   for (std::int64_t t = lo; t < hi; ++t) {
     const std::int64_t i = rows != nullptr ? rows[t] : t;
     if (rows != nullptr && t + 16 < hi) {  // see row_major_small: overlap the gathers
@@ -89,7 +100,7 @@ void row_major_chunk(const TX* X, std::int64_t stride, std::int64_t d, const TY*
       __builtin_prefetch(y + ahead * y_stride);
       wts.prefetch(ahead);
     } else if (rows == nullptr) {
-      prefetch_stream<1>(X, stride, y, y_stride, wts, t, hi);
+      prefetch_stream<1>(X, stride, y, y_stride, wts, t, hi, stream_rows);
     }
     const TX* xi = X + i * stride;
     double dot = 0.0;
@@ -182,6 +193,7 @@ void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t
   for (int k = 0; k < D; ++k) w[k] = p.w[k];
   double g[R][D] = {};
   double sse[R] = {}, sum_r[R] = {}, sum_w[R] = {};
+  const std::int64_t stream_rows = stream_ahead_rows<TX>(stride);
   std::int64_t t = lo;
   for (; t + R <= hi; t += R) {
     double r[R];
@@ -197,7 +209,7 @@ void row_major_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t
         wts.prefetch(ahead);
       }
     } else {
-      prefetch_stream<R>(X, stride, y, y_stride, wts, t, hi);
+      prefetch_stream<R>(X, stride, y, y_stride, wts, t, hi, stream_rows);
     }
     double wr[R];
     for (int j = 0; j < R; ++j) {
@@ -416,10 +428,11 @@ void f32_rows_small(const TX* X, std::int64_t stride, const TY* y, std::int64_t 
   for (int m = 0; m < G; ++m) __builtin_memcpy(&wl[m], p.w + 4 * m, sizeof(F64x4));
   for (int k = 0; k < T; ++k) wt[k] = p.w[4 * G + k];
   LaneSums s;
+  const std::int64_t stream_rows = stream_ahead_rows<TX>(stride);
   std::int64_t t = lo;
   for (; t + 4 <= hi; t += 4) {
     if (rows != nullptr) prefetch_block(X, stride, D, y, ys, wts, rows, t, hi);
-    else prefetch_stream<4>(X, stride, y, ys, wts, t, hi);
+    else prefetch_stream<4>(X, stride, y, ys, wts, t, hi, stream_rows);
     std::int64_t i[4];
     const TX* x[4];
     F64x4 xv[4][G], acc[4], col[T1], dot, wr;
@@ -471,10 +484,11 @@ void f32_rows_wide(const TX* X, std::int64_t stride, std::int64_t d, const TY* y
   const std::int64_t d4 = d - d % 4;
   const bool keep = d4 <= kWideTile;
   LaneSums s;
+  const std::int64_t stream_rows = stream_ahead_rows<TX>(stride);
   std::int64_t t = lo;
   for (; t + 4 <= hi; t += 4) {
     if (rows != nullptr) prefetch_block(X, stride, d, y, ys, wts, rows, t, hi);
-    else prefetch_stream<4>(X, stride, y, ys, wts, t, hi);
+    else prefetch_stream<4>(X, stride, y, ys, wts, t, hi, stream_rows);
     std::int64_t i[4];
     const TX* x[4];
     F64x4 acc[4], dot, v, wr;

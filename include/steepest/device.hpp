@@ -30,6 +30,10 @@ struct BuildInfo {
   /// The CPU backend's kernels on this machine: "avx512", "avx2" or "baseline" (results are
   /// deterministic for each; STEEPEST_CPU_KERNELS=avx2 or =baseline caps the choice).
   std::string cpu_kernels;
+  /// Bytes ahead that the CPU kernels ask for on rows read in order; 0: none, the hardware
+  /// prefetcher alone (the default off Intel CPUs; STEEPEST_CPU_PREFETCH=bytes sets it).  A
+  /// hint only: it changes no bit of any result.
+  std::int64_t cpu_prefetch_bytes = 0;
 };
 
 /// \brief Features of this build.

@@ -139,6 +139,7 @@ nb::dict build_information() {
   d["openmp"] = b.openmp;
   d["cpu_threads"] = b.cpu_threads;
   d["cpu_kernels"] = b.cpu_kernels;
+  d["cpu_prefetch_bytes"] = b.cpu_prefetch_bytes;
   d["cuda_devices"] = static_cast<int>(cuda_devices().size());
   d["cuda_unavailable_reason"] = cuda_unavailable_reason();
   return d;
