@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/gram.hpp"
+#include "backend/index_vector.hpp"
 #include "cpu/cpu_chunk.hpp"
 #include "train/permutation.hpp"
 #include "reference.hpp"
@@ -959,6 +961,76 @@ TEST(CpuKernels, ColumnMajorShortChunksReadOnlyTheirRows) {
 
 TEST(CpuKernels, ColumnMajorUnitWeightsGiveTheUnweightedBits) {
   expect_unit_weights_give_the_unweighted_bits<ColMajor<float>>({1, 4, 9, 64}, 600);
+}
+
+}  // namespace
+
+// --- an order in runs (RowOrder::run: the trainer's --shuffle-block batches) -------------------
+
+namespace {
+
+using steepest::detail::Backend;
+using steepest::detail::IndexVector;
+using steepest::detail::RowOrder;
+
+/// A pass's loss and gradient, as bytes compare.
+std::vector<double> pass_outputs(Backend& be) {
+  std::vector<double> out(static_cast<std::size_t>(be.cols()) + 2);
+  out[0] = be.loss();
+  be.gradient(out.data() + 2, &out[1]);
+  return out;
+}
+
+// One process, d > 1: every batch of an order in runs gives the bits of the same order
+// written out, and so do the batches' Gram sums.  n = 30011 makes 15 to 63 shards, so runs
+// cross shard edges, batches of several runs share shards (listed) or not (ranges), and the
+// last batch holds the tail of n % block rows.
+TEST(CpuBackend, AnOrderInRunsGivesTheBitsOfTheOrderWrittenOut) {
+  const std::int64_t n = 30011;
+  for (const std::int64_t d : {2, 4, 5, 17})
+    for (const Layout layout : {Layout::row_major, Layout::col_major})
+      for (const DType dtype : {DType::float64, DType::float32})
+        for (const bool weighted : {false, true}) {
+          Stored s(Inputs{n, d, layout, dtype, static_cast<unsigned>(70 + d)});
+          const auto weights = random_weights(n, 71, false);
+          const steepest::VectorView wv =
+              weighted ? steepest::make_vector_view(weights.data(), n) : steepest::VectorView{};
+          auto in_runs = steepest::detail::make_cpu_backend(s.X, s.y, wv, 2);
+          auto listed = steepest::detail::make_cpu_backend(s.X, s.y, wv, 2);
+          ASSERT_TRUE(in_runs->takes_runs());
+          const auto w = some_weights(d);
+          const std::vector<double> shift(static_cast<std::size_t>(d) + 1, 0.125);
+          for (const auto& [block, batch] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+                   {37, 185}, {1000, 1000}, {64, 1024}, {3, 999}}) {
+            const std::string what = "d " + std::to_string(d) + (layout == Layout::row_major ? " row" : " col") +
+                                     (dtype == DType::float32 ? " f32" : " f64") + (weighted ? " weighted" : "") +
+                                     " block " + std::to_string(block) + " batch " + std::to_string(batch);
+            IndexVector scratch, runs, scratch2, runs2;
+            const std::int64_t count =
+                steepest::detail::epoch_block_batch_runs(9, 3, n, block, batch, 2, scratch, runs);
+            std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
+            steepest::detail::epoch_block_batches(9, 3, nullptr, rows.data(), n, block, batch, 2, scratch2, runs2);
+            in_runs->set_row_order(RowOrder{runs.data(), nullptr, count, false, true, block});
+            listed->set_row_order(rows.data());
+            for (Backend* be : {in_runs.get(), listed.get()}) be->set_parameters(w.data(), -0.25);
+            for (std::int64_t lo = 0; lo < n; lo += batch) {
+              const std::int64_t hi = std::min(n, lo + batch);
+              in_runs->compute(lo, hi, true);
+              listed->compute(lo, hi, true);
+              const auto a = pass_outputs(*in_runs), b = pass_outputs(*listed);
+              ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0) << what << " batch at " << lo;
+            }
+            const auto width = static_cast<std::int64_t>(steepest::detail::gram_width(d));
+            const std::int64_t batches = (n + batch - 1) / batch;
+            std::vector<double> ga(static_cast<std::size_t>(width * batches)), gb(ga.size());
+            in_runs->batch_gram_sums(0, n, batch, true, shift.data(), ga.data());
+            listed->batch_gram_sums(0, n, batch, true, shift.data(), gb.data());
+            EXPECT_EQ(std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(double)), 0) << what << " Gram sums";
+          }
+        }
+  // One feature in order streams by another loop: such a backend reads written-out orders.
+  Stored one(Inputs{1000, 1, Layout::row_major, DType::float64, 5});
+  EXPECT_FALSE(steepest::detail::make_cpu_backend(one.X, one.y, 2)->takes_runs());
 }
 
 }  // namespace

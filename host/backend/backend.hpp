@@ -31,6 +31,10 @@ struct RowOrder {
   /// backend may read them in place instead of copying them (the CPU backend of one process
   /// does: the trainer's orders, 8 bytes a row, are not held twice).
   bool lent = false;
+  /// > 1: the whole order in runs (the trainer's --shuffle-block batches, given only to a
+  /// backend that takes_runs()): rows[0..count) are run numbers, position p < count run is
+  /// row rows[p / run] run + p % run, and positions from count run on are their own rows.
+  std::int64_t run = 1;
 };
 
 /// A backend holds the data (uploaded once), the parameters (w, b) and the gradient of the
@@ -63,6 +67,9 @@ class Backend {
   virtual void reserve_row_order() = 0;
   /// Row order used by ordered computes (RowOrder), copied by the backend unless lent.
   virtual void set_row_order(const RowOrder& order) = 0;
+  /// Whether set_row_order takes an order in runs (RowOrder::run > 1), with the bits of the
+  /// same order written out.
+  virtual bool takes_runs() const noexcept { return false; }
   /// The whole order: a permutation of 0..n-1 (n = rows()).
   void set_row_order(const std::int64_t* order) { set_row_order(RowOrder{order, nullptr, rows(), false}); }
 

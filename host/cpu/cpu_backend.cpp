@@ -47,6 +47,9 @@ class CpuBackend final : public HostStateBackend {
         reduction_(share.reduction != nullptr ? *share.reduction : local_reduction()) {}
 
   const char* name() const noexcept override { return "cpu"; }
+  /// One process, d > 1: a run read as consecutive rows gives the bits of the same rows
+  /// listed (tests/test_cpu_backend.cpp); one feature in order streams by another loop.
+  bool takes_runs() const noexcept override { return holds_all() && X_.cols > 1; }
   std::string device_name() const override {
     return "CPU (" + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
   }
@@ -65,6 +68,18 @@ class CpuBackend final : public HostStateBackend {
     keyed_ = order.part || !holds_all();
     run_keys_.clear();
     run_starts_.clear();
+    run_ = order.run;
+    if (run_ > 1) {  // the runs, lent or copied; positions are mapped in cut_runs
+      if (!takes_runs() || order.part) throw InvalidArgument("set_row_order: an order in runs this backend does not take");
+      if (order.lent) {
+        order_ = IndexVector();
+        rows_ = order.rows;
+      } else {
+        copy_order(order.rows, order.count, 0);
+      }
+      run_count_ = order.count;
+      return;
+    }
     if (!keyed_) {
       if (order.lent) {
         order_ = IndexVector();  // a copy of an earlier order is not needed any more
@@ -146,7 +161,8 @@ class CpuBackend final : public HostStateBackend {
             if (++cg < last) pos = groups_[static_cast<std::size_t>(cg)].lo;
             continue;
           }
-          const std::int64_t i = at.rows[pos++];
+          const std::int64_t i = at.rows != nullptr ? at.rows[pos] : pos;
+          ++pos;
           ++pending;
           if (row_major)
             for (std::int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(x0 + i * X_.stride * x_size + b);
@@ -228,7 +244,7 @@ class CpuBackend final : public HostStateBackend {
         // it deems pure.)
         for (const RowGroup& g : groups)
           for (std::int64_t p = g.lo; ordered && p < g.hi; ++p) {
-            const std::int64_t i = g.rows[p];
+            const std::int64_t i = g.rows != nullptr ? g.rows[p] : p;
             if (row_major)
               for (std::int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(x0 + i * X_.stride * x_size + b);
             __builtin_prefetch(y0 + i * y_.stride * y_size);
@@ -269,7 +285,9 @@ class CpuBackend final : public HostStateBackend {
   void groups_of(std::int64_t begin, std::int64_t end, bool ordered, std::vector<std::int64_t>& scratch,
                  std::vector<RowGroup>& groups) const {
     const std::int64_t m = X_.rows;
-    if (ordered) {
+    if (ordered && run_ > 1) {
+      cut_runs(begin, end, scratch, groups);
+    } else if (ordered) {
       if (keyed_) {  // this process's entries: those keyed in [begin, end)
         auto entry = [&](std::int64_t p) {
           const auto run = std::lower_bound(run_keys_.begin(), run_keys_.end(), p) - run_keys_.begin();
@@ -283,6 +301,53 @@ class CpuBackend final : public HostStateBackend {
       cut_into_chunks(std::clamp<std::int64_t>(begin - first_, 0, m), std::clamp<std::int64_t>(end - first_, 0, m),
                       first_, plan_.chunk.rows_per_chunk, groups);
     }
+  }
+
+  /// Positions [begin, end) of an order in runs: the groups cut_into_shards makes of the
+  /// same order written out, one per shard in shard order (a batch's runs ascend), but a
+  /// shard's rows that are one range stay a range (rows null); others are listed in
+  /// \p scratch.
+  void cut_runs(std::int64_t begin, std::int64_t end, std::vector<std::int64_t>& scratch,
+                std::vector<RowGroup>& groups) const {
+    scratch.clear();
+    const std::int64_t per_shard = plan_.rows_per_shard, ranged = run_count_ * run_;
+    std::vector<std::size_t> listed;  // groups in scratch (its storage may move)
+    std::int64_t shard = -1;          // of groups.back(), when it is this pass's
+    const std::size_t first_group = groups.size();
+    auto add = [&](std::int64_t lo, std::int64_t hi) {  // rows [lo, hi) of one shard
+      const bool same = groups.size() > first_group && lo / per_shard == shard;
+      const bool is_listed = !listed.empty() && listed.back() == groups.size() - 1;
+      if (same && !is_listed && groups.back().hi == lo) {
+        groups.back().hi = hi;
+        return;
+      }
+      if (same) {
+        RowGroup& g = groups.back();
+        if (!is_listed) {  // the range so far, listed
+          const auto at = static_cast<std::int64_t>(scratch.size());
+          for (std::int64_t r = g.lo; r < g.hi; ++r) scratch.push_back(r);
+          g = {nullptr, at, static_cast<std::int64_t>(scratch.size())};
+          listed.push_back(groups.size() - 1);
+        }
+        for (std::int64_t r = lo; r < hi; ++r) scratch.push_back(r);
+        g.hi = static_cast<std::int64_t>(scratch.size());
+        return;
+      }
+      groups.push_back({nullptr, lo, hi});
+      shard = lo / per_shard;
+    };
+    for (std::int64_t p = begin; p < end;) {
+      const bool in_run = p < ranged;
+      const std::int64_t row = in_run ? rows_[p / run_] * run_ + p % run_ : p;
+      const std::int64_t len = in_run ? std::min(run_ - p % run_, end - p) : end - p;
+      for (std::int64_t lo = row; lo < row + len;) {
+        const std::int64_t hi = std::min(row + len, (lo / per_shard + 1) * per_shard);
+        add(lo, hi);
+        lo = hi;
+      }
+      p += len;
+    }
+    for (const std::size_t g : listed) groups[g].rows = scratch.data();
   }
 
   /// runs[s]..runs[s + 1]: the groups of the s-th shard among \p groups (a last entry closes).
@@ -343,6 +408,7 @@ class CpuBackend final : public HostStateBackend {
   /// Whether this process holds every row of the fit (one process, or all on one rank).
   bool holds_all() const noexcept { return first_ == 0 && total_ == X_.rows; }
 
+  std::int64_t run_ = 1, run_count_ = 0;  // an order in runs (RowOrder::run): its run length and runs
   IndexVector order_;                   // a copy of the order, when it was not lent
   const std::int64_t* rows_ = nullptr;  // the order in use: order_, or the lent rows
   /// order_[k] = rows[k] - first for k < count, on every thread (first touch included).

@@ -26,6 +26,7 @@ class BatchGramBackend final : public HostStateBackend {
   std::int64_t rows() const noexcept override { return n_; }
   std::int64_t cols() const noexcept override { return d_; }
   void reserve_row_order() override { data_.reserve_row_order(); }
+  bool takes_runs() const noexcept override { return data_.takes_runs(); }
   void set_row_order(const RowOrder& order) override {
     data_.set_row_order(order);
     count_ = 0;  // the sums kept were of the old order's batches

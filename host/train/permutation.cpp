@@ -201,9 +201,9 @@ void epoch_block_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* r
   expand_runs(runs.data(), count, block, scratch.data(), rows, threads);
 }
 
-void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int64_t* base, std::int64_t* rows,
-                         std::int64_t n, std::int64_t block, std::int64_t batch, std::int32_t threads,
-                         IndexVector& scratch, IndexVector& runs) {
+std::int64_t epoch_block_batch_runs(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t block,
+                                    std::int64_t batch, std::int32_t threads, IndexVector& scratch,
+                                    IndexVector& runs) {
   const std::int64_t count = shuffled_runs(seed, epoch, n, block, threads, scratch, runs);
   const std::int64_t per_batch = batch / block;  // (batch is a multiple of block)
   const std::int64_t batches = (count + per_batch - 1) / per_batch;
@@ -214,7 +214,14 @@ void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int6
 #endif
   for (std::int64_t k = 0; k < batches; ++k)
     std::sort(order + k * per_batch, order + std::min(count, (k + 1) * per_batch));
-  expand_runs(order, count, block, base, rows, threads);
+  return count;
+}
+
+void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int64_t* base, std::int64_t* rows,
+                         std::int64_t n, std::int64_t block, std::int64_t batch, std::int32_t threads,
+                         IndexVector& scratch, IndexVector& runs) {
+  const std::int64_t count = epoch_block_batch_runs(seed, epoch, n, block, batch, threads, scratch, runs);
+  expand_runs(runs.data(), count, block, base, rows, threads);
   for (std::int64_t i = count * block; i < n; ++i) rows[i] = base != nullptr ? base[i] : i;  // the tail
 }
 

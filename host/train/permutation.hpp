@@ -100,6 +100,14 @@ void epoch_block_batches(std::uint64_t seed, std::int64_t epoch, const std::int6
                          std::int64_t n, std::int64_t block, std::int64_t batch, std::int32_t threads,
                          IndexVector& scratch, IndexVector& runs);
 
+/// The same order as its runs, not written out: runs[0..count) the run numbers q (rows
+/// q block .. q block + block - 1 of base = null), each batch's ascending, then the tail of
+/// n - count block rows in order.  Returns count = n / block.  A backend that takes_runs()
+/// reads this form (RowOrder::run): 8 bytes a run instead of 8 bytes a row.
+std::int64_t epoch_block_batch_runs(std::uint64_t seed, std::int64_t epoch, std::int64_t n, std::int64_t block,
+                                    std::int64_t batch, std::int32_t threads, IndexVector& scratch,
+                                    IndexVector& runs);
+
 /// The threads of a parallel region asked for \p threads (0: OpenMP's default; 1 without
 /// OpenMP).
 int thread_count(std::int32_t threads) noexcept;

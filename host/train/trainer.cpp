@@ -122,7 +122,11 @@ void Trainer::split_rows() {
     split_local_rows();
     return;
   }
-  order_.resize(ordered_ ? static_cast<std::size_t>(n_) : 0);
+  // Batches of whole runs, every row trained on, and a backend that reads runs: the epoch's
+  // order is handed over as its runs (8 bytes a run), never written out (8 bytes a row).
+  runs_ = shuffle_ && held_ == 0 && opt_.shuffle_block > 1 && opt_.batch_size % opt_.shuffle_block == 0 &&
+          backend_->takes_runs();
+  order_.resize(ordered_ && !runs_ ? static_cast<std::size_t>(n_) : 0);
   if (held_ == 0) return;
   heldout_split(opt_.seed, n_, held_, order_.data());
   // Each part in row order, so grouped by shard (a backend's contract,
@@ -621,6 +625,12 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
     return;
   }
   const std::int64_t block = opt_.shuffle_block;
+  if (runs_) {
+    const std::int64_t count = epoch_block_batch_runs(opt_.seed, epoch - 1, n_train_, block, opt_.batch_size,
+                                                      opt_.threads, shuffle_scratch_, block_scratch_);
+    backend_->set_row_order(RowOrder{block_scratch_.data(), nullptr, count, false, true, block});
+    return;
+  }
   if (block > 1 && opt_.batch_size % block == 0) {
     // Batches of whole runs: each batch's runs ascending is its rows ascending (the split's
     // training rows ascend), so no grouping by shard is needed.

@@ -127,6 +127,7 @@ class Trainer {
   std::vector<std::int64_t> sort_scratch_, sort_counts_;
   IndexVector shuffle_scratch_;  // epoch_shuffle's, kept across epochs
   IndexVector block_scratch_;    // epoch_block_shuffle's runs (FitOptions::shuffle_block)
+  bool runs_ = false;            // the epoch's order handed over as its runs (split_rows)
   bool epoch_order_set_ = false;  // the backend holds an epoch's order, not the split's
   LocalRows local_rows_;  // local_: this process's rows of the split, and the orders below
   LocalOrder local_order_, local_split_;
