@@ -33,6 +33,7 @@
 #include "backend/gram.hpp"
 #include "backend/view_access.hpp"
 #include "io/synthetic.hpp"
+#include "steepest/device.hpp"
 #include "steepest/fit.hpp"
 #include "train/permutation.hpp"
 #include "train/standardize.hpp"
@@ -576,4 +577,15 @@ void BM_EpochOrder(benchmark::State& state) {
 BENCHMARK(BM_EpochOrderSerialFisherYates)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_EpochOrder)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 
-BENCHMARK_MAIN();
+// The CPU kernel set and the row prefetch distance in the JSON's context, so that saved runs
+// say what ran (both change with the machine: cpu_dispatch.cpp).
+int main(int argc, char** argv) {
+  const steepest::BuildInfo info = steepest::build_info();
+  benchmark::AddCustomContext("steepest_cpu_kernels", info.cpu_kernels);
+  benchmark::AddCustomContext("steepest_cpu_prefetch_bytes", std::to_string(info.cpu_prefetch_bytes));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -399,7 +399,7 @@ TEST_F(Cli, BenchRunsEveryUsableBackendAndWritesJson) {
   EXPECT_TRUE(contains(r.out, "time to solution")) << r;
   const std::string text = read_all(json);
   for (const char* key : {"\"machine\"", "\"commit\"", "\"results\"", "\"gb_per_s\"", "\"ceiling_gb_per_s\"",
-                          "\"tts_full_seconds\"", "\"optimum_mse\""})
+                          "\"tts_full_seconds\"", "\"optimum_mse\"", "\"cpu_kernels\"", "\"cpu_prefetch_bytes\""})
     EXPECT_TRUE(contains(text, key)) << key;
   EXPECT_TRUE(contains(text, "\"backend\": \"cpu\""));
   // lr 0.5 on features in [-1, 1) reaches the optimum well within 40 full-batch epochs.

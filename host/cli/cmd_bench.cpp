@@ -280,7 +280,12 @@ void write_json(const std::vector<Measured>& results, const BenchArgs& a, double
   nlohmann::json j;
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  j["machine"] = {{"cpu", machine_name()}, {"host", host}, {"cpu_threads", build_info().cpu_threads}};
+  const BuildInfo info = build_info();
+  j["machine"] = {{"cpu", machine_name()},
+                  {"host", host},
+                  {"cpu_threads", info.cpu_threads},
+                  {"cpu_kernels", info.cpu_kernels},
+                  {"cpu_prefetch_bytes", info.cpu_prefetch_bytes}};
   j["steepest"] = {{"version", STEEPEST_VERSION_STRING}, {"commit", STEEPEST_GIT_COMMIT}};
   j["options"] = {{"rows", a.spec.rows}, {"features", a.spec.cols}, {"dtype", a.dtype}, {"epochs", a.epochs},
                   {"batch_size", a.batch}, {"bytes", bytes}, {"optimum_mse", optimum},
