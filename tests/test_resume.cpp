@@ -73,6 +73,14 @@ const Config kConfigs[] = {
        o.learning_rate = 0.05;
        return o;
      }},
+    // Batches of whole runs, no held-out rows: the CPU backend gets the runs alone.
+    {"minibatch_shuffle_block_whole_runs", [] {
+       auto o = base(12);
+       o.batch_size = 200;
+       o.shuffle_block = 25;
+       o.learning_rate = 0.05;
+       return o;
+     }},
     {"minibatch_running_nesterov_invscaling", [] {
        auto o = base(12);
        o.batch_size = 128;

@@ -68,24 +68,16 @@ class CpuBackend final : public HostStateBackend {
     keyed_ = order.part || !holds_all();
     run_keys_.clear();
     run_starts_.clear();
-    run_ = order.run;
-    if (run_ > 1) {  // the runs, lent or copied; positions are mapped in cut_runs
-      if (!takes_runs() || order.part) throw InvalidArgument("set_row_order: an order in runs this backend does not take");
-      if (order.lent) {
-        order_ = IndexVector();
-        rows_ = order.rows;
-      } else {
-        copy_order(order.rows, order.count, 0);
-      }
-      run_count_ = order.count;
-      return;
-    }
+    run_ = order.run;  // > 1: the runs alone, mapped to positions by cut_runs
+    if (run_ > 1 && (!takes_runs() || order.part))
+      throw InvalidArgument("set_row_order: an order in runs this backend does not take");
+    run_count_ = run_ > 1 ? order.count : 0;
     if (!keyed_) {
       if (order.lent) {
         order_ = IndexVector();  // a copy of an earlier order is not needed any more
         rows_ = order.rows;
       } else {
-        copy_order(order.rows, total_, 0);
+        copy_order(order.rows, run_ > 1 ? order.count : total_, 0);
       }
       return;
     }

@@ -625,13 +625,13 @@ void Trainer::set_epoch_order(std::int64_t epoch) {
     return;
   }
   const std::int64_t block = opt_.shuffle_block;
-  if (runs_) {
-    const std::int64_t count = epoch_block_batch_runs(opt_.seed, epoch - 1, n_train_, block, opt_.batch_size,
-                                                      opt_.threads, shuffle_scratch_, block_scratch_);
-    backend_->set_row_order(RowOrder{block_scratch_.data(), nullptr, count, false, true, block});
-    return;
-  }
   if (block > 1 && opt_.batch_size % block == 0) {
+    if (runs_) {  // the runs alone (split_rows)
+      const std::int64_t count = epoch_block_batch_runs(opt_.seed, epoch - 1, n_train_, block, opt_.batch_size,
+                                                        opt_.threads, shuffle_scratch_, block_scratch_);
+      backend_->set_row_order(RowOrder{block_scratch_.data(), nullptr, count, false, true, block});
+      return;
+    }
     // Batches of whole runs: each batch's runs ascending is its rows ascending (the split's
     // training rows ascend), so no grouping by shard is needed.
     epoch_block_batches(opt_.seed, epoch - 1, held_ == 0 ? nullptr : split_.data(), order_.data(), n_train_, block,
