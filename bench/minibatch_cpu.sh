@@ -5,11 +5,14 @@
 # An epoch's cost is (t(E2) - t(E1)) / (E2 - E1) of two fits' "epochs in" wall times (the
 # set-up and the final exact pass cancel); the full-batch residual epoch is measured alike.
 #   bench/minibatch_cpu.sh [BUILD_DIR] [DATA_DIR] > bench/results/minibatch-cpu-<machine>-<date>.md
-# Each shape's file is 0.7-2.6 GB; the shapes are ROWSxFEATURES pairs in $SHAPES.
+# Each shape's file is 0.7-2.6 GB; the shapes are ROWSxFEATURES pairs in $SHAPES.  The batch
+# orders in $ORDERS: shuffled (single rows), runs (--shuffle-block 1024: batches of whole
+# runs, whose sums gram keeps) and fixed (--no-shuffle).
 set -euo pipefail
 build=${1:-build}
 data=${2:-/tmp/steepest-minibatch}
 shapes=${SHAPES:-"40000000x4 10000000x16 10000000x64"}
+orders=${ORDERS:-"shuffled runs fixed"}
 mkdir -p "$data"
 seconds() { "$build/steepest" fit "$@" --device cpu --lr 0.001 2>&1 | sed -n 's/.* epochs in \([0-9.]*\) s.*/\1/p'; }
 epoch() {  # epoch FILE E1 E2 ARGS...: seconds an epoch
@@ -27,14 +30,18 @@ for shape in $shapes; do
   file="$data/n${rows}d${cols}.npy"
   [[ -f "$file" ]] || "$build/steepest" gen --rows "$rows" --features "$cols" --dtype float32 -o "$file" -q
   full=$(epoch "$file" 5 25 --solver residual)
-  for order in shuffled fixed; do
-    shuffle=$([[ $order == fixed ]] && echo --no-shuffle || true)
+  for order in $orders; do
+    case $order in
+      fixed) shuffle=--no-shuffle ;;
+      runs) shuffle="--shuffle-block 1024" ;;
+      *) shuffle= ;;
+    esac
     for history in running exact; do
       for optimizer in gd momentum; do
         # Fixed batches are cheap with gram (O(d^2) a step; with exact history, affine epochs:
         # one matrix-vector product), so many more of them: the clock has 1 ms steps.
         e1=1 e2=4
-        [[ $order == fixed ]] && e1=5 e2=50
+        [[ $order != shuffled ]] && e1=5 e2=50
         [[ $order == fixed && $history == exact ]] && e1=200 e2=20000
         args=(--batch-size 1024 --history-mode "$history" --optimizer "$optimizer" $shuffle)
         r=$(epoch "$file" 1 4 "${args[@]}" --solver residual)

@@ -1092,6 +1092,197 @@ TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
   expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), b), straight);
 }
 
+// ---- mini-batch Gram mode over batches of whole runs --------------------------------------
+// --shuffle-block K with batches a multiple of K and no rows held out: the sums of every run
+// are kept and each batch's are its runs' (train/batch_gram.hpp).
+
+/// A data backend that counts the rows its Gram sums read (and forwards everything).
+class CountingRows final : public steepest::detail::Backend {
+ public:
+  explicit CountingRows(steepest::detail::Backend& be) : be_(be) {}
+  std::int64_t rows_summed = 0, orders_set = 0;
+
+  const char* name() const noexcept override { return be_.name(); }
+  std::string device_name() const override { return be_.device_name(); }
+  std::int64_t rows() const noexcept override { return be_.rows(); }
+  std::int64_t cols() const noexcept override { return be_.cols(); }
+  void set_parameters(const double* w, double b) override { be_.set_parameters(w, b); }
+  void get_parameters(double* w, double* b) override { be_.get_parameters(w, b); }
+  void reserve_row_order() override { be_.reserve_row_order(); }
+  void set_row_order(const steepest::detail::RowOrder& order) override {
+    ++orders_set;
+    be_.set_row_order(order);
+  }
+  void compute(std::int64_t begin, std::int64_t end, bool ordered) override { be_.compute(begin, end, ordered); }
+  void step(const steepest::detail::StepRule& rule) override { be_.step(rule); }
+  void gram_sums(std::int64_t begin, std::int64_t end, bool ordered, const double* shift, double* totals) override {
+    rows_summed += end - begin;
+    be_.gram_sums(begin, end, ordered, shift, totals);
+  }
+  void batch_gram_sums(std::int64_t begin, std::int64_t end, std::int64_t batch, bool ordered, const double* shift,
+                       double* totals) override {
+    rows_summed += end - begin;
+    be_.batch_gram_sums(begin, end, batch, ordered, shift, totals);
+  }
+  double loss() override { return be_.loss(); }
+  void gradient(double* gw, double* gb) override { be_.gradient(gw, gb); }
+  void reset_running_loss() override { be_.reset_running_loss(); }
+  double running_loss() override { return be_.running_loss(); }
+  void get_running_sums(double* sse, double* rows) override { be_.get_running_sums(sse, rows); }
+  void set_running_sums(double sse, double rows) override { be_.set_running_sums(sse, rows); }
+  void get_optimizer_state(double* state) override { be_.get_optimizer_state(state); }
+  void set_optimizer_state(const double* state) override { be_.set_optimizer_state(state); }
+
+ private:
+  steepest::detail::Backend& be_;
+};
+
+TEST(MiniBatchGramRuns, RunSumsAreReadOnceAndGiveEachBatchsLossAndGradient) {
+  // 5003 x 4 (weighted) in runs of 50: 100 runs and 3 rows after them.  Batches of 50 (one
+  // run each), 150 (three) and 250; the last batch takes the 3 rows, and with 150 it is
+  // those rows alone.  Three shuffled epochs of each against the batches' rows summed
+  // directly, at moving parameters; the data is read once, and the order never reaches it.
+  Dataset d = planted(5003, 4, 81);
+  d.sw = sample_weights(d.p.n, 82);
+  const std::int64_t run = 50, runs = d.p.n / run;
+  const std::vector<double> shift = {0.1, -0.1, 0.0, 0.2, 0.5};
+  for (const std::int64_t batch : {50, 150, 250}) {
+    for (const int threads : {1, 2}) {
+      SCOPED_TRACE("batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
+      auto cpu = steepest::detail::make_cpu_backend(d.X(), d.y(), d.weights(), threads);
+      CountingRows data(*cpu);
+      auto direct = steepest::detail::make_cpu_backend(d.X(), d.y(), d.weights(), threads);
+      std::vector<double> sums(steepest::detail::gram_width(d.p.d));
+      cpu->gram_sums(0, d.p.n, false, shift.data(), sums.data());
+      const auto all = steepest::detail::gram_moments(sums.data(), shift.data(), d.p.d);
+      auto be = steepest::detail::make_batch_gram_backend(data, d.p.n, batch, shift, all, {}, all,
+                                                          steepest::detail::kBatchSumsBytes, run);
+      ASSERT_TRUE(be->takes_runs());
+      std::vector<double> w = {0.3, -0.2, 0.1, 0.4}, gw(4), dw(4);
+      double b = 0.2, gb = 0.0, db = 0.0;
+      for (int epoch = 0; epoch < 3; ++epoch) {
+        std::vector<std::int64_t> order(static_cast<std::size_t>(runs)), rows;
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), std::mt19937_64(83 + epoch));
+        for (std::int64_t k = 0; k < runs; k += batch / run)  // each batch's runs ascending, as the trainer's
+          std::sort(order.begin() + k, order.begin() + std::min(runs, k + batch / run));
+        be->set_row_order(steepest::detail::RowOrder{order.data(), nullptr, runs, false, false, run});
+        for (const std::int64_t r : order)
+          for (std::int64_t i = r * run; i < (r + 1) * run; ++i) rows.push_back(i);
+        for (std::int64_t i = runs * run; i < d.p.n; ++i) rows.push_back(i);
+        direct->set_row_order(rows.data());
+        for (std::int64_t lo = 0; lo < d.p.n; lo += batch) {
+          const std::int64_t hi = std::min(d.p.n, lo + batch);
+          w[0] += 0.01;
+          b -= 0.02;
+          be->set_parameters(w.data(), b);
+          be->compute(lo, hi, true);
+          be->gradient(gw.data(), &gb);
+          std::vector<double> one(sums.size());
+          direct->gram_sums(lo, hi, true, shift.data(), one.data());
+          const auto g = steepest::detail::gram_moments(one.data(), shift.data(), d.p.d);
+          std::vector<double> scratch;
+          const double loss = steepest::detail::gram_loss_gradient(g, w.data(), b, dw.data(), &db, scratch);
+          ASSERT_NEAR(be->loss(), loss, 1e-12 * loss) << "batch at " << lo;
+          for (std::size_t k = 0; k < 4; ++k) ASSERT_NEAR(gw[k], dw[k], 1e-11 * (std::fabs(dw[k]) + loss)) << k;
+          ASSERT_NEAR(gb, db, 1e-11 * (std::fabs(db) + loss));
+        }
+      }
+      EXPECT_EQ(data.rows_summed, d.p.n) << "every row summed once for the three epochs";
+      EXPECT_EQ(data.orders_set, 0) << "the runs stay with the Gram backend";
+    }
+  }
+}
+
+TEST(MiniBatchGramRuns, FollowTheResidualPathForEveryRule) {
+  // 4001 rows in runs of 25 (160 runs and one row after them), batches of 25 and of 100.
+  Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 84);
+  struct Rule {
+    const char* name;
+    std::function<void(FitOptions&, Dataset&)> set;
+  };
+  const Rule rules[] = {
+      {"gd", [](FitOptions&, Dataset&) {}},
+      {"momentum_l2", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::momentum; o.learning_rate = 0.05; o.l2 = 0.01; }},
+      {"adam_weighted", [](FitOptions& o, Dataset& dd) { o.optimizer = Optimizer::adam; o.learning_rate = 0.02; dd.sw = sample_weights(dd.p.n, 85); }},
+      {"l1_invscaling", [](FitOptions& o, Dataset&) { o.l1 = 1e-3; o.schedule = Schedule::inverse_scaling; }},
+      {"running_history", [](FitOptions& o, Dataset&) { o.history = steepest::HistoryMode::running_average; }},
+  };
+  for (const std::int64_t batch : {25, 100}) {
+    for (const Rule& rule : rules) {
+      SCOPED_TRACE(std::string(rule.name) + ", batch " + std::to_string(batch));
+      Dataset dd = d;
+      FitOptions o = cpu_options(0.1, 20);
+      o.batch_size = batch;
+      o.shuffle_block = 25;
+      rule.set(o, dd);
+      expect_gram_agrees_with_residual(dd, o);
+    }
+  }
+}
+
+TEST(MiniBatchGramRuns, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
+  Dataset d = planted(30011, 6, 86);
+  d.sw = sample_weights(d.p.n, 87);
+  FitOptions o = cpu_options(0.05, 5);
+  o.solver = Solver::gram;
+  o.batch_size = 512;
+  o.shuffle_block = 128;
+  o.optimizer = Optimizer::nesterov;
+  o.threads = 1;
+  const FitResult straight = steepest::fit(d.X(), d.y(), d.weights(), o);
+  ASSERT_EQ(straight.solver, "gram");
+  FitOptions two = o;
+  two.threads = 2;
+  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), two), straight);
+
+  std::atomic<bool> stop{false};
+  std::shared_ptr<TrainingState> saved;
+  FitOptions a = two;
+  a.stop_requested = &stop;
+  a.on_checkpoint = [&](const TrainingState& s) { saved = std::make_shared<TrainingState>(s); };
+  a.on_step = [&](const steepest::StepReport& r) {
+    if (r.epoch == 3 && r.step == 30) stop = true;
+  };
+  EXPECT_EQ(steepest::fit(d.X(), d.y(), d.weights(), a).stop_reason, StopReason::interrupted);
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->epoch, 2);
+  EXPECT_EQ(saved->batch, 30);
+  FitOptions b = o;
+  b.resume = saved;
+  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), b), straight);
+}
+
+TEST(MiniBatchGramRuns, AutomaticTakesThemWhenTheRunSumsFit) {
+  // Shuffled batches of whole runs on the CPU: gram when the epochs outnumber the features
+  // and every run's sums fit the budget; residual with rows held out, with runs that do not
+  // make the batches, or with single rows.
+  const Dataset d = planted(2000, 3, 88);
+  FitOptions o = cpu_options(0.1, 10);
+  o.batch_size = 100;
+  o.shuffle_block = 50;
+  EXPECT_EQ(run(d, o, Solver::automatic).solver, "gram");
+  FitOptions few = o;
+  few.epochs = 3;
+  EXPECT_EQ(run(d, few, Solver::automatic).solver, "residual");
+  FitOptions held = o;
+  held.validation_fraction = 0.1;
+  EXPECT_EQ(run(d, held, Solver::automatic).solver, "residual");
+  FitOptions across = o;
+  across.shuffle_block = 30;  // 100 is not a multiple of 30
+  EXPECT_EQ(run(d, across, Solver::automatic).solver, "residual");
+  FitOptions rows = o;
+  rows.shuffle_block = 1;
+  EXPECT_EQ(run(d, rows, Solver::automatic).solver, "residual");
+  // The budget for 200000 x 64 float64 (X 102 MB): 64 MiB, more than an eighth of X.  A run's
+  // sums are 2212 values at d = 64: 3125 runs of 64 rows take 55 MB and fit; 4000 runs of 50
+  // take 71 MB and do not.
+  using steepest::detail::run_sums_fit;
+  EXPECT_TRUE(run_sums_fit(200000, 64, 64, steepest::detail::batch_sums_budget(200000 * 64 * 8)));
+  EXPECT_FALSE(run_sums_fit(200000, 64, 50, steepest::detail::batch_sums_budget(200000 * 64 * 8)));
+  EXPECT_FALSE(run_sums_fit(200000, 64, 1, steepest::detail::batch_sums_budget(200000 * 64 * 8))) << "single rows";
+}
+
 TEST(MiniBatchGram, AnAffineEpochIsTheBatchStepsUpTo1e12) {
   // The epoch as one map (train/affine_epoch.hpp) against stepping its 53 batches one by
   // one, for every affine rule; the map is composed once and reused while nothing changes.

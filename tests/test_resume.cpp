@@ -79,6 +79,17 @@ const Config kConfigs[] = {
        o.batch_size = 200;
        o.shuffle_block = 25;
        o.learning_rate = 0.05;
+       o.solver = steepest::Solver::residual;  // (automatic would take gram here)
+       return o;
+     }},
+    // ... and in mini-batch Gram mode, which keeps the runs' sums (formed again on resume).
+    {"minibatch_shuffle_block_whole_runs_gram", [] {
+       auto o = base(12);
+       o.batch_size = 200;
+       o.shuffle_block = 25;
+       o.learning_rate = 0.05;
+       o.optimizer = steepest::Optimizer::adam;
+       o.solver = steepest::Solver::gram;
        return o;
      }},
     {"minibatch_running_nesterov_invscaling", [] {

@@ -15,19 +15,29 @@ namespace {
 class BatchGramBackend final : public HostStateBackend {
  public:
   BatchGramBackend(Backend& data, std::int64_t n_train, std::int64_t batch, std::vector<double> shift,
-                   GramMoments train, GramMoments heldout, GramMoments all, std::int64_t window_bytes)
+                   GramMoments train, GramMoments heldout, GramMoments all, std::int64_t window_bytes, std::int64_t run)
       : HostStateBackend(data.cols()), data_(data), n_(data.rows()), d_(data.cols()), n_train_(n_train), batch_(batch),
         batches_((n_train + batch - 1) / batch), width_(static_cast<std::int64_t>(gram_width(data.cols()))),
         window_(std::clamp<std::int64_t>(window_bytes / (width_ * 8), 1, std::max<std::int64_t>(batches_, 1))),
-        shift_(std::move(shift)), train_(std::move(train)), heldout_(std::move(heldout)), all_(std::move(all)) {}
+        run_(run), shift_(std::move(shift)), train_(std::move(train)), heldout_(std::move(heldout)),
+        all_(std::move(all)) {
+    if (run > 1 && (batch % run != 0 || !run_sums_fit(n_train, d_, run, window_bytes)))
+      throw std::logic_error("batch Gram backend: runs of " + std::to_string(run) + " rows do not make batches of " +
+                             std::to_string(batch) + " or their sums do not fit");
+  }
 
   const char* name() const noexcept override { return data_.name(); }
   std::string device_name() const override { return data_.device_name(); }
   std::int64_t rows() const noexcept override { return n_; }
   std::int64_t cols() const noexcept override { return d_; }
   void reserve_row_order() override { data_.reserve_row_order(); }
-  bool takes_runs() const noexcept override { return data_.takes_runs(); }
+  bool takes_runs() const noexcept override { return run_ > 1 || data_.takes_runs(); }
   void set_row_order(const RowOrder& order) override {
+    runs_ = nullptr;
+    if (run_ > 1 && order.run == run_) {  // the batches' sums from the runs' (kept)
+      take_runs(order);
+      return;
+    }
     data_.set_row_order(order);
     count_ = 0;  // the sums kept were of the old order's batches
   }
@@ -77,6 +87,10 @@ class BatchGramBackend final : public HostStateBackend {
     if (begin % batch_ != 0 || begin >= n_train_ || end != std::min(n_train_, begin + batch_))
       throw std::logic_error("batch Gram backend: rows [" + std::to_string(begin) + ", " + std::to_string(end) +
                              ") are not a batch of " + std::to_string(batch_));
+    if (runs_ != nullptr && ordered) {
+      gram_moments(batch_sums_of_runs(k), shift_.data(), d_, batch_moments_);
+      return batch_moments_;
+    }
     if (count_ == 0 || ordered != ordered_ || k < first_ || k >= first_ + count_) sum_window(k, ordered);
     gram_moments(sums_.data() + (k - first_) * width_, shift_.data(), d_, batch_moments_);
     return batch_moments_;
@@ -94,8 +108,48 @@ class BatchGramBackend final : public HostStateBackend {
     ++sums_made_;
   }
 
+  /// An order in runs of run_ rows: its run numbers, lent or copied (RowOrder::lent).
+  void take_runs(const RowOrder& order) {
+    if (order.part || order.count != n_train_ / run_)
+      throw std::logic_error("batch Gram backend: an order of " + std::to_string(order.count) + " runs for " +
+                             std::to_string(n_train_) + " rows in runs of " + std::to_string(run_));
+    if (order.lent) {
+      runs_ = order.rows;
+    } else {
+      run_copy_.assign(order.rows, order.rows + order.count);
+      runs_ = run_copy_.data();
+    }
+  }
+
+  /// Batch k's sums in an order in runs: the sums of its runs (those at positions k per ..,
+  /// per = batch / run) added in position order, then those of the rows after the last
+  /// whole run when it is the last batch.  The runs' sums are formed on first use.
+  const double* batch_sums_of_runs(std::int64_t k) {
+    const std::int64_t runs = n_train_ / run_, per = batch_ / run_;
+    if (run_sums_.empty()) sum_runs(runs);
+    const std::int64_t lo = std::min(runs, k * per), hi = std::min(runs, lo + per);
+    const bool tail = k == batches_ - 1 && runs * run_ < n_train_;
+    const double* first = lo < hi ? run_sums_.data() + runs_[lo] * width_ : tail_sums_.data();
+    if (hi - lo + (tail ? 1 : 0) == 1) return first;  // one run (or the tail alone): as kept
+    batch_sums_.assign(first, first + width_);
+    auto add = [&](const double* part) {
+      for (std::int64_t j = 0; j < width_; ++j) batch_sums_[static_cast<std::size_t>(j)] += part[j];
+    };
+    for (std::int64_t p = lo + 1; p < hi; ++p) add(run_sums_.data() + runs_[p] * width_);
+    if (tail && lo < hi) add(tail_sums_.data());
+    return batch_sums_.data();
+  }
+
+  /// The sums of runs 0 .. runs - 1 (rows [r run, (r + 1) run)) and of the rows after them.
+  void sum_runs(std::int64_t runs) {
+    run_sums_.resize(static_cast<std::size_t>(runs * width_));
+    data_.batch_gram_sums(0, runs * run_, run_, false, shift_.data(), run_sums_.data());
+    tail_sums_.assign(static_cast<std::size_t>(width_), 0.0);
+    if (runs * run_ < n_train_) data_.gram_sums(runs * run_, n_train_, false, shift_.data(), tail_sums_.data());
+  }
+
   Backend& data_;
-  std::int64_t n_, d_, n_train_, batch_, batches_, width_, window_;
+  std::int64_t n_, d_, n_train_, batch_, batches_, width_, window_, run_;
   std::vector<double> shift_;
   GramMoments train_, heldout_, all_, batch_moments_;
   std::vector<double> sums_;  // count_ rows of Gram sums: batches first_, first_ + 1, ...
@@ -105,9 +159,16 @@ class BatchGramBackend final : public HostStateBackend {
   std::int64_t sums_made_ = 0, map_sums_ = -1;  // windows summed so far; the one map_ is of
   AffineMap map_;
   StepRule map_rule_;
+  const std::int64_t* runs_ = nullptr;  // the epoch's run numbers (an order in runs), or null
+  std::vector<std::int64_t> run_copy_;  // ... when not lent
+  std::vector<double> run_sums_, tail_sums_, batch_sums_;
 };
 
 }  // namespace
+
+bool run_sums_fit(std::int64_t n_train, std::int64_t d, std::int64_t run, std::int64_t budget) noexcept {
+  return run > 1 && (n_train / run + 1) * static_cast<std::int64_t>(gram_width(d)) * 8 <= budget;
+}
 
 bool run_affine_epoch(Backend& backend, const StepRule& rule, bool ordered) {
   auto* batches = dynamic_cast<BatchGramBackend*>(&backend);
@@ -116,9 +177,9 @@ bool run_affine_epoch(Backend& backend, const StepRule& rule, bool ordered) {
 
 std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_train, std::int64_t batch,
                                                  std::vector<double> shift, GramMoments train, GramMoments heldout,
-                                                 GramMoments all, std::int64_t window_bytes) {
+                                                 GramMoments all, std::int64_t window_bytes, std::int64_t run) {
   return std::make_unique<BatchGramBackend>(data, n_train, batch, std::move(shift), std::move(train),
-                                            std::move(heldout), std::move(all), window_bytes);
+                                            std::move(heldout), std::move(all), window_bytes, run);
 }
 
 }  // namespace steepest::detail

@@ -15,6 +15,14 @@
 // are kept (up to kBatchSumsBytes), so the data is read once for the whole fit and every
 // later epoch costs O(batches d^2).  A shuffled epoch sums its batches in windows that fill
 // kBatchSumsBytes.
+//
+// Batches of whole --shuffle-block runs (every row trained on, one process) change between
+// epochs only in which runs they take: the sums of every run are kept instead (formed once,
+// each run's rows in row order, when they fit the same budget), and a batch's sums are its
+// runs' added in position order, then the rows after the last whole run.  So a shuffled fit
+// also reads the data once, and an epoch costs O(runs width + batches d^2); its bits differ
+// from summing each batch's rows directly (a different rounding, not a different order of
+// batches), and are the same for any thread count.
 #pragma once
 
 #include <cstdint>
@@ -31,14 +39,27 @@ namespace steepest::detail {
 /// trainer's choice: 1e7 x 64 float32 keeps its 173 MB of sums beside 2.6 GB of data).
 inline constexpr std::int64_t kBatchSumsBytes = std::int64_t{64} << 20;
 
+/// The batch sums' budget of a fit over \p x_bytes of X: kBatchSumsBytes, or an eighth of X.
+constexpr std::int64_t batch_sums_budget(std::int64_t x_bytes) noexcept {
+  return x_bytes / 8 > kBatchSumsBytes ? x_bytes / 8 : kBatchSumsBytes;
+}
+
+/// Whether the sums of every run of \p run rows among \p n_train (and of the rows after the
+/// last whole run) fit \p budget bytes.
+bool run_sums_fit(std::int64_t n_train, std::int64_t d, std::int64_t run, std::int64_t budget) noexcept;
+
 /// The backend of a mini-batch Gram fit over \p data (which keeps the rows and the row
 /// order; set_row_order() goes to it): compute() takes a batch, positions [k batch,
 /// min(n_train, (k + 1) batch)), or the training, held-out or all rows (their moments,
 /// formed once, as in full-batch Gram mode).  \p shift is the Gram sums' (d + 1 values);
-/// \p window_bytes bounds the batch sums kept at once (at least one batch's).
+/// \p window_bytes bounds the batch sums kept at once (at least one batch's).  \p run > 1
+/// (batch a multiple of it; run_sums_fit): the backend takes orders in runs of \p run rows
+/// (RowOrder::run), keeps the sums of every run and forms each batch's from them; such an
+/// order is not passed on to \p data, whose passes must then be in row order only.
 std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_train, std::int64_t batch,
                                                  std::vector<double> shift, GramMoments train, GramMoments heldout,
-                                                 GramMoments all, std::int64_t window_bytes = kBatchSumsBytes);
+                                                 GramMoments all, std::int64_t window_bytes = kBatchSumsBytes,
+                                                 std::int64_t run = 1);
 
 /// Runs a whole epoch of \p rule on \p backend (made by make_batch_gram_backend; its batches
 /// taken \p ordered) as one affine map (train/affine_epoch.hpp), when it can: an affine rule

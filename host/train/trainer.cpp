@@ -124,8 +124,8 @@ void Trainer::split_rows() {
   }
   // Batches of whole runs, every row trained on, and a backend that reads runs: the epoch's
   // order is handed over as its runs (8 bytes a run), never written out (8 bytes a row).
-  runs_ = shuffle_ && held_ == 0 && opt_.shuffle_block > 1 && opt_.batch_size % opt_.shuffle_block == 0 &&
-          backend_->takes_runs();
+  // (Mini-batch Gram mode takes them itself when it keeps the runs' sums.)
+  runs_ = whole_run_batches() && (backend_->takes_runs() || (gram_ && keeps_run_sums()));
   order_.resize(ordered_ && !runs_ ? static_cast<std::size_t>(n_) : 0);
   if (held_ == 0) return;
   heldout_split(opt_.seed, n_, held_, order_.data());
@@ -183,9 +183,24 @@ bool Trainer::use_gram() const {
   // and every later epoch costs O(batches d^2) (2.4-20x faster an epoch than residual at
   // d = 4..64, bench/results/minibatch-cpu-vm-2026-12-02.md).  Not yet on the GPU, where
   // mini-batch Gram mode is unmeasured; shuffled batches stay residual (faster here).
-  const bool fixed_batches = !full_batch_ && !shuffle_ && std::strcmp(backend_->name(), "cpu") == 0;
-  return runs_gram(opt_, n_, d) ||
-         (fixed_batches && opt_.solver == Solver::automatic && d <= kGramMaxFeatures && opt_.epochs > d);
+  // Shuffled batches of whole runs likewise when every run's sums are kept (their epochs
+  // 4-18x faster than residual's at B = K = 1024 on the 2-core VM, and 0.3-0.5 of a full-batch
+  // epoch: bench/results/minibatch-gram-runs-cpu-vm-2026-12-03.md).
+  const bool on_cpu = !full_batch_ && std::strcmp(backend_->name(), "cpu") == 0;
+  const bool kept = on_cpu && (!shuffle_ || keeps_run_sums());
+  return runs_gram(opt_, n_, d) || (kept && opt_.solver == Solver::automatic && d <= kGramMaxFeatures && opt_.epochs > d);
+}
+
+/// Batches of whole --shuffle-block runs, every row trained on, in one process: the epoch's
+/// order can go to the backend as its runs alone (split_rows).
+bool Trainer::whole_run_batches() const {
+  return shuffle_ && held_ == 0 && !local_ && opt_.shuffle_block > 1 && opt_.batch_size % opt_.shuffle_block == 0;
+}
+
+/// Whether mini-batch Gram mode keeps the sums of every run (train/batch_gram.hpp).
+bool Trainer::keeps_run_sums() const {
+  return whole_run_batches() &&
+         run_sums_fit(n_train_, X_.cols, opt_.shuffle_block, batch_sums_budget(X_.rows * X_.cols * dtype_size(X_.dtype)));
 }
 
 bool runs_gram(const FitOptions& o, std::int64_t n, std::int64_t d) {
@@ -212,6 +227,10 @@ void Trainer::form_gram() {
     // path still fits the first and names the second.
     gram_ = false;
     res_.solver = "residual";
+    if (runs_ && !backend_->takes_runs()) {  // split_rows counted on the Gram backend taking the runs
+      runs_ = false;
+      order_.resize(static_cast<std::size_t>(n_));
+    }
     return;
   }
   GramMoments train_m = gram_moments(train.data(), shift.data(), X_.cols);
@@ -223,7 +242,8 @@ void Trainer::form_gram() {
   backend_ = full_batch_ ? make_gram_backend(*data_, n_train_, std::move(train_m), std::move(held_m), std::move(all_m))
                          : make_batch_gram_backend(*data_, n_train_, opt_.batch_size, shift, std::move(train_m),
                                                    std::move(held_m), std::move(all_m),
-                                                   std::max(kBatchSumsBytes, X_.rows * X_.cols * dtype_size(X_.dtype) / 8));
+                                                   batch_sums_budget(X_.rows * X_.cols * dtype_size(X_.dtype)),
+                                                   runs_ && keeps_run_sums() ? opt_.shuffle_block : 1);
   res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

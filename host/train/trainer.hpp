@@ -65,6 +65,8 @@ class Trainer {
   void restore(const TrainingState& s);
   void first_passes();
   bool use_gram() const;
+  bool whole_run_batches() const;
+  bool keeps_run_sums() const;
   bool takes_affine_epochs(const StepRule& rule) const;
   void form_gram();
   std::vector<double> gram_shift() const;

@@ -65,8 +65,9 @@ STEEPEST_API const char* to_string(Optimizer o) noexcept;
 /// How a fit gets its losses and gradients.
 enum class Solver : std::int32_t {
   /// gram when d <= 512 and epochs > d (one Gram pass then costs less than the epochs'
-  /// residual passes) and the fit is full batch, or has fixed batches (shuffle off) on the
-  /// CPU backend; else residual (shuffled batches, and batches on the GPU).
+  /// residual passes) and the fit is full batch, or on the CPU backend has fixed batches
+  /// (shuffle off) or batches of whole shuffle_block runs without held-out rows (their sums
+  /// kept); else residual (shuffled single rows, and batches on the GPU).
   automatic = 0,
   /// One fused pass over the rows per epoch: r = X w + b - y, X^T r, sum r^2.
   residual = 1,
@@ -76,8 +77,9 @@ enum class Solver : std::int32_t {
   /// final_mse is still one exact residual pass at the end: the loss from the sums cancels
   /// when the MSE is tiny against the variance of y.  With batches (mini-batch Gram mode)
   /// each epoch first sums every batch's Gram sums, in parallel, and then steps through the
-  /// batches in O(d^2) each; when the batches stay the same (no shuffling) the sums are kept
-  /// and, for gd, momentum and nesterov without l1 at a constant or adaptive rate with exact
+  /// batches in O(d^2) each; batches of whole shuffle_block runs (no held-out rows) are
+  /// formed from the kept sums of every run; when the batches stay the same (no shuffling)
+  /// the sums are kept and, for gd, momentum and nesterov without l1 at a constant or adaptive rate with exact
   /// history and no on_step, each epoch is one affine map composed once.
   gram = 2,
 };
