@@ -18,15 +18,20 @@ GramMoments gram_moments(const double* sums, const double* shift, std::int64_t d
 void gram_moments(const double* sums, const double* shift, std::int64_t d, GramMoments& g) {
   const auto m = static_cast<std::size_t>(d + 1);
   g.weight = sums[gram_weight(d)];
-  g.mean.assign(m, 0.0);
-  g.C.assign(m * m, 0.0);
-  if (g.weight == 0.0) return;  // no rows, or zero weights: nothing to fit, loss 0
+  if (g.weight == 0.0) {  // no rows, or zero weights: nothing to fit, loss 0
+    g.mean.assign(m, 0.0);
+    g.C.assign(m * m, 0.0);
+    return;
+  }
+  g.mean.resize(m);  // every entry is written below (a batch's moments are made each step)
+  g.C.resize(m * m);
   const double* s1 = sums + gram_s1(d);
   for (std::size_t k = 0; k < m; ++k) g.mean[k] = s1[k] / g.weight;  // the mean of z, for now
+  const double* s2 = sums;  // the packed triangle, row by row: entry (j, k) at gram_index
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t k = j; k < m; ++k) {
       // C_jk = S2_jk - S1_j S1_k / W, formed as S2_jk - S1_j mean_k.
-      const double c = sums[gram_index(d, static_cast<std::int64_t>(j), static_cast<std::int64_t>(k))] - s1[j] * g.mean[k];
+      const double c = *s2++ - s1[j] * g.mean[k];
       g.C[j * m + k] = c;
       g.C[k * m + j] = c;
     }
