@@ -541,6 +541,16 @@ TEST_F(CliResume, ASignalWritesACheckpointAndTheResumeEndsWhereTheStraightRunDoe
     const std::string err = read_all(out_ + "/err.txt");
     ASSERT_EQ(std::stoi(read_all(out_ + "/code.txt")), code) << err;
     EXPECT_TRUE(contains(err, "--resume " + ck)) << err;
+    // The message names the position the checkpoint holds: whole epochs, and the steps of
+    // the next when the signal came within one.
+    const std::string saved = read_all(ck);
+    bool has_epoch = false, has_batch = false;
+    const auto epoch = static_cast<long long>(json_number(saved, "epoch", &has_epoch));
+    const auto batch = static_cast<long long>(json_number(saved, "batch", &has_batch));
+    ASSERT_TRUE(has_epoch && has_batch) << saved;
+    const std::string at = "after " + std::to_string(epoch) + " epochs" +
+                           (batch > 0 ? " and " + std::to_string(batch) + " steps of the next; " : "; ");
+    EXPECT_TRUE(contains(err, at)) << "expected \"" << at << "\" in: " << err;
     EXPECT_TRUE(fs::exists(out_ + "/" + tag + ".json")) << "the model of the interrupted run is written";
     EXPECT_TRUE(contains(read_all(out_ + "/" + tag + ".json"), "\"stop_reason\": \"interrupted\""));
     const Result r = fit(tag, {"--epochs", epochs, "--resume", ck});

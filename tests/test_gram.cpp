@@ -835,6 +835,7 @@ TEST(GramResume, AStopRequestedAtAnEpochResumesBitwise) {
   };
   const FitResult first = steepest::fit(d.X(), d.y(), a);
   EXPECT_EQ(first.stop_reason, StopReason::interrupted);
+  EXPECT_EQ(first.steps_into_epoch, 0) << "stopped at an epoch's end";
   EXPECT_EQ(first.epochs_run, 12);
   ASSERT_TRUE(saved);
   EXPECT_EQ(saved->epoch, 12);
@@ -1244,7 +1245,10 @@ TEST(MiniBatchGramRuns, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
   a.on_step = [&](const steepest::StepReport& r) {
     if (r.epoch == 3 && r.step == 30) stop = true;
   };
-  EXPECT_EQ(steepest::fit(d.X(), d.y(), d.weights(), a).stop_reason, StopReason::interrupted);
+  const FitResult stopped = steepest::fit(d.X(), d.y(), d.weights(), a);
+  EXPECT_EQ(stopped.stop_reason, StopReason::interrupted);
+  EXPECT_EQ(stopped.epochs_run, 2);
+  EXPECT_EQ(stopped.steps_into_epoch, 30);
   ASSERT_TRUE(saved);
   EXPECT_EQ(saved->epoch, 2);
   EXPECT_EQ(saved->batch, 30);

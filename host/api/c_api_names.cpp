@@ -143,6 +143,7 @@ std::int64_t result_int(const steepest_result& r, const std::string& name) {
   const FitResult& f = r.fit;
   const std::map<std::string, std::int64_t> values = {{"n_weights", static_cast<std::int64_t>(f.weights.size())},
                                                       {"epochs_run", f.epochs_run},
+                                                      {"steps_into_epoch", f.steps_into_epoch},
                                                       {"heldout_rows", f.heldout_rows},
                                                       {"expected_epochs", f.expected_epochs},
                                                       {"validation_passed", f.validation.passed ? 1 : 0}};

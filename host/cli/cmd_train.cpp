@@ -525,10 +525,11 @@ int report(const FitResult& r, TrainArgs& a, const ModelContext& ctx) {
   if (r.stop_reason == StopReason::interrupted) {
     if (!a.writer) return g_signal == SIGTERM ? kTerminated : kInterrupted;
     // g_signal is 0 when the signal reached another MPI rank (its flag came with a reduction).
+    const std::string within =
+        r.steps_into_epoch > 0 ? " and " + std::to_string(r.steps_into_epoch) + " steps of the next" : "";
     std::fprintf(stderr, "steepest: stopped by %s after %lld epochs%s; ",
                  g_signal == SIGTERM ? "SIGTERM" : g_signal == SIGINT ? "SIGINT" : "a signal to another rank",
-                 static_cast<long long>(r.epochs_run),
-                 r.epochs_run < a.fit.epochs ? " and part of the next" : "");
+                 static_cast<long long>(r.epochs_run), within.c_str());
     if (a.checkpoint.empty())
       std::fprintf(stderr, "no --checkpoint was given, so this run cannot be resumed\n");
     else if (!a.checkpoint_error.empty())

@@ -497,6 +497,7 @@ bool Trainer::mini_batch_epoch(std::int64_t epoch) {
     if (lo + opt_.batch_size < n_train_ && stop_requested()) {
       checkpoint(epoch - 1, batch);
       mid_epoch_stop_ = true;
+      res_.steps_into_epoch = batch;
       res_.stop_reason = StopReason::interrupted;
       return false;
     }

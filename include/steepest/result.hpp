@@ -57,6 +57,10 @@ struct FitResult {
   std::vector<double> weights;  ///< one per feature
   double bias = 0.0;
   std::int64_t epochs_run = 0;
+  /// Steps of epoch epochs_run + 1 taken when the fit was interrupted within it (the
+  /// checkpoint handed to FitOptions::on_checkpoint holds the same position); 0 when it
+  /// stopped at the end of an epoch.
+  std::int64_t steps_into_epoch = 0;
   StopReason stop_reason = StopReason::max_epochs;
   /// loss_history[0]: MSE at the initial parameters; loss_history[k]: MSE after k epochs
   /// (see HistoryMode for mini-batch runs).  Size epochs_run + 1.  With penalties it holds

@@ -186,7 +186,8 @@ STEEPEST_API steepest_status steepest_result_weights(const steepest_result* resu
 /* Reals: bias, final_mse, heldout_mse, learning_rate, final_learning_rate, curvature,
  * min_curvature, condition_number, momentum, wall_seconds, setup_seconds, gram_seconds. */
 STEEPEST_API steepest_status steepest_result_real(const steepest_result* result, const char* name, double* out);
-/* Integers: n_weights, epochs_run, heldout_rows, expected_epochs, validation_passed. */
+/* Integers: n_weights, epochs_run, steps_into_epoch, heldout_rows, expected_epochs,
+ * validation_passed. */
 STEEPEST_API steepest_status steepest_result_int(const steepest_result* result, const char* name, int64_t* out);
 /* Texts (valid while the result lives): stop_reason, message, backend, device_name,
  * solver, optimizer. */

@@ -94,6 +94,7 @@ void bind_fit_result(nb::module_& m) {
       .def_ro("weights", &FitResult::weights)
       .def_ro("bias", &FitResult::bias)
       .def_ro("epochs_run", &FitResult::epochs_run)
+      .def_ro("steps_into_epoch", &FitResult::steps_into_epoch)
       .def_prop_ro("stop_reason", [](const FitResult& r) { return std::string(to_string(r.stop_reason)); })
       .def_ro("loss_history", &FitResult::loss_history)
       .def_ro("final_mse", &FitResult::final_mse)
