@@ -99,6 +99,9 @@ void expect_same_fit(const steepest_result* c, const steepest::FitResult& cpp) {
   std::int64_t epochs = -1;
   EXPECT_EQ(steepest_result_int(c, "epochs_run", &epochs), STEEPEST_OK);
   EXPECT_EQ(epochs, cpp.epochs_run);
+  std::int64_t steps = -1;
+  EXPECT_EQ(steepest_result_int(c, "steps_into_epoch", &steps), STEEPEST_OK);
+  EXPECT_EQ(steps, cpp.steps_into_epoch);
   EXPECT_EQ(c_text(c, "stop_reason"), steepest::to_string(cpp.stop_reason));
   EXPECT_EQ(c_text(c, "optimizer"), cpp.optimizer);
 }
