@@ -1099,16 +1099,20 @@ TEST(CudaGram, BatchSumsAreEachBatchsGramSums) {
 }
 
 // Mini-batch Gram mode on the GPU (its batch sums from the kernels above; the steps on the
-// host) follows the CPU's to rounding: shuffled batches, and fixed ones (affine epochs).
-// (Not in the sanitizer filter: thousands of batches.)
+// host) follows the CPU's to rounding: shuffled batches, batches of whole shuffled runs
+// (every run's sums kept: the GPU backend never sees the order), and fixed ones (affine
+// epochs).  (Not in the sanitizer filter: thousands of batches.)
 TEST(CudaGramFit, MiniBatchGramFollowsTheCpus) {
   STEEPEST_REQUIRE_GPU_OR_SKIP();
   const Problem p({40009, 8, DType::float32, Layout::row_major});
-  for (const bool shuffle : {true, false}) {
+  for (const std::int64_t block : {std::int64_t{1}, std::int64_t{128}, std::int64_t{0}}) {
+    const bool shuffle = block > 0;
+    const char* mode = block == 1 ? "shuffled" : shuffle ? "whole runs" : "fixed batches";
     steepest::FitOptions o;
     o.solver = steepest::Solver::gram;
     o.batch_size = 512;
     o.shuffle = shuffle;
+    o.shuffle_block = std::max<std::int64_t>(block, 1);
     o.learning_rate = 0.01;
     o.optimizer = steepest::Optimizer::nesterov;
     o.epochs = 40;
@@ -1123,7 +1127,7 @@ TEST(CudaGramFit, MiniBatchGramFollowsTheCpus) {
       size = std::max(size, std::fabs(cpu.weights[k]));
       dev = std::max(dev, std::fabs(gpu.weights[k] - cpu.weights[k]));
     }
-    EXPECT_LE(dev, 1e-10 * size) << (shuffle ? "shuffled" : "fixed batches");
+    EXPECT_LE(dev, 1e-10 * size) << mode;
     EXPECT_LE(std::fabs(gpu.final_mse - cpu.final_mse), 1e-10 * cpu.final_mse);
   }
 }
