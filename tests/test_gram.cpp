@@ -1060,14 +1060,9 @@ TEST(MiniBatchGram, SumsInWindowsGiveTheBitsOfOneWindow) {
   EXPECT_TRUE(same_bits(walk(3 * row_bytes), all)) << "three batches a window";
 }
 
-TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
-  Dataset d = planted(30011, 6, 68);
-  d.sw = sample_weights(d.p.n, 69);
-  FitOptions o = cpu_options(0.05, 6);
-  o.solver = Solver::gram;
-  o.batch_size = 512;
-  o.optimizer = Optimizer::adam;
-  o.validation_fraction = 0.1;
+/// A mini-batch gram fit of \p d with \p o (its threads = 1) gives the same bits on 2
+/// threads, and when stopped after step 20 of epoch 3 and resumed from that position.
+void expect_threads_and_a_resume_within_an_epoch_keep_the_bits(const Dataset& d, FitOptions o) {
   o.threads = 1;
   const FitResult straight = steepest::fit(d.X(), d.y(), d.weights(), o);
   ASSERT_EQ(straight.solver, "gram");
@@ -1075,7 +1070,6 @@ TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
   two.threads = 2;
   expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), two), straight);
 
-  // Stopped after step 20 of epoch 3, then resumed from that position.
   std::atomic<bool> stop{false};
   std::shared_ptr<TrainingState> saved;
   FitOptions a = two;
@@ -1084,13 +1078,27 @@ TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
   a.on_step = [&](const steepest::StepReport& r) {
     if (r.epoch == 3 && r.step == 20) stop = true;
   };
-  EXPECT_EQ(steepest::fit(d.X(), d.y(), d.weights(), a).stop_reason, StopReason::interrupted);
+  const FitResult stopped = steepest::fit(d.X(), d.y(), d.weights(), a);
+  EXPECT_EQ(stopped.stop_reason, StopReason::interrupted);
+  EXPECT_EQ(stopped.epochs_run, 2);
+  EXPECT_EQ(stopped.steps_into_epoch, 20);
   ASSERT_TRUE(saved);
   EXPECT_EQ(saved->epoch, 2);
   EXPECT_EQ(saved->batch, 20);
   FitOptions b = o;
   b.resume = saved;
   expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), b), straight);
+}
+
+TEST(MiniBatchGram, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
+  Dataset d = planted(30011, 6, 68);
+  d.sw = sample_weights(d.p.n, 69);
+  FitOptions o = cpu_options(0.05, 6);
+  o.solver = Solver::gram;
+  o.batch_size = 512;
+  o.optimizer = Optimizer::adam;
+  o.validation_fraction = 0.1;
+  expect_threads_and_a_resume_within_an_epoch_keep_the_bits(d, o);
 }
 
 // ---- mini-batch Gram mode over batches of whole runs --------------------------------------
@@ -1230,31 +1238,7 @@ TEST(MiniBatchGramRuns, AnyThreadCountAndAResumeWithinAnEpochGiveTheSameBits) {
   o.batch_size = 512;
   o.shuffle_block = 128;
   o.optimizer = Optimizer::nesterov;
-  o.threads = 1;
-  const FitResult straight = steepest::fit(d.X(), d.y(), d.weights(), o);
-  ASSERT_EQ(straight.solver, "gram");
-  FitOptions two = o;
-  two.threads = 2;
-  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), two), straight);
-
-  std::atomic<bool> stop{false};
-  std::shared_ptr<TrainingState> saved;
-  FitOptions a = two;
-  a.stop_requested = &stop;
-  a.on_checkpoint = [&](const TrainingState& s) { saved = std::make_shared<TrainingState>(s); };
-  a.on_step = [&](const steepest::StepReport& r) {
-    if (r.epoch == 3 && r.step == 30) stop = true;
-  };
-  const FitResult stopped = steepest::fit(d.X(), d.y(), d.weights(), a);
-  EXPECT_EQ(stopped.stop_reason, StopReason::interrupted);
-  EXPECT_EQ(stopped.epochs_run, 2);
-  EXPECT_EQ(stopped.steps_into_epoch, 30);
-  ASSERT_TRUE(saved);
-  EXPECT_EQ(saved->epoch, 2);
-  EXPECT_EQ(saved->batch, 30);
-  FitOptions b = o;
-  b.resume = saved;
-  expect_same_bits(steepest::fit(d.X(), d.y(), d.weights(), b), straight);
+  expect_threads_and_a_resume_within_an_epoch_keep_the_bits(d, o);
 }
 
 TEST(MiniBatchGramRuns, AutomaticTakesThemWhenTheRunSumsFit) {

@@ -73,6 +73,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Rows per mini-batch; None is full batch.
     shuffle : bool, default=True
         Mini-batch only: a new row order every epoch.
+    shuffle_block : int, default=1
+        Mini-batch only: shuffle runs of this many consecutive rows instead of single rows
+        (``steepest fit --shuffle-block``).  With batch_size a multiple of it and no
+        validation_fraction, every batch is whole runs: the CPU reads them in order, and
+        solver "auto" (epochs > features) keeps each run's Gram sums, so an epoch costs
+        O(d^2) a batch instead of a pass over its rows (README, "Mini-batch Gram mode").
     random_state : int, RandomState or None, default=None
         Seed of the mini-batch row order: an int is the library's seed itself (as
         ``steepest fit --seed``); None or a RandomState draws one.
@@ -128,6 +134,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         l1=0.0,
         batch_size=None,
         shuffle=True,
+        shuffle_block=1,
         random_state=None,
         tol=0.0,
         validation_fraction=0.0,
@@ -150,6 +157,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.l1 = l1
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.shuffle_block = shuffle_block
         self.random_state = random_state
         self.tol = tol
         self.validation_fraction = validation_fraction
@@ -234,6 +242,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         o.epochs = int(epochs)
         o.batch_size = 0 if self.batch_size is None else int(self.batch_size)
         o.seed, o.shuffle, o.tol = seed, bool(self.shuffle), float(self.tol)
+        o.shuffle_block = int(self.shuffle_block)
         o.validation_fraction = float(self.validation_fraction)
         o.standardize, o.fit_intercept = bool(self.standardize), bool(self.fit_intercept)
         o.threads = 0 if self.threads is None else int(self.threads)

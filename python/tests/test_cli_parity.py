@@ -35,6 +35,11 @@ CASES = {
         ["--optimizer", "adam", "--lr", "0.05", "--l1", "0.01", "--standardize", "--epochs", "100"],
         dict(optimizer="adam", learning_rate=0.05, l1=0.01, standardize=True, max_iter=100),
     ),
+    # Batches of whole runs: automatic takes mini-batch Gram mode with every run's sums kept.
+    "shuffle-block-whole-runs": (
+        ["--lr", "0.02", "--epochs", "12", "--batch-size", "100", "--shuffle-block", "50", "--seed", "7"],
+        dict(learning_rate=0.02, max_iter=12, batch_size=100, shuffle_block=50, random_state=7),
+    ),
     "no-intercept-no-shuffle": (
         ["--lr", "0.03", "--epochs", "10", "--batch-size", "100", "--no-shuffle", "--no-intercept"],
         dict(learning_rate=0.03, max_iter=10, batch_size=100, shuffle=False, fit_intercept=False),

@@ -137,6 +137,7 @@ def test_device_cuda_runs_on_a_gpu_or_says_why_not():
         (dict(learning_rate=-1.0), "learning rate must be a finite number > 0, got -1"),
         (dict(momentum=1.5, optimizer="momentum"), "momentum"),
         (dict(random_state=-3), "random_state must be >= 0"),
+        (dict(shuffle_block=0, batch_size=10), "shuffle_block"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit_naming_them(params, message):
