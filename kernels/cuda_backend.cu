@@ -328,6 +328,7 @@ class CudaBackend final : public Backend {
   void set_row_order(const RowOrder& given) override {
     activate();
     if (given.rows == nullptr && given.count > 0) throw InvalidArgument("set_row_order: null order");
+    if (given.run > 1) throw InvalidArgument("set_row_order: an order in runs this backend does not take");
     if (given.part && reduction_ == nullptr)
       throw InvalidArgument("set_row_order: a part of a row order needs a backend of several processes");
     reserve_row_order();  // no-op when reserved; else allocated now

@@ -1203,6 +1203,28 @@ TEST(MiniBatchGramRuns, RunSumsAreReadOnceAndGiveEachBatchsLossAndGradient) {
   }
 }
 
+TEST(MiniBatchGramRuns, AnOrderInOtherRunsGoesToADataBackendThatTakesThemOrIsRefused) {
+  // d = 1: the CPU backend takes no orders in runs (d = 4: it does).
+  for (const std::int64_t d : {1, 4}) {
+    const Dataset data = planted(1000, d, 89);
+    auto cpu = steepest::detail::make_cpu_backend(data.X(), data.y(), 1);
+    const std::vector<double> shift(static_cast<std::size_t>(d + 1), 0.0);
+    std::vector<double> sums(steepest::detail::gram_width(d));
+    cpu->gram_sums(0, data.p.n, false, shift.data(), sums.data());
+    const auto all = steepest::detail::gram_moments(sums.data(), shift.data(), d);
+    auto be = steepest::detail::make_batch_gram_backend(*cpu, data.p.n, 100, shift, all, {}, all,
+                                                        steepest::detail::kBatchSumsBytes, 50);
+    std::vector<std::int64_t> runs(40);
+    std::iota(runs.begin(), runs.end(), 0);
+    const steepest::detail::RowOrder other{runs.data(), nullptr, 40, false, false, 25};
+    if (d == 1) {
+      EXPECT_THROW(be->set_row_order(other), std::logic_error);
+    } else {
+      EXPECT_NO_THROW(be->set_row_order(other));
+    }
+  }
+}
+
 TEST(MiniBatchGramRuns, FollowTheResidualPathForEveryRule) {
   // 4001 rows in runs of 25 (160 runs and one row after them), batches of 25 and of 100.
   Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 84);

@@ -24,6 +24,7 @@ class BatchGramBackend final : public HostStateBackend {
     if (run > 1 && (batch % run != 0 || !run_sums_fit(n_train, d_, run, window_bytes)))
       throw std::logic_error("batch Gram backend: runs of " + std::to_string(run) + " rows do not make batches of " +
                              std::to_string(batch) + " or their sums do not fit");
+    if (run > 1) sum_runs(n_train / run);  // now, so that the trainer's gram_seconds counts the pass
   }
 
   const char* name() const noexcept override { return data_.name(); }
@@ -38,6 +39,9 @@ class BatchGramBackend final : public HostStateBackend {
       take_runs(order);
       return;
     }
+    if (order.run > 1 && !data_.takes_runs())
+      throw std::logic_error("batch Gram backend: an order in runs of " + std::to_string(order.run) +
+                             " rows, neither its own (" + std::to_string(run_) + ") nor its data backend's");
     data_.set_row_order(order);
     count_ = 0;  // the sums kept were of the old order's batches
   }
@@ -123,10 +127,9 @@ class BatchGramBackend final : public HostStateBackend {
 
   /// Batch k's sums in an order in runs: the sums of its runs (those at positions k per ..,
   /// per = batch / run) added in position order, then those of the rows after the last
-  /// whole run when it is the last batch.  The runs' sums are formed on first use.
+  /// whole run when it is the last batch.  (The runs' sums were formed by the constructor.)
   const double* batch_sums_of_runs(std::int64_t k) {
     const std::int64_t runs = n_train_ / run_, per = batch_ / run_;
-    if (run_sums_.empty()) sum_runs(runs);
     const std::int64_t lo = std::min(runs, k * per), hi = std::min(runs, lo + per);
     const bool tail = k == batches_ - 1 && runs * run_ < n_train_;
     const double* first = lo < hi ? run_sums_.data() + runs_[lo] * width_ : tail_sums_.data();

@@ -81,7 +81,8 @@ struct FitResult {
   /// "gram" (one pass for the Gram sums; FitOptions::solver).
   std::string solver;
   /// Seconds of the Gram pass (the sums of the training and held-out rows; under
-  /// standardize with sample weights also the pass for the unweighted moments); 0 for
+  /// standardize with sample weights also the pass for the unweighted moments; with
+  /// batches of whole shuffle_block runs also the pass for every run's sums); 0 for
   /// residual.
   double gram_seconds = 0.0;
   double wall_seconds = 0.0;
