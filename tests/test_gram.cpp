@@ -1225,6 +1225,32 @@ TEST(MiniBatchGramRuns, AnOrderInOtherRunsGoesToADataBackendThatTakesThemOrIsRef
   }
 }
 
+TEST(MiniBatchGramRuns, PairwiseTotalIsTheSumInAFixedTree) {
+  // Integers sum exactly in any order: the total equals the sequential one.  Then values
+  // whose sequential float64 sum drifts: the tree stays within a few ulp of long double.
+  for (const std::int64_t count : {1, 7, 8, 9, 1000, 39063}) {
+    SCOPED_TRACE(count);
+    const std::size_t width = 3;
+    std::vector<double> parts(static_cast<std::size_t>(count) * width);
+    std::mt19937_64 gen(static_cast<unsigned>(count));
+    for (double& v : parts) v = static_cast<double>(static_cast<std::int64_t>(gen() % 2001) - 1000);
+    std::vector<double> total(width, -1.0), sequential(width, 0.0);
+    steepest::detail::pairwise_total(parts.data(), count, width, total.data());
+    for (std::int64_t c = 0; c < count; ++c)
+      for (std::size_t k = 0; k < width; ++k) sequential[k] += parts[static_cast<std::size_t>(c) * width + k];
+    EXPECT_EQ(total, sequential);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    long double exact = 0.0L;
+    for (std::size_t c = 0; c < parts.size(); c += width) {
+      parts[c] = 0.1 + u(gen);
+      exact += static_cast<long double>(parts[c]);
+    }
+    steepest::detail::pairwise_total(parts.data(), count, width, total.data());
+    const auto err = std::fabs(static_cast<long double>(total[0]) - exact) / exact;
+    EXPECT_LE(static_cast<double>(err), 4.0 * std::log2(static_cast<double>(count) + 1.0) * 1.2e-16) << total[0];
+  }
+}
+
 TEST(MiniBatchGramRuns, FollowTheResidualPathForEveryRule) {
   // 4001 rows in runs of 25 (160 runs and one row after them), batches of 25 and of 100.
   Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 84);

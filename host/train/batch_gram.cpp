@@ -15,7 +15,8 @@ namespace {
 class BatchGramBackend final : public HostStateBackend {
  public:
   BatchGramBackend(Backend& data, std::int64_t n_train, std::int64_t batch, std::vector<double> shift,
-                   GramMoments train, GramMoments heldout, GramMoments all, std::int64_t window_bytes, std::int64_t run)
+                   GramMoments train, GramMoments heldout, GramMoments all, std::int64_t window_bytes, std::int64_t run,
+                   std::vector<double> run_sums)
       : HostStateBackend(data.cols()), data_(data), n_(data.rows()), d_(data.cols()), n_train_(n_train), batch_(batch),
         batches_((n_train + batch - 1) / batch), width_(static_cast<std::int64_t>(gram_width(data.cols()))),
         window_(std::clamp<std::int64_t>(window_bytes / (width_ * 8), 1, std::max<std::int64_t>(batches_, 1))),
@@ -24,7 +25,11 @@ class BatchGramBackend final : public HostStateBackend {
     if (run > 1 && (batch % run != 0 || !run_sums_fit(n_train, d_, run, window_bytes)))
       throw std::logic_error("batch Gram backend: runs of " + std::to_string(run) + " rows do not make batches of " +
                              std::to_string(batch) + " or their sums do not fit");
-    if (run > 1) sum_runs(n_train / run);  // now, so that the trainer's gram_seconds counts the pass
+    if (run <= 1) return;
+    run_sums_ = run_sums.empty() ? run_gram_sums(data, n_train, run, shift_.data()) : std::move(run_sums);
+    if (static_cast<std::int64_t>(run_sums_.size()) != (n_train / run + 1) * width_)
+      throw std::logic_error("batch Gram backend: " + std::to_string(run_sums_.size()) + " values of run sums for " +
+                             std::to_string(n_train / run) + " runs and the rows after them");
   }
 
   const char* name() const noexcept override { return data_.name(); }
@@ -127,28 +132,21 @@ class BatchGramBackend final : public HostStateBackend {
 
   /// Batch k's sums in an order in runs: the sums of its runs (those at positions k per ..,
   /// per = batch / run) added in position order, then those of the rows after the last
-  /// whole run when it is the last batch.  (The runs' sums were formed by the constructor.)
+  /// whole run when it is the last batch (run_gram_sums' rows, kept since construction).
   const double* batch_sums_of_runs(std::int64_t k) {
     const std::int64_t runs = n_train_ / run_, per = batch_ / run_;
     const std::int64_t lo = std::min(runs, k * per), hi = std::min(runs, lo + per);
     const bool tail = k == batches_ - 1 && runs * run_ < n_train_;
-    const double* first = lo < hi ? run_sums_.data() + runs_[lo] * width_ : tail_sums_.data();
+    const double* tail_sums = run_sums_.data() + runs * width_;
+    const double* first = lo < hi ? run_sums_.data() + runs_[lo] * width_ : tail_sums;
     if (hi - lo + (tail ? 1 : 0) == 1) return first;  // one run (or the tail alone): as kept
     batch_sums_.assign(first, first + width_);
     auto add = [&](const double* part) {
       for (std::int64_t j = 0; j < width_; ++j) batch_sums_[static_cast<std::size_t>(j)] += part[j];
     };
     for (std::int64_t p = lo + 1; p < hi; ++p) add(run_sums_.data() + runs_[p] * width_);
-    if (tail && lo < hi) add(tail_sums_.data());
+    if (tail && lo < hi) add(tail_sums);
     return batch_sums_.data();
-  }
-
-  /// The sums of runs 0 .. runs - 1 (rows [r run, (r + 1) run)) and of the rows after them.
-  void sum_runs(std::int64_t runs) {
-    run_sums_.resize(static_cast<std::size_t>(runs * width_));
-    data_.batch_gram_sums(0, runs * run_, run_, false, shift_.data(), run_sums_.data());
-    tail_sums_.assign(static_cast<std::size_t>(width_), 0.0);
-    if (runs * run_ < n_train_) data_.gram_sums(runs * run_, n_train_, false, shift_.data(), tail_sums_.data());
   }
 
   Backend& data_;
@@ -164,13 +162,35 @@ class BatchGramBackend final : public HostStateBackend {
   StepRule map_rule_;
   const std::int64_t* runs_ = nullptr;  // the epoch's run numbers (an order in runs), or null
   std::vector<std::int64_t> run_copy_;  // ... when not lent
-  std::vector<double> run_sums_, tail_sums_, batch_sums_;
+  std::vector<double> run_sums_, batch_sums_;  // run_gram_sums' rows; a batch's sums
 };
 
 }  // namespace
 
 bool run_sums_fit(std::int64_t n_train, std::int64_t d, std::int64_t run, std::int64_t budget) noexcept {
   return run > 1 && (n_train / run + 1) * static_cast<std::int64_t>(gram_width(d)) * 8 <= budget;
+}
+
+std::vector<double> run_gram_sums(Backend& data, std::int64_t n_train, std::int64_t run, const double* shift) {
+  const std::int64_t runs = n_train / run, width = static_cast<std::int64_t>(gram_width(data.cols()));
+  std::vector<double> sums(static_cast<std::size_t>((runs + 1) * width), 0.0);
+  data.batch_gram_sums(0, runs * run, run, false, shift, sums.data());
+  if (runs * run < n_train) data.gram_sums(runs * run, n_train, false, shift, sums.data() + runs * width);
+  return sums;
+}
+
+void pairwise_total(const double* parts, std::int64_t count, std::size_t width, double* total) {
+  std::fill(total, total + width, 0.0);
+  if (count <= 8) {
+    for (std::int64_t c = 0; c < count; ++c)
+      for (std::size_t k = 0; k < width; ++k) total[k] += parts[static_cast<std::size_t>(c) * width + k];
+    return;
+  }
+  const std::int64_t half = count / 2;
+  std::vector<double> right(width);
+  pairwise_total(parts, half, width, total);
+  pairwise_total(parts + static_cast<std::size_t>(half) * width, count - half, width, right.data());
+  for (std::size_t k = 0; k < width; ++k) total[k] += right[k];
 }
 
 bool run_affine_epoch(Backend& backend, const StepRule& rule, bool ordered) {
@@ -180,9 +200,10 @@ bool run_affine_epoch(Backend& backend, const StepRule& rule, bool ordered) {
 
 std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_train, std::int64_t batch,
                                                  std::vector<double> shift, GramMoments train, GramMoments heldout,
-                                                 GramMoments all, std::int64_t window_bytes, std::int64_t run) {
+                                                 GramMoments all, std::int64_t window_bytes, std::int64_t run,
+                                                 std::vector<double> run_sums) {
   return std::make_unique<BatchGramBackend>(data, n_train, batch, std::move(shift), std::move(train),
-                                            std::move(heldout), std::move(all), window_bytes, run);
+                                            std::move(heldout), std::move(all), window_bytes, run, std::move(run_sums));
 }
 
 }  // namespace steepest::detail

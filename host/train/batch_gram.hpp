@@ -54,12 +54,23 @@ bool run_sums_fit(std::int64_t n_train, std::int64_t d, std::int64_t run, std::i
 /// formed once, as in full-batch Gram mode).  \p shift is the Gram sums' (d + 1 values);
 /// \p window_bytes bounds the batch sums kept at once (at least one batch's).  \p run > 1
 /// (batch a multiple of it; run_sums_fit): the backend takes orders in runs of \p run rows
-/// (RowOrder::run), keeps the sums of every run and forms each batch's from them; such an
-/// order is not passed on to \p data, whose passes must then be in row order only.
+/// (RowOrder::run), keeps the sums of every run (\p run_sums, run_gram_sums' rows; empty:
+/// it calls run_gram_sums now) and forms each batch's from them; such an order is not
+/// passed on to \p data, whose passes must then be in row order only.
 std::unique_ptr<Backend> make_batch_gram_backend(Backend& data, std::int64_t n_train, std::int64_t batch,
                                                  std::vector<double> shift, GramMoments train, GramMoments heldout,
                                                  GramMoments all, std::int64_t window_bytes = kBatchSumsBytes,
-                                                 std::int64_t run = 1);
+                                                 std::int64_t run = 1, std::vector<double> run_sums = {});
+
+/// The Gram sums (shifted by \p shift) of every run of \p run rows among [0, n_train) of
+/// \p data, rows in row order (data.batch_gram_sums), then of the rows after the last whole
+/// run (zeros when there are none): n_train / run + 1 rows of gram_width(d) values.
+std::vector<double> run_gram_sums(Backend& data, std::int64_t n_train, std::int64_t run, const double* shift);
+
+/// \p total = the sum of \p count rows of \p width values at \p parts, as a fixed tree:
+/// halves (the first count / 2 rows, then the rest) summed alike and added, up to 8 rows in
+/// order.  Rounding grows with log2(count), not count.
+void pairwise_total(const double* parts, std::int64_t count, std::size_t width, double* total);
 
 /// Runs a whole epoch of \p rule on \p backend (made by make_batch_gram_backend; its batches
 /// taken \p ordered) as one affine map (train/affine_epoch.hpp), when it can: an affine rule

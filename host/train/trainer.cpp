@@ -218,8 +218,14 @@ void Trainer::form_gram() {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<double> shift = gram_shift();
   const std::size_t width = gram_width(X_.cols);
-  std::vector<double> train(width), held(width, 0.0), all(width);
-  backend_->gram_sums(0, n_train_, held_ > 0, shift.data(), train.data());
+  std::vector<double> train(width), held(width, 0.0), all(width), run_sums;
+  const bool kept_runs = !full_batch_ && runs_ && keeps_run_sums();
+  if (kept_runs) {  // one pass: every run's sums, and the training rows' as their total
+    run_sums = run_gram_sums(*backend_, n_train_, opt_.shuffle_block, shift.data());
+    pairwise_total(run_sums.data(), n_train_ / opt_.shuffle_block + 1, width, train.data());
+  } else {
+    backend_->gram_sums(0, n_train_, held_ > 0, shift.data(), train.data());
+  }
   if (held_ > 0) backend_->gram_sums(n_train_, n_, true, shift.data(), held.data());
   for (std::size_t k = 0; k < width; ++k) all[k] = train[k] + held[k];
   if (gram_scaling_ == nullptr && opt_.solver == Solver::automatic && !all_finite(all)) {
@@ -243,7 +249,7 @@ void Trainer::form_gram() {
                          : make_batch_gram_backend(*data_, n_train_, opt_.batch_size, shift, std::move(train_m),
                                                    std::move(held_m), std::move(all_m),
                                                    batch_sums_budget(X_.rows * X_.cols * dtype_size(X_.dtype)),
-                                                   runs_ && keeps_run_sums() ? opt_.shuffle_block : 1);
+                                                   kept_runs ? opt_.shuffle_block : 1, std::move(run_sums));
   res_.gram_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
