@@ -1254,11 +1254,7 @@ TEST(MiniBatchGramRuns, PairwiseTotalIsTheSumInAFixedTree) {
 TEST(MiniBatchGramRuns, FollowTheResidualPathForEveryRule) {
   // 4001 rows in runs of 25 (160 runs and one row after them), batches of 25 and of 100.
   Dataset d = planted_with(4001, {1.5, 0.0, -0.8, 0.0, 0.4}, 0.7, 0.1, 84);
-  struct Rule {
-    const char* name;
-    std::function<void(FitOptions&, Dataset&)> set;
-  };
-  const Rule rules[] = {
+  const OptionCase rules[] = {
       {"gd", [](FitOptions&, Dataset&) {}},
       {"momentum_l2", [](FitOptions& o, Dataset&) { o.optimizer = Optimizer::momentum; o.learning_rate = 0.05; o.l2 = 0.01; }},
       {"adam_weighted", [](FitOptions& o, Dataset& dd) { o.optimizer = Optimizer::adam; o.learning_rate = 0.02; dd.sw = sample_weights(dd.p.n, 85); }},
@@ -1266,7 +1262,7 @@ TEST(MiniBatchGramRuns, FollowTheResidualPathForEveryRule) {
       {"running_history", [](FitOptions& o, Dataset&) { o.history = steepest::HistoryMode::running_average; }},
   };
   for (const std::int64_t batch : {25, 100}) {
-    for (const Rule& rule : rules) {
+    for (const OptionCase& rule : rules) {
       SCOPED_TRACE(std::string(rule.name) + ", batch " + std::to_string(batch));
       Dataset dd = d;
       FitOptions o = cpu_options(0.1, 20);
