@@ -81,8 +81,11 @@ FitResult Trainer::run() {
 // ---- set-up ---------------------------------------------------------------------------
 
 void Trainer::set_up() {
+  // Mini-batch Gram mode over whole runs keeps the epoch's order to itself: no buffer for it
+  // on the data backend (n 64-bit indices of device memory on a GPU).
+  const bool order_kept = opt_.solver == Solver::gram && keeps_run_sums();
   SelectedBackend selected =
-      select_backend_agreed(team_, opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_, share_,
+      select_backend_agreed(team_, opt_.device, X_, y_, sample_weight_, opt_.threads, ordered_ && !order_kept, share_,
                             cuda_device_for(opt_.cuda_device, opt_.device, team_));
   backend_ = std::move(selected.backend);
   gram_ = use_gram();
