@@ -222,7 +222,7 @@ void Trainer::form_gram() {
   const std::vector<double> shift = gram_shift();
   const std::size_t width = gram_width(X_.cols);
   std::vector<double> train(width), held(width, 0.0), all(width), run_sums;
-  const bool kept_runs = !full_batch_ && runs_ && keeps_run_sums();
+  const bool kept_runs = runs_ && keeps_run_sums();  // (runs_: shuffled batches, never a full one)
   if (kept_runs) {  // one pass: every run's sums, and the training rows' as their total
     run_sums = run_gram_sums(*backend_, n_train_, opt_.shuffle_block, shift.data());
     pairwise_total(run_sums.data(), n_train_ / opt_.shuffle_block + 1, width, train.data());

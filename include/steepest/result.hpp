@@ -82,8 +82,8 @@ struct FitResult {
   std::string solver;
   /// Seconds of the Gram pass (the sums of the training and held-out rows; under
   /// standardize with sample weights also the pass for the unweighted moments; with
-  /// batches of whole shuffle_block runs also the pass for every run's sums); 0 for
-  /// residual.
+  /// batches of whole shuffle_block runs the one pass for every run's sums, whose total is
+  /// the training rows'); 0 for residual.
   double gram_seconds = 0.0;
   double wall_seconds = 0.0;
   /// The part of wall_seconds spent before the first epoch: choosing the backend (a CUDA
