@@ -50,8 +50,11 @@ void deal(std::uint64_t key, std::int64_t lo, std::int64_t hi, std::int64_t buck
 #pragma omp parallel for schedule(static) num_threads(teams)
 #endif
   for (std::int64_t j = 0; j < blocks; ++j) {
+    // The bounds in locals: read through the parallel region's shared frame, they were
+    // reloaded (and divided) every row, since the stores might have changed them.
     std::int64_t* c = place.data() + j * buckets;
-    for (std::int64_t k = lo + n * j / blocks; k < lo + n * (j + 1) / blocks; ++k) ++c[bucket_of(key, k, buckets)];
+    const std::int64_t first = lo + n * j / blocks, last = lo + n * (j + 1) / blocks, count = buckets;
+    for (std::int64_t k = first; k < last; ++k) ++c[bucket_of(key, k, count)];
   }
   offset.assign(static_cast<std::size_t>(buckets) + 1, n);
   std::int64_t at = 0;
@@ -69,8 +72,8 @@ void deal(std::uint64_t key, std::int64_t lo, std::int64_t hi, std::int64_t buck
 #endif
   for (std::int64_t j = 0; j < blocks; ++j) {
     std::int64_t* c = place.data() + j * buckets;
-    for (std::int64_t k = lo + n * j / blocks; k < lo + n * (j + 1) / blocks; ++k)
-      put(c[bucket_of(key, k, buckets)]++, k);
+    const std::int64_t first = lo + n * j / blocks, last = lo + n * (j + 1) / blocks, count = buckets;
+    for (std::int64_t k = first; k < last; ++k) put(c[bucket_of(key, k, count)]++, k);
   }
 }
 
