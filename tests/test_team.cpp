@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ using steepest::detail::group_batches_by_shard;
 using steepest::detail::plan_data;
 using steepest::detail::rank_rows;
 using steepest::detail::RowGroup;
+using steepest::detail::ShardOf;
 using steepest::testing::run_ranks;
 using test_support::error_of;
 
@@ -124,6 +126,25 @@ TEST(DataPlan, BatchesAreGroupedByShardKeepingTheirOrderWithin) {
   group_batches_by_shard(rows.data(), 9, 6, 40, 10, scratch, counts);
   const std::vector<std::int64_t> want = {2, 5, 17, 12, 35, 31, 0, 21, 39};
   EXPECT_EQ(rows, want);
+}
+
+TEST(DataPlan, ShardOfIsTheQuotientWithoutADivide) {
+  // Every shard size the plan can give is a whole number of chunks; take awkward ones too,
+  // and the rows where float64 rounding would go wrong first: multiples and their neighbours,
+  // up to the 2^52 the class promises.
+  std::mt19937_64 rng(7);
+  for (const std::int64_t per : {std::int64_t{1}, std::int64_t{3}, std::int64_t{625008}, std::int64_t{1} << 20,
+                                 (std::int64_t{1} << 33) - 1, std::int64_t{999999937}}) {
+    const ShardOf shard_of(per);
+    auto check = [&](std::int64_t row) {
+      if (row < 0 || row >= (std::int64_t{1} << 52)) return;
+      ASSERT_EQ(shard_of(row), row / per) << "row " << row << " per " << per;
+    };
+    for (std::int64_t q : {std::int64_t{0}, std::int64_t{1}, std::int64_t{63}, std::int64_t{1} << 30,
+                           ((std::int64_t{1} << 52) - 1) / per})
+      for (std::int64_t e = -2; e <= 2; ++e) check(q * per + e);
+    for (int k = 0; k < 20000; ++k) check(static_cast<std::int64_t>(rng() >> 12));
+  }
 }
 
 // ---- the team -------------------------------------------------------------------------------

@@ -77,6 +77,24 @@ inline void cut_into_chunks(std::int64_t lo, std::int64_t hi, std::int64_t first
   }
 }
 
+/// row / per for 0 <= row < 2^52 without a divide (10-20 cycles in 64 bits; grouping a
+/// shuffled batch by shard took one a row): the float64 quotient, off by at most one (its
+/// relative error is below 2^-52), corrected to the exact one.
+class ShardOf {
+ public:
+  explicit ShardOf(std::int64_t per) noexcept : per_(per), inverse_(1.0 / static_cast<double>(per)) {}
+  std::int64_t operator()(std::int64_t row) const noexcept {
+    std::int64_t q = static_cast<std::int64_t>(static_cast<double>(row) * inverse_);
+    if (q * per_ > row) --q;
+    if ((q + 1) * per_ <= row) ++q;
+    return q;
+  }
+
+ private:
+  std::int64_t per_;
+  double inverse_;
+};
+
 /// A pass over positions [begin, end) of a row order: \p order holds local row indices
 /// (row - first, so other processes' rows fall outside [0, m)), and its shard numbers
 /// (row / rows_per_shard) never decrease over [begin, end) — the trainer orders each batch
@@ -96,8 +114,9 @@ inline void cut_into_shards(const std::int64_t* order, std::int64_t begin, std::
   std::int64_t a = std::partition_point(order + begin, order + end, below(s_lo * rows_per_shard - first)) - order;
   const std::int64_t stop = std::partition_point(order + a, order + end, below((s_hi + 1) * rows_per_shard - first)) - order;
   std::vector<std::size_t> copied;  // groups whose rows live in scratch (its storage may move)
+  const ShardOf shard_of(rows_per_shard);
   while (a < stop) {
-    const std::int64_t s = (order[a] + first) / rows_per_shard;
+    const std::int64_t s = shard_of(order[a] + first);
     const std::int64_t next = (s + 1) * rows_per_shard - first;
     // Galloping: a run of g positions costs O(log g), a row of a batch or a whole shard.
     std::int64_t step = 1;
@@ -129,16 +148,21 @@ inline void group_batches_by_shard(std::int64_t* rows, std::int64_t count, std::
                                    std::vector<std::int64_t>& counts) {
   const std::int64_t shards = n > 0 ? (n + rows_per_shard - 1) / rows_per_shard : 0;
   if (shards <= 1) return;
+  const ShardOf shard_of(rows_per_shard);
   for (std::int64_t lo = 0; lo < count; lo += batch) {
     const std::int64_t len = std::min(batch, count - lo);
     std::int64_t* r = rows + lo;
     counts.assign(static_cast<std::size_t>(shards) + 1, 0);
-    for (std::int64_t k = 0; k < len; ++k) ++counts[static_cast<std::size_t>(r[k] / rows_per_shard) + 1];
+    // Each row's shard once, beside it in scratch's second half; then the stable scatter.
+    scratch.resize(static_cast<std::size_t>(2 * len));
+    std::int64_t* shard = scratch.data() + len;
+    for (std::int64_t k = 0; k < len; ++k) {
+      shard[k] = shard_of(r[k]);
+      ++counts[static_cast<std::size_t>(shard[k]) + 1];
+    }
     for (std::size_t s = 1; s < counts.size(); ++s) counts[s] += counts[s - 1];
-    scratch.resize(static_cast<std::size_t>(len));
-    for (std::int64_t k = 0; k < len; ++k)
-      scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(r[k] / rows_per_shard)]++)] = r[k];
-    std::copy(scratch.begin(), scratch.end(), r);
+    for (std::int64_t k = 0; k < len; ++k) scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(shard[k])]++)] = r[k];
+    std::copy(scratch.begin(), scratch.begin() + len, r);
   }
 }
 
