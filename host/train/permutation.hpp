@@ -68,7 +68,8 @@ void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t* ord
 ///    the deal runs in parallel; the buckets are concatenated in bucket order, each keeping
 ///    its rows in their given order, then each bucket is shuffled by Fisher-Yates from a
 ///    stream of its own.  Threads only split fixed blocks of work.  \p scratch holds n
-///    values (resized as needed, reused across epochs).
+///    values (resized as needed, reused across epochs); the deal also keeps each row's
+///    bucket, 2 bytes a row, while it runs.
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
                    std::int32_t threads = 0);
 void epoch_shuffle(std::uint64_t seed, std::int64_t epoch, std::int64_t* rows, std::int64_t n,
