@@ -1,7 +1,8 @@
 // CPU benchmarks: one fused loss+gradient pass (evaluate) against a read-only pass over the
 // same bytes (the ceiling), on random data larger than the caches; the Gram pass
 // (Backend::gram_sums) against that read ceiling and a float64 FMA peak probe; and a fit of
-// 1000 epochs with each solver against one fused pass (bench/README.md, "Gram pass").
+// 1000 epochs with each solver against one fused pass (bench/README.md, "Gram pass"); the
+// epoch order's cost, and the floor of a shuffled single-row mini-batch epoch (a gather).
 //   build/bench/bench_cpu --benchmark_counters_tabular=true
 //   build/bench/bench_cpu --benchmark_filter='Gram|FmaPeak|Solver'
 #include <benchmark/benchmark.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <memory>
@@ -576,6 +578,98 @@ void BM_EpochOrder(benchmark::State& state) {
 
 BENCHMARK(BM_EpochOrderSerialFisherYates)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_EpochOrder)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// ---- the floor of a shuffled mini-batch epoch ----------------------------------------------
+// A mini-batch epoch over single shuffled rows reads every row once, in the epoch's order:
+// a cache miss a row, however the batches are then summed.  This probe reads each row's
+// bytes (X's row and y's value) in epoch_permutation's order, kGatherAhead rows asked for
+// ahead, on 2 threads (each half the order), and compares it with one fused full-batch pass
+// over the same data in the same run.  gather_over_pass is the least any shuffled
+// single-row epoch can cost in full-batch epochs on this machine (bench/minibatch_cpu.sh
+// measures the epochs themselves); ns_per_row the gather's rate.
+constexpr std::int64_t kGatherAhead = 16;
+
+/// Seconds to read the rows order[0, n) of \p c (X's row and y's value each), prefetched.
+double gather_seconds(const Case& c, const std::int64_t* order, std::int64_t n, int threads) {
+  const auto* x = static_cast<const unsigned char*>(c.X.data);
+  const auto* y = static_cast<const unsigned char*>(c.y.data);
+  const std::int64_t esize = steepest::dtype_size(c.X.dtype), row = c.X.cols * esize;
+  std::vector<std::uint64_t> sums(static_cast<std::size_t>(threads) * 8, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+#endif
+  for (int t = 0; t < threads; ++t) {
+    const std::int64_t lo = n * t / threads, hi = n * (t + 1) / threads;
+    std::uint64_t acc = 0;
+    for (std::int64_t k = lo; k < hi; ++k) {
+      if (k + kGatherAhead < hi) {
+        const std::int64_t a = order[k + kGatherAhead];
+        for (std::int64_t b = 0; b < row; b += 64) __builtin_prefetch(x + a * row + b);
+        __builtin_prefetch(y + a * esize);
+      }
+      const std::int64_t i = order[k];
+      for (std::int64_t b = 0; b < row; b += 8) {  // every 8 bytes of the row, and y's value
+        std::uint64_t v = 0;
+        std::memcpy(&v, x + i * row + b, static_cast<std::size_t>(std::min<std::int64_t>(8, row - b)));
+        acc += v;
+      }
+      std::uint32_t v = 0;
+      std::memcpy(&v, y + i * esize, 4);
+      acc += v;
+    }
+    sums[static_cast<std::size_t>(t) * 8] = acc;  // a line a thread
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  benchmark::DoNotOptimize(sums.data());
+  return s;
+}
+
+// args: rows, cols, float32?  Each iteration a new epoch's order (not timed), its gather,
+// then a full-batch pass.
+void BM_ShuffledGatherFloor(benchmark::State& state) {
+  const Case c = make_case(state.range(0), state.range(1), state.range(2) != 0, steepest::Layout::row_major);
+  const std::int64_t n = c.X.rows;
+  auto be = steepest::detail::make_cpu_backend(c.X, c.y, 0);
+  std::vector<double> w(static_cast<std::size_t>(c.X.cols), 0.1);
+  be->set_parameters(w.data(), 0.0);
+  be->compute(0, n, false);  // warm-up: threads started, pages touched
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  int threads = 1;
+#if defined(_OPENMP)
+  threads = std::min(2, omp_get_max_threads());
+#endif
+  double gather = 0, pass = 0;
+  std::int64_t epoch = 0;
+  const CpuTimes since = cpu_times_now();
+  for (auto _ : state) {
+    state.PauseTiming();
+    steepest::detail::epoch_permutation(1, epoch++, order.data(), n);
+    state.ResumeTiming();
+    const double g = gather_seconds(c, order.data(), n, threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    be->compute(0, n, false);
+    benchmark::DoNotOptimize(be->loss());
+    const double p = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(g);
+    gather += g;
+    pass += p;
+  }
+  const double others = others_cpu_pct(since);
+  state.counters["gather_over_pass"] = gather / pass;
+  state.counters["ns_per_row"] = gather / static_cast<double>(state.iterations() * n) * 1e9;
+  state.counters["pass_ms"] = pass / static_cast<double>(state.iterations()) * 1e3;
+  state.counters["others_cpu_pct"] = others;
+  state.SetLabel(busy_label(others));
+}
+
+BENCHMARK(BM_ShuffledGatherFloor)
+    ->Args({40'000'000, 4, 1})
+    ->Args({10'000'000, 16, 1})
+    ->ArgNames({"rows", "d", "f32"})
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
 
 // The CPU kernel set and the row prefetch distance in the JSON's context, so that saved runs
 // say what ran (both change with the machine: cpu_dispatch.cpp).
