@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/chunk_plan.hpp"
 #include "backend/gram.hpp"
 #include "backend/index_vector.hpp"
 #include "cpu/cpu_chunk.hpp"
@@ -143,6 +144,50 @@ TEST_P(CpuBackendVsReference, ThreadCountNeverChangesABit) {
     EXPECT_EQ(one->loss(), many->loss()) << threads << " threads";
     EXPECT_EQ(g1, gt) << threads << " threads";
     EXPECT_EQ(b1, bt) << threads << " threads";
+  }
+}
+
+// Shuffled batches as the trainer makes them (an epoch's order, each batch grouped by shard
+// of the data plan): a batch big enough runs its groups on 2 or more threads, and must keep
+// the bits of one thread, weighted or not, whatever share of the groups each thread gets.
+TEST_P(CpuBackendVsReference, ShuffledBatchesKeepTheirBitsOnAnyThreadCount) {
+  const Inputs in = GetParam();
+  Stored s(in);
+  const auto w = some_weights(in.d);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(in.n)), scratch, counts;
+  steepest::detail::epoch_permutation(5, 2, order.data(), in.n);
+  std::vector<double> weights(static_cast<std::size_t>(in.n));
+  for (std::int64_t i = 0; i < in.n; ++i) weights[static_cast<std::size_t>(i)] = 0.5 + static_cast<double>(i % 7);
+  const steepest::VectorView wv = steepest::make_vector_view(weights.data(), in.n);
+  for (const std::int64_t batch : {std::int64_t{1024}, std::int64_t{4096}}) {
+    std::vector<std::int64_t> grouped = order;
+    steepest::detail::group_epoch_batches(grouped.data(), in.n, batch, in.n,
+                                          steepest::detail::plan_data(in.n, in.d).rows_per_shard, 1, scratch, counts);
+    for (const bool weighted : {false, true}) {
+      auto run = [&](int threads) {
+        auto be = steepest::detail::make_cpu_backend(s.X, s.y, weighted ? wv : steepest::VectorView{}, threads);
+        be->set_row_order(grouped.data());
+        be->set_parameters(w.data(), 0.25);
+        std::vector<double> bits;  // every batch's loss, gradient and bias
+        for (std::int64_t lo = 0; lo < in.n; lo += batch) {
+          be->compute(lo, std::min(in.n, lo + batch), true);
+          std::vector<double> g(static_cast<std::size_t>(in.d));
+          double b = 0;
+          be->gradient(g.data(), &b);
+          bits.push_back(be->loss());
+          bits.insert(bits.end(), g.begin(), g.end());
+          bits.push_back(b);
+        }
+        return bits;
+      };
+      const std::vector<double> one = run(1);
+      for (int threads : {2, 3, 7}) {
+        const std::vector<double> many = run(threads);
+        ASSERT_EQ(one.size(), many.size());
+        EXPECT_EQ(0, std::memcmp(one.data(), many.data(), one.size() * sizeof(double)))
+            << threads << " threads, batch " << batch << (weighted ? ", weighted" : "");
+      }
+    }
   }
 }
 
