@@ -583,8 +583,8 @@ BENCHMARK(BM_EpochOrder)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillis
 // A mini-batch epoch over single shuffled rows reads every row once, in the epoch's order:
 // a cache miss a row, however the batches are then summed.  This probe reads each row's
 // bytes (X's row and y's value) in epoch_permutation's order, kGatherAhead rows asked for
-// ahead, on 2 threads (each half the order), and compares it with one fused full-batch pass
-// over the same data in the same run.  gather_over_pass is the least any shuffled
+// ahead, on the threads the pass uses (each a share of the order), and compares it with one
+// fused full-batch pass over the same data in the same run.  gather_over_pass is the least any shuffled
 // single-row epoch can cost in full-batch epochs on this machine (bench/minibatch_cpu.sh
 // measures the epochs themselves); ns_per_row the gather's rate.
 constexpr std::int64_t kGatherAhead = 16;
@@ -635,9 +635,9 @@ void BM_ShuffledGatherFloor(benchmark::State& state) {
   be->set_parameters(w.data(), 0.0);
   be->compute(0, n, false);  // warm-up: threads started, pages touched
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  int threads = 1;
+  int threads = 1;  // the backend's (0: every thread OpenMP has)
 #if defined(_OPENMP)
-  threads = std::min(2, omp_get_max_threads());
+  threads = omp_get_max_threads();
 #endif
   double gather = 0, pass = 0;
   std::int64_t epoch = 0;

@@ -140,30 +140,33 @@ inline void cut_into_shards(const std::int64_t* order, std::int64_t begin, std::
   for (const std::size_t g : copied) out[g].rows = scratch.data();
 }
 
+/// Orders r[0..len) by shard, keeping the order within a shard: a stable counting sort over
+/// shards s0 .. s0 + shards - 1, which must hold every entry's shard.  Each entry's shard is
+/// taken once, beside it in scratch's second half.  \p scratch and \p counts are reused.
+inline void sort_by_shard(std::int64_t* r, std::int64_t len, const ShardOf& shard_of, std::int64_t s0,
+                          std::int64_t shards, std::vector<std::int64_t>& scratch, std::vector<std::int64_t>& counts) {
+  counts.assign(static_cast<std::size_t>(shards) + 1, 0);
+  scratch.resize(static_cast<std::size_t>(2 * len));
+  std::int64_t* shard = scratch.data() + len;
+  for (std::int64_t k = 0; k < len; ++k) {
+    shard[k] = shard_of(r[k]) - s0;
+    ++counts[static_cast<std::size_t>(shard[k]) + 1];
+  }
+  for (std::size_t s = 1; s < counts.size(); ++s) counts[s] += counts[s - 1];
+  for (std::int64_t k = 0; k < len; ++k) scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(shard[k])]++)] = r[k];
+  std::copy(scratch.begin(), scratch.begin() + len, r);
+}
+
 /// Orders each slice of \p batch entries of rows[0..count) by shard (rows / rows_per_shard),
-/// keeping the order within a shard: a stable counting sort, O(batch + shards) per batch.
-/// \p scratch and \p counts are reused buffers.
+/// keeping the order within a shard (sort_by_shard), O(batch + shards) per batch.
 inline void group_batches_by_shard(std::int64_t* rows, std::int64_t count, std::int64_t batch, std::int64_t n,
                                    std::int64_t rows_per_shard, std::vector<std::int64_t>& scratch,
                                    std::vector<std::int64_t>& counts) {
   const std::int64_t shards = n > 0 ? (n + rows_per_shard - 1) / rows_per_shard : 0;
   if (shards <= 1) return;
   const ShardOf shard_of(rows_per_shard);
-  for (std::int64_t lo = 0; lo < count; lo += batch) {
-    const std::int64_t len = std::min(batch, count - lo);
-    std::int64_t* r = rows + lo;
-    counts.assign(static_cast<std::size_t>(shards) + 1, 0);
-    // Each row's shard once, beside it in scratch's second half; then the stable scatter.
-    scratch.resize(static_cast<std::size_t>(2 * len));
-    std::int64_t* shard = scratch.data() + len;
-    for (std::int64_t k = 0; k < len; ++k) {
-      shard[k] = shard_of(r[k]);
-      ++counts[static_cast<std::size_t>(shard[k]) + 1];
-    }
-    for (std::size_t s = 1; s < counts.size(); ++s) counts[s] += counts[s - 1];
-    for (std::int64_t k = 0; k < len; ++k) scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(shard[k])]++)] = r[k];
-    std::copy(scratch.begin(), scratch.begin() + len, r);
-  }
+  for (std::int64_t lo = 0; lo < count; lo += batch)
+    sort_by_shard(rows + lo, std::min(batch, count - lo), shard_of, 0, shards, scratch, counts);
 }
 
 }  // namespace steepest::detail

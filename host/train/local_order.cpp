@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "backend/chunk_plan.hpp"
 #include "train/permutation.hpp"
 
 namespace steepest::detail {
@@ -51,15 +52,10 @@ void batch_rows(const LocalRows& rows, std::int64_t* entries, std::int64_t len, 
     return;
   }
   const auto [lo, hi] = std::minmax_element(entries, entries + len);
-  const std::int64_t s0 = *lo / rows_per_shard, shards = *hi / rows_per_shard - s0 + 1;
+  const ShardOf shard_of(rows_per_shard);
+  const std::int64_t s0 = shard_of(*lo), shards = shard_of(*hi) - s0 + 1;
   if (shards == 1) return;  // one shard: already in shuffled order
-  counts.assign(static_cast<std::size_t>(shards) + 1, 0);
-  for (std::int64_t j = 0; j < len; ++j) ++counts[static_cast<std::size_t>(entries[j] / rows_per_shard - s0) + 1];
-  for (std::size_t s = 1; s < counts.size(); ++s) counts[s] += counts[s - 1];
-  scratch.resize(static_cast<std::size_t>(len));
-  for (std::int64_t j = 0; j < len; ++j)
-    scratch[static_cast<std::size_t>(counts[static_cast<std::size_t>(entries[j] / rows_per_shard - s0)]++)] = entries[j];
-  std::copy(scratch.begin(), scratch.end(), entries);
+  sort_by_shard(entries, len, shard_of, s0, shards, scratch, counts);
 }
 
 }  // namespace
