@@ -402,70 +402,64 @@ inline void gram_block(const double* a, const double* b, std::int64_t len, doubl
 /// sums of zw_j z_k for the rows j of NP panels from p0 (\p a), z_k at \p b: a vector of 4 rows
 /// j times a broadcast z_k.  For the columns of a last panel that holds fewer than 4: the
 /// blocks would spend 4 vector multiply-adds a row on each such panel, this spends one.
-template <int NP>
-inline void gram_column(const double* a, const double* b, std::int64_t len, double* s2, std::int64_t width) {
-  Lanes acc[NP] = {};
+/// Sums: the same loads of zw also feed S1's entries 4 p0.. (at \p s1), sums of zw in their
+/// own accumulators (2 NP independent chains, where two loops of NP would each wait on the
+/// latency of their additions); !Column: those sums alone.
+template <int NP, bool Column, bool Sums>
+inline void gram_column(const double* a, const double* b, std::int64_t len, double* s2, std::int64_t width,
+                        double* s1) {
+  Lanes acc[NP] = {}, sum[NP] = {};
   for (std::int64_t r = 0; r < len; ++r) {
-    const double zk = b[4 * r];
+    const double zk = Column ? b[4 * r] : 0.0;
 #pragma GCC unroll 8
     for (int i = 0; i < NP; ++i) {
       Lanes zw;
       __builtin_memcpy(&zw, a + i * kGramPanel + 4 * r, sizeof zw);
-      acc[i] += zw * zk;
+      if constexpr (Column) acc[i] += zw * zk;
+      if constexpr (Sums) sum[i] += zw;
     }
   }
-#pragma GCC unroll 8
-  for (int i = 0; i < NP; ++i)
-#pragma GCC unroll 4
-    for (int l = 0; l < 4; ++l) s2[(4 * i + l) * width] += acc[i][l];
-}
-
-/// gram_column for \p count panels from p0, in runs of up to 8 (the accumulators in registers).
-inline void gram_columns(const double* zw, const double* zk, std::int64_t p0, std::int64_t count,
-                         std::int64_t len, double* s2, std::int64_t width) {
-  using Column = void (*)(const double*, const double*, std::int64_t, double*, std::int64_t);
-  static constexpr Column kernels[] = {gram_column<1>, gram_column<2>, gram_column<3>, gram_column<4>,
-                                       gram_column<5>, gram_column<6>, gram_column<7>, gram_column<8>};
-  for (std::int64_t p = p0; p < p0 + count; p += 8) {
-    const std::int64_t np = std::min<std::int64_t>(8, p0 + count - p);
-    kernels[np - 1](zw + p * kGramPanel, zk, len, s2 + 4 * p * width, width);
-  }
-}
-
-/// Adds to S1's entries 4 p0.. (at \p s1) the tile's sums of NP panels of zw from p0 (\p a):
-/// NP independent accumulators, so that the additions of successive rows overlap.
-template <int NP>
-inline void gram_panel_sums(const double* a, std::int64_t len, double* s1) {
-  Lanes acc[NP] = {};
-  for (std::int64_t r = 0; r < len; ++r)
-#pragma GCC unroll 8
-    for (int i = 0; i < NP; ++i) {
-      Lanes v;
-      __builtin_memcpy(&v, a + i * kGramPanel + 4 * r, sizeof v);
-      acc[i] += v;
-    }
 #pragma GCC unroll 8
   for (int i = 0; i < NP; ++i) {
-    Lanes sum;
-    __builtin_memcpy(&sum, s1 + 4 * i, sizeof sum);
-    sum += acc[i];
-    __builtin_memcpy(s1 + 4 * i, &sum, sizeof sum);
+    if constexpr (Column)
+#pragma GCC unroll 4
+      for (int l = 0; l < 4; ++l) s2[(4 * i + l) * width] += acc[i][l];
+    if constexpr (Sums) {
+      Lanes total;
+      __builtin_memcpy(&total, s1 + 4 * i, sizeof total);
+      total += sum[i];
+      __builtin_memcpy(s1 + 4 * i, &total, sizeof total);
+    }
   }
 }
 
-/// gram_panel_sums for the \p count panels of \p zw, in runs of up to 8.
-inline void gram_sum_panels(const double* zw, std::int64_t count, std::int64_t len, double* s1) {
-  using Sums = void (*)(const double*, std::int64_t, double*);
-  static constexpr Sums kernels[] = {gram_panel_sums<1>, gram_panel_sums<2>, gram_panel_sums<3>,
-                                     gram_panel_sums<4>, gram_panel_sums<5>, gram_panel_sums<6>,
-                                     gram_panel_sums<7>, gram_panel_sums<8>};
-  for (std::int64_t p = 0; p < count; p += 8)
-    kernels[std::min<std::int64_t>(8, count - p) - 1](zw + p * kGramPanel, len, s1 + 4 * p);
+/// gram_column for the \p count panels of \p zw, in runs of up to 8 (the accumulators in
+/// registers): column k (z_k at \p zk, S2's at \p s2) unless zk is null, the panels' sums
+/// into S1 (at \p s1) unless s1 is null.
+inline void gram_columns(const double* zw, const double* zk, std::int64_t count, std::int64_t len, double* s2,
+                         std::int64_t width, double* s1) {
+  using Column = void (*)(const double*, const double*, std::int64_t, double*, std::int64_t, double*);
+  static constexpr Column kernels[3][8] = {
+      {gram_column<1, true, false>, gram_column<2, true, false>, gram_column<3, true, false>,
+       gram_column<4, true, false>, gram_column<5, true, false>, gram_column<6, true, false>,
+       gram_column<7, true, false>, gram_column<8, true, false>},
+      {gram_column<1, true, true>, gram_column<2, true, true>, gram_column<3, true, true>, gram_column<4, true, true>,
+       gram_column<5, true, true>, gram_column<6, true, true>, gram_column<7, true, true>, gram_column<8, true, true>},
+      {gram_column<1, false, true>, gram_column<2, false, true>, gram_column<3, false, true>,
+       gram_column<4, false, true>, gram_column<5, false, true>, gram_column<6, false, true>,
+       gram_column<7, false, true>, gram_column<8, false, true>}};
+  const int kind = zk == nullptr ? 2 : s1 != nullptr ? 1 : 0;
+  for (std::int64_t p = 0; p < count; p += 8) {
+    const std::int64_t np = std::min<std::int64_t>(8, count - p);
+    kernels[kind][np - 1](zw + p * kGramPanel, zk, len, s2 != nullptr ? s2 + 4 * p * width : nullptr, width,
+                          s1 != nullptr ? s1 + 4 * p : nullptr);
+  }
 }
 
 /// Adds the tile's first len rows to the group's S2 and S1.  The columns of whole panels
 /// (4 each) go in blocks of 4 x 12 on or above the diagonal (4 x 8 or 4 x 4 at the end of a
-/// block row); the < 4 columns of a last, partial panel (y's, at least) one by one.
+/// block row); the < 4 columns of a last, partial panel (y's, when d + 1 is not a multiple
+/// of 4) one by one.
 inline void gram_tile_blocks(GramWork& g, std::int64_t len) {
   const double* zw = g.weighted_z();
   const double* z = g.z.data();
@@ -477,26 +471,61 @@ inline void gram_tile_blocks(GramWork& g, std::int64_t len) {
     if (whole - q == 2) gram_block<2>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
     if (whole - q == 1) gram_block<1>(zw + p * kGramPanel, z + q * kGramPanel, len, s2 + 4 * q, width);
   }
+  // The columns of a partial panel, the first with S1's sums (and S1 alone without one).
+  if (whole == n) gram_columns(zw, nullptr, n, len, nullptr, width, g.s1.data());
   for (std::int64_t k = 4 * whole; k < g.m; ++k)
-    gram_columns(zw, z + whole * kGramPanel + k % 4, 0, n, len, g.s2.data() + k, width);
-  gram_sum_panels(zw, n, len, g.s1.data());
+    gram_columns(zw, z + whole * kGramPanel + k % 4, n, len, g.s2.data() + k, width,
+                 k == 4 * whole ? g.s1.data() : nullptr);
 }
 
-/// Asks for the X rows and y values of positions t0..t0+len of the group ahead of their
-/// packing: the tile before is summed meanwhile, and the hardware prefetcher, seeing no
-/// loads of X or y, would not (2 threads at d = 16: 30 -> 22 ms a pass).
-template <class TX, class TY>
-void gram_prefetch(const MatrixView& X, const VectorView& y, const std::int64_t* rows, std::int64_t t0,
-                   std::int64_t len) {
-  const auto* x = static_cast<const TX*>(X.data);
-  const auto* yv = static_cast<const TY*>(y.data);
-  const bool row_major = X.layout == Layout::row_major;  // columns: long sequential runs already
-  const auto row_bytes = static_cast<std::int64_t>(sizeof(TX)) * X.cols;
-  for (std::int64_t r = 0; r < len; ++r) {
-    const std::int64_t i = rows != nullptr ? rows[t0 + r] : t0 + r;
-    __builtin_prefetch(yv + i * y.stride);
-    const char* xi = reinterpret_cast<const char*>(x + i * X.stride);
-    for (std::int64_t b = 0; row_major && b < row_bytes; b += 64) __builtin_prefetch(xi + b);
+/// Asks for every 64-byte line of [first, end) into L2.
+[[gnu::always_inline]] inline void prefetch_span(const char* first, const char* end) {
+  for (auto a = reinterpret_cast<std::uintptr_t>(first) & ~std::uintptr_t{63}; a < reinterpret_cast<std::uintptr_t>(end);
+       a += 64)
+    __builtin_prefetch(reinterpret_cast<const char*>(a), 0, 2);
+}
+
+/// Asks for the values t0..last of \p bytes each, \p step bytes apart from \p base, into L2:
+/// the lines of their span when they are closer than a line, else each value's line.
+[[gnu::always_inline]] inline void prefetch_values(const char* base, std::int64_t step, std::int64_t t0,
+                                                   std::int64_t last, std::int64_t bytes) {
+  if (step < 64) return prefetch_span(base + t0 * step, base + last * step + bytes);
+  for (std::int64_t t = t0; t <= last; ++t) __builtin_prefetch(base + t * step, 0, 2);
+}
+
+/// Asks for the X rows, y values (and weights) of positions t0..t0+len of the group, into
+/// L2, ahead of their packing: the tile before is summed meanwhile, loading no X, so the
+/// hardware prefetcher stops.  Rows in order (less than a line apart) as one span of lines,
+/// other rows each row's lines; column-major X streams in long runs already.  Always
+/// inlined: as a function of its own GCC deems it pure and drops the call, as the Release
+/// objects did until 2026-12-03 (bench/results/gram-prefetch-cpu-amd-vm-2026-12-03.md).
+template <class TX, class TY, class TW>
+[[gnu::always_inline]] inline void gram_prefetch(const MatrixView& X, const VectorView& y, const TW* w,
+                                                 std::int64_t w_stride, const std::int64_t* rows, std::int64_t t0,
+                                                 std::int64_t len) {
+  const auto* x = static_cast<const char*>(X.data);
+  const auto* yv = static_cast<const char*>(y.data);
+  const auto* wv = reinterpret_cast<const char*>(w);
+  const std::int64_t x_row = X.stride * static_cast<std::int64_t>(sizeof(TX));
+  const std::int64_t x_bytes = X.cols * static_cast<std::int64_t>(sizeof(TX));
+  const std::int64_t y_row = y.stride * static_cast<std::int64_t>(sizeof(TY));
+  const std::int64_t w_row = w_stride * static_cast<std::int64_t>(sizeof(TW));
+  const bool row_major = X.layout == Layout::row_major, span = rows == nullptr && x_row - x_bytes < 64;
+  const std::int64_t last = t0 + len - 1;
+  if (len <= 0) return;
+  if (row_major && span) prefetch_span(x + t0 * x_row, x + last * x_row + x_bytes);
+  for (std::int64_t r = t0; row_major && !span && r <= last; ++r) {
+    const char* xi = x + (rows != nullptr ? rows[r] : r) * x_row;
+    for (std::int64_t b = 0; b < x_bytes; b += 64) __builtin_prefetch(xi + b, 0, 2);
+  }
+  if (rows == nullptr) {
+    prefetch_values(yv, y_row, t0, last, sizeof(TY));
+    if (wv != nullptr) prefetch_values(wv, w_row, t0, last, sizeof(TW));
+    return;
+  }
+  for (std::int64_t r = t0; r <= last; ++r) {
+    __builtin_prefetch(yv + rows[r] * y_row, 0, 2);
+    if (wv != nullptr) __builtin_prefetch(wv + rows[r] * w_row, 0, 2);
   }
 }
 
@@ -516,7 +545,7 @@ void gram_tiled(const MatrixView& X, const VectorView& y, const TW* w, std::int6
   for (std::int64_t t0 = lo; t0 < hi; t0 += kGramTile) {
     const std::int64_t len = std::min(kGramTile, hi - t0);
     gram_pack_tile<TX, TY, TW>(g, X, y, w, w_stride, shift, rows, t0, len, sum_w);
-    gram_prefetch<TX, TY>(X, y, rows, t0 + len, std::min(kGramTile, hi - t0 - len));
+    gram_prefetch<TX, TY, TW>(X, y, w, w_stride, rows, t0 + len, std::min(kGramTile, hi - t0 - len));
     gram_tile_blocks(g, len);
   }
   for (std::int64_t j = 0; j <= d; ++j)
