@@ -3,6 +3,7 @@
 //    `long:` in its first lines says why;
 //  - every source file under host/ and kernels/ sits in a room and is named in
 //    docs/ARCHITECTURE.md, so the map and the tree cannot drift apart.
+//  - every function named for prefetching is [[gnu::always_inline]].
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -121,6 +122,7 @@ struct Function {
   int open_line;   // the line of its `{`
   int close_line;  // the line of its `}`
   bool marked;     // a `long:` comment in its first lines
+  std::string head;  // its declaration, comments blanked
   int lines() const { return close_line - open_line + 1; }
 };
 
@@ -158,6 +160,7 @@ bool functions_of(const std::string& file, const Stripped& s, std::vector<Functi
     Kind kind;
     int head_line;
     int open_line;
+    std::string head;
   };
   std::vector<Open> stack;
   std::string head;  // the code since the last ; { } at the current level
@@ -175,7 +178,7 @@ bool functions_of(const std::string& file, const Stripped& s, std::vector<Functi
         else if (w != "enum" && head.find('(') != std::string::npos)
           kind = Kind::function;
       }
-      stack.push_back({kind, head_line ? head_line : line, line});
+      stack.push_back({kind, head_line ? head_line : line, line, kind == Kind::function ? head : std::string()});
       head.clear();
       head_line = 0;
     } else if (c == '}') {
@@ -186,7 +189,7 @@ bool functions_of(const std::string& file, const Stripped& s, std::vector<Functi
         const bool marked = std::any_of(s.long_marks.begin(), s.long_marks.end(), [&](int m) {
           return m >= o.head_line && m < o.open_line + kMarkerLines;
         });
-        out.push_back({file, o.head_line, o.open_line, line, marked});
+        out.push_back({file, o.head_line, o.open_line, line, marked, o.head});
       }
       head.clear();
       head_line = 0;
@@ -260,6 +263,32 @@ TEST(HouseRules, NoFunctionLongerThanTheLimitWithoutALongComment) {
         << "): split it into named phases, or say why it must stay whole in a comment beginning `long:` "
            "in its first lines";
   }
+}
+
+/// The name a function head declares: the identifier just before its parameter list.
+std::string declared_name(const std::string& head) {
+  std::size_t open = head.find('(');
+  while (open > 0 && std::isspace(static_cast<unsigned char>(head[open - 1]))) --open;
+  std::size_t start = open;
+  while (start > 0 && (std::isalnum(static_cast<unsigned char>(head[start - 1])) || head[start - 1] == '_')) --start;
+  return head.substr(start, open - start);
+}
+
+// A helper that only asks for memory is, to GCC, a function without effects: unless it is
+// inlined first, its calls can be deleted, silently (the Gram tile's look-ahead and the
+// weighted float32 kernels' gathered-row look-ahead were, until 2026-12-03).  So every
+// function named for prefetching is [[gnu::always_inline]]; tests/check_prefetches.sh then
+// checks the compiled kernels.
+TEST(HouseRules, EveryPrefetchHelperIsAlwaysInlined) {
+  int helpers = 0;
+  for (const Function& f : all_functions()) {
+    if (declared_name(f.head).find("prefetch") == std::string::npos) continue;
+    ++helpers;
+    EXPECT_NE(f.head.find("always_inline"), std::string::npos)
+        << f.file << ":" << f.head_line << ": " << declared_name(f.head)
+        << " asks for memory and nothing else: mark it [[gnu::always_inline]], or GCC may drop its calls";
+  }
+  EXPECT_GE(helpers, 6) << "the scan found too few prefetch helpers to be reading the sources";
 }
 
 TEST(HouseRules, EverySourceSitsInARoomNamedInTheArchitecture) {
