@@ -79,7 +79,9 @@ class Golden : public Cli, public ::testing::WithParamInterface<const char*> {
     for (const auto& g : std::vector<std::vector<std::string>>{
              {"gen", "-o", "d.csv", "--rows", "3000", "--features", "4", "--seed", "11", "-q"},
              {"gen", "-o", "s.csv", "--rows", "2000", "--features", "3", "--seed", "5", "--scales", "1,100,0.01", "-q"},
-             {"gen", "-o", "f32.npy", "--rows", "2500", "--features", "5", "--seed", "3", "--dtype", "float32", "-q"}}) {
+             {"gen", "-o", "f32.npy", "--rows", "2500", "--features", "5", "--seed", "3", "--dtype", "float32", "-q"},
+             {"gen", "-o", "f32w.npy", "--rows", "1501", "--features", "21", "--seed", "8", "--dtype", "float32",
+              "-q"}}) {
       const Result r = in_dir(g);
       ASSERT_EQ(r.code, 0) << r;
     }
@@ -162,6 +164,11 @@ TEST_P(Golden, FixedRunsKeepEveryByte) {
                                  "--seed", "5"}},
       {"minibatch_gram_fixed_affine", {"--batch-size", "250", "--no-shuffle", "--optimizer", "momentum",
                                        "--lr", "0.05", "--epochs", "30"}},
+      // Float32 rows of d = 21, no compile-time kernel (f32_rows_wide): rows in order and
+      // shuffled (gathered), one row-major pass an epoch each.
+      {"float32_wide_residual", {"--solver", "residual", "--lr", "0.05", "--epochs", "12"}, "f32w.npy"},
+      {"float32_wide_shuffled_batches", {"--solver", "residual", "--batch-size", "100", "--lr", "0.02",
+                                         "--epochs", "3", "--seed", "4"}, "f32w.npy"},
   };
   fs::copy_file(nist("Longley"), dir_ + "/longley.csv");
   for (GoldenRun run : runs) {
