@@ -190,6 +190,8 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (std::int64_t d : {1, 4, 16, 64, 256})
     for (std::int64_t f32 : {0, 1})
       b->Args({(std::int64_t{1} << 25) / (d + 1), d, f32, 0});
+  for (std::int64_t d : {24, 48})  // float32 rows of no compile-time kernel (f32_rows_wide)
+    b->Args({(std::int64_t{1} << 25) / (d + 1), d, 1, 0});
   for (std::int64_t d : {4, 16, 64})  // column-major X (MatrixView with a column stride)
     for (std::int64_t f32 : {0, 1})
       b->Args({(std::int64_t{1} << 25) / (d + 1), d, f32, 1});
