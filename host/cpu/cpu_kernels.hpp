@@ -360,29 +360,19 @@ template <class TX, class TY, class W>
 // dot product is its lanes' total, then + x_k w_k feature after feature; the gradient of
 // such a feature adds (wr0 x0 + wr1 x1) + (wr2 x2 + wr3 x3), as a lane of the others does).
 
-/// Row \p x's lane partials of x . w over its first d4 features (a multiple of 4).
-template <class TX>
-[[gnu::always_inline]] inline void wide_dot(const TX* x, const double* w, std::int64_t d4, F64x4& acc) {
+/// The \p R rows \p x's lane partials of x . w over their first d4 features (a multiple of
+/// 4), each group's parameters loaded once for the R rows; with \p keep, row j as float64 at
+/// keep + j ld for wide_grad.  A row's sums do not depend on R; the 4 rows of a block at once
+/// run 1.07-1.25x faster from L2 than one by one on an Intel Xeon core (AVX2 and AVX-512;
+/// 0.97-1.28x in the baseline set; bench/results/f32-wide-dots-cpu-intel-vm-2026-12-03.md).
+template <int R, class TX>
+[[gnu::always_inline]] inline void wide_dots(const TX* const (&x)[R], const double* w, std::int64_t d4,
+                                             double* keep, std::int64_t ld, F64x4 (&acc)[R]) {
   F64x4 xv, wl;
-  acc = F64x4{};
-  for (std::int64_t k = 0; k < d4; k += 4) {
-    load_f64x4(x + k, 4, xv);
-    __builtin_memcpy(&wl, w + k, sizeof wl);
-    acc += xv * wl;
-  }
-}
-
-/// wide_dot of the 4 rows \p x at once, each group's parameters loaded once for the 4 (the
-/// same sums; 1.05-1.2x the row-by-row loop from L2 on an Intel Xeon core, up to 1.45x in the
-/// baseline set); with \p keep, row j as float64 at keep + j ld for wide_grad.
-template <class TX>
-[[gnu::always_inline]] inline void wide_dots(const TX* const (&x)[4], const double* w, std::int64_t d4,
-                                             double* keep, std::int64_t ld, F64x4 (&acc)[4]) {
-  F64x4 xv, wl;
-  for (int j = 0; j < 4; ++j) acc[j] = F64x4{};
+  for (int j = 0; j < R; ++j) acc[j] = F64x4{};
   for (std::int64_t k = 0; k < d4; k += 4) {
     __builtin_memcpy(&wl, w + k, sizeof wl);
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < R; ++j) {
       load_f64x4(x[j] + k, 4, xv);
       if (keep != nullptr) __builtin_memcpy(keep + j * ld + k, &xv, sizeof xv);
       acc[j] += xv * wl;
@@ -543,10 +533,11 @@ void f32_rows_wide(const TX* X, std::int64_t stride, std::int64_t d, const TY* y
   }
   for (; t < hi; ++t) {
     const std::int64_t i = rows != nullptr ? rows[t] : t;
-    const TX* xi = X + i * stride;
-    F64x4 acc;
-    wide_dot(xi, p.w, d4, acc);
-    double dot = lanes_total(acc);
+    const TX* const xi = X + i * stride;
+    const TX* const row[1] = {xi};
+    F64x4 acc[1];
+    wide_dots(row, p.w, d4, nullptr, 0, acc);
+    double dot = lanes_total(acc[0]);
     for (std::int64_t k = d4; k < d; ++k) dot += static_cast<double>(xi[k]) * p.w[k];
     wide_grad_row(xi, row_residual(dot, y, ys, i, wts, p.b, s), d, out);
   }
